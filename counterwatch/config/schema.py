@@ -1,0 +1,151 @@
+"""The hall configuration schema: windows, cameras, models, perception, storage, calendar, roster, rules."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from shapely.geometry import Polygon as ShapelyPolygon
+from shapely.validation import explain_validity
+
+from counterwatch.config.base import Identifier, Point, Strict
+from counterwatch.config.calendar import Calendar, RosterEntry, StaffMember
+from counterwatch.config.rules import RulesConfig
+
+
+class Hall(Strict):
+    id: Identifier = Field(description="Hall id, used in storage and access control.")
+    name: str = Field(min_length=1, max_length=100, description="Display name, e.g. 崇义县政务服务中心.")
+
+
+class Window(Strict):
+    """A service window (窗口): identity and what the pause sign looks like. Geometry is per camera."""
+
+    id: Identifier = Field(description="Window id.")
+    name: str = Field(min_length=1, max_length=64, description="Display name, e.g. 3号窗口.")
+    department: str = Field(default="", max_length=64, description="Department served at this window.")
+    schedule: Identifier = Field(default="standard", description="Name of a schedule under calendar.schedules.")
+    pause_marker_id: int = Field(ge=0, le=49, description="ArUco id (DICT_4X4_50) printed on this window's pause "
+                                 "sign; `counterwatch sign --window ID` prints it.")
+
+
+def _polygon_problem(points: tuple[tuple[float, float], ...]) -> str | None:
+    if len(points) < 3:
+        return f"a polygon needs at least 3 points, got {len(points)}"
+    shape = ShapelyPolygon(points)
+    if not shape.is_valid:
+        return f"polygon is not simple: {explain_validity(shape)}"
+    if shape.area < 1e-4:
+        return "polygon has (almost) no area"
+    return None
+
+
+class WindowView(Strict):
+    """How one camera sees one window. Coordinates are fractions (0..1) of the rotated frame."""
+
+    window: Identifier = Field(description="Window id this view covers.")
+    staff_zone: tuple[Point, ...] = Field(description="Polygon where the staff member sits or stands.")
+    citizen_side: tuple[Point, ...] = Field(description="Polygon of the citizen side of the counter: masked in all "
+                                            "stored evidence.")
+    pause_sign_region: tuple[Point, ...] = Field(description="Polygon where the pause sign is placed when shown.")
+
+    @field_validator("staff_zone", "citizen_side", "pause_sign_region")
+    @classmethod
+    def _simple_polygon(cls, points: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+        problem = _polygon_problem(points)
+        if problem:
+            raise ValueError(problem)
+        return points
+
+
+class Camera(Strict):
+    id: Identifier = Field(description="Camera id.")
+    source: str | int = Field(description="Video file path (relative to the config file), rtsp:// or http(s):// URL, "
+                              "or a USB device index (int or 'usb:N').")
+    rotation: Literal[0, 90, 180, 270] = Field(default=0, description="Clockwise rotation applied after the "
+                                                "file's own rotation metadata.")
+    analysis_fps: float = Field(default=2.0, gt=0, le=30, description="Frames analysed per second.")
+    loop: bool = Field(default=False, description="Files only: restart at the end.")
+    pace: Literal["realtime", "fast"] = Field(default="realtime", description="Files only: play at the file's frame "
+                                              "rate, or as fast as the analysis allows.")
+    open_timeout_s: float = Field(default=10.0, gt=0, le=120, description="Network sources: open timeout.")
+    read_timeout_s: float = Field(default=10.0, gt=0, le=120, description="Network sources: read timeout.")
+    stall_timeout_s: float = Field(default=15.0, gt=0, le=600, description="No frame for this long = stalled.")
+    backoff_max_s: float = Field(default=30.0, gt=0, le=600, description="Cap of the reconnect backoff.")
+    distance_m: float = Field(default=4.0, gt=0.3, le=50, description="Typical distance from camera to the counter; "
+                              "sizes the printed pause-sign marker.")
+    horizontal_fov_deg: float = Field(default=90.0, gt=10, le=180, description="Horizontal field of view.")
+    width_px: int = Field(default=1920, ge=160, le=8192, description="Frame width, for sizing the sign marker.")
+    views: tuple[WindowView, ...] = Field(min_length=1, description="The windows this camera covers.")
+
+
+class ModelsConfig(Strict):
+    detector: str = Field(default="ssd_mobilenet_v2_coco", description="Object/person detector model name.")
+    pose: str = Field(default="mediapipe_pose", description="Body pose model name.")
+    face_detector: str = Field(default="mediapipe_face_detection", description="Face detector model name.")
+    face_mesh: str = Field(default="mediapipe_face_mesh", description="Face landmark model name.")
+    hands: str = Field(default="mediapipe_hands", description="Hand landmark model name.")
+    marker: str = Field(default="aruco_4x4_50", description="Pause-sign marker detector.")
+    ocr: str | None = Field(default="rapidocr_ppocr", description="Sign text confirmer; null turns OCR off.")
+    manifest_dirs: tuple[str, ...] = Field(default=(), description="Extra directories of model manifests (e.g. "
+                                           "exported YOLO models), relative to the config file.")
+
+
+class PerceptionConfig(Strict):
+    person_min_score: float = Field(default=0.3, ge=0.01, le=1, description="Minimum detector score for a person.")
+    object_min_score: float = Field(default=0.25, ge=0.01, le=1, description="Minimum score for other objects.")
+    crop_margin: float = Field(default=0.1, ge=0, le=3, description="Window crop = staff-zone box grown by this "
+                               "fraction on each side.")
+    crop_min_px: int = Field(default=300, ge=64, le=2048, description="Window crops smaller than this are upscaled.")
+    motion_threshold: float = Field(default=0.004, ge=0, le=1, description="Fraction of changed pixels in a window "
+                                    "below which the motion gate skips heavy models.")
+    static_recheck_s: float = Field(default=10.0, gt=0, le=600, description="Run the heavy models at least this often "
+                                    "even on a still scene (a sleeping person does not move).")
+    ocr_confirm: bool = Field(default=True, description="Confirm a seen pause marker by reading the sign text.")
+
+
+class StorageConfig(Strict):
+    url: str = Field(default="sqlite:///var/counterwatch.db", description="SQLAlchemy database URL (SQLite file "
+                     "relative to the config file, or postgresql://...).")
+    data_dir: str = Field(default="var/data", description="Evidence and exports directory, relative to the config.")
+
+
+class HallConfig(Strict):
+    version: Literal[1] = Field(default=1, description="Config format version.")
+    hall: Hall
+    windows: tuple[Window, ...] = Field(min_length=1, description="Service windows.")
+    cameras: tuple[Camera, ...] = Field(min_length=1, description="Cameras and the windows each covers.")
+    calendar: Calendar = Field(default_factory=Calendar)
+    staff: tuple[StaffMember, ...] = Field(default=(), description="Staff members.")
+    roster: tuple[RosterEntry, ...] = Field(default=(), description="Who staffs which window when.")
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    perception: PerceptionConfig = Field(default_factory=PerceptionConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    base_dir: Path = Field(default=Path("."), exclude=True, description="Directory of the config file; set by the "
+                           "loader, not in YAML.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_base_dir_in_yaml(cls, data: object) -> object:
+        if isinstance(data, dict) and "base_dir" in data:
+            raise ValueError("base_dir is set by the loader and may not appear in the file")
+        return data
+
+    def window(self, window_id: str) -> Window:
+        for window in self.windows:
+            if window.id == window_id:
+                return window
+        raise KeyError(window_id)
+
+    def view_of(self, window_id: str) -> tuple[Camera, WindowView]:
+        for camera in self.cameras:
+            for view in camera.views:
+                if view.window == window_id:
+                    return camera, view
+        raise KeyError(window_id)
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the file, resolved against the config file's directory."""
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else (self.base_dir / path)

@@ -1,0 +1,117 @@
+"""``counterwatch models ...``: list, verify and export models (the lead mounts ``models_cli``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from models.errors import ModelError
+from models.manifest import files_present, load_manifests
+
+__all__ = ["models_cli"]
+
+
+def _registry(ctx: click.Context):
+    try:
+        return load_manifests(ctx.obj["manifest_dirs"])
+    except ModelError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
+             for row in [headers, ["-" * w for w in widths], *rows]]
+    return "\n".join(lines)
+
+
+@click.group(name="models")
+@click.option("--manifest-dir", "manifest_dirs", multiple=True, type=click.Path(path_type=Path),
+              help="Extra directory of model manifests (repeatable); replaces shipped manifests of the same name.")
+@click.pass_context
+def models_cli(ctx: click.Context, manifest_dirs: tuple[Path, ...]) -> None:
+    """Offline models: list them, verify them, export YOLO weights."""
+    ctx.ensure_object(dict)
+    ctx.obj["manifest_dirs"] = manifest_dirs
+
+
+@models_cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def list_models(ctx: click.Context, as_json: bool) -> None:
+    """Known models and whether their files are present (sha256 is checked by verify)."""
+    registry = _registry(ctx)
+    rows = []
+    for name, manifest in sorted(registry.items()):
+        rows.append({
+            "name": name,
+            "task": manifest.task.value,
+            "runtime": manifest.runtime.value,
+            "source": manifest.describe_source(),
+            "present": files_present(manifest),
+            "optional": manifest.optional,
+            "licence": manifest.licence,
+        })
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = [[r["name"], r["task"], r["runtime"], r["source"], "yes" if r["present"] else "no",
+              r["licence"] if len(r["licence"]) <= 40 else r["licence"][:37] + "..."] for r in rows]
+    click.echo(_table(table, ["name", "task", "runtime", "source", "present", "licence"]))
+
+
+@models_cli.command("verify")
+@click.argument("names", nargs=-1)
+@click.option("--repeat", default=1, show_default=True, type=click.IntRange(1, 100),
+              help="Inferences per model; with more than one, the median of the later ones is also shown.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+def verify(ctx: click.Context, names: tuple[str, ...], repeat: int, as_json: bool) -> None:
+    """Check files, sha256, loading and one inference per model; exit 1 if any fails.
+
+    Without NAMES every model is checked; optional operator-supplied models (YOLO) whose files are absent are
+    then reported as missing with the fix, without failing.
+    """
+    from models.verify import verify_model  # imports cv2 and the runtimes lazily, only when verifying
+
+    registry = _registry(ctx)
+    targets = list(names) or sorted(registry)
+    results = [verify_model(name, registry, repeat=repeat) for name in targets]
+    failed = [r for r in results if r.status == "failed" or (r.status == "missing" and (names or not r.optional))]
+    if as_json:
+        click.echo(json.dumps({"ok": not failed, "models": [r.as_dict() for r in results]}, indent=2))
+    else:
+        for r in results:
+            if r.status == "ok":
+                steady = f", then {r.steady_latency_ms:.0f} ms" if r.steady_latency_ms is not None else ""
+                click.echo(f"ok       {r.name}: load {r.load_ms:.0f} ms, inference {r.latency_ms:.0f} ms{steady}; "
+                           f"{r.summary}")
+            else:
+                click.echo(f"{r.status:<8} {r.name}: {r.error}")
+        click.echo(f"{len(results) - len(failed)} ok or optional, {len(failed)} failed")
+    if failed:
+        ctx.exit(1)
+
+
+@models_cli.command("export")
+@click.argument("weights", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--task", type=click.Choice(["detect", "pose"]), default="detect", show_default=True)
+@click.option("--imgsz", type=int, default=640, show_default=True, help="Square network input size in pixels.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("data/models"),
+              show_default=True, help="Directory for the ONNX file and its manifest.")
+@click.option("--name", default=None, help="Manifest name; default yolo_detect / yolo_pose.")
+def export(weights: Path, task: str, imgsz: int, out_dir: Path, name: str | None) -> None:
+    """Export YOLO WEIGHTS (.pt) to ONNX plus a pinned manifest (needs the train extra)."""
+    from models.export import ExportUnavailable, export_yolo
+
+    try:
+        manifest = export_yolo(weights, task=task, imgsz=imgsz, out_dir=out_dir, name=name)
+    except ExportUnavailable as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except (ModelError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {manifest} and its ONNX; load it with --manifest-dir {manifest.parent}")

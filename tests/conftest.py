@@ -1,0 +1,47 @@
+"""Shared fixtures: real photos from scikit-image and the real offline models, loaded once per session."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def astronaut_bgr() -> np.ndarray:
+    from skimage import data
+
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+@pytest.fixture(scope="session")
+def coffee_bgr() -> np.ndarray:
+    from skimage import data
+
+    return cv2.cvtColor(data.coffee(), cv2.COLOR_RGB2BGR)
+
+
+@pytest.fixture(scope="session")
+def demo_config():
+    from counterwatch.config import load_config
+
+    return load_config(REPO / "configs/demo.yaml")
+
+
+@pytest.fixture(scope="session")
+def loaded_models(demo_config):
+    from counterwatch.pipeline import load_models
+
+    models = load_models(demo_config)
+    yield models
+    models.close()
+
+
+def make_frame(image: np.ndarray, camera_id: str = "cam", index: int = 0, ts: float = 0.0):
+    from cameras.frame import Frame
+
+    return Frame(camera_id, index, ts, datetime.now(timezone.utc), image)

@@ -1,0 +1,250 @@
+"""The perception cascade: Frame -> Observation, running each heavy model only where it is needed.
+
+Per window: the motion gate decides whether the window needs a fresh look (or reuses the last one); the object
+detector runs on the window crop (phones are small), pose and face only on people standing in the staff zone,
+the face mesh only on the face crop, hands only when an object or a raised wrist makes them matter, and the
+sign check only while nobody is in the staff zone. `naive=True` runs every model everywhere on every frame (the
+benchmark baseline).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from cameras.frame import Frame
+from models.types import Box, Detection, Pose
+from vision.face_geometry import head_pitch_degrees, mean_eye_aspect_ratio
+from vision.motion import MotionGate
+from vision.observation import Observation, Person, SignReading, WindowMotion
+from vision.regions import Crop, WindowRegion, crop, grow_box
+from vision.signs import SignReader
+
+HAND_OBJECTS = frozenset({"cell phone", "cup", "bottle", "wine glass", "bowl", "banana", "apple", "sandwich",
+                          "orange", "hot dog", "pizza", "donut", "cake", "fork", "spoon", "knife", "book", "remote"})
+
+
+@dataclass(frozen=True)
+class CascadeSettings:
+    person_min_score: float = 0.3
+    object_min_score: float = 0.25
+    crop_margin: float = 0.1
+    crop_min_px: int = 300
+    motion_threshold: float = 0.004
+    static_recheck_s: float = 10.0
+    max_staff_per_window: int = 2  # people in one staff zone analysed in depth (a visitor is the second)
+    ocr_interval_s: float = 10.0  # the sign text is re-read at most this often per window while its marker stays
+
+    def __post_init__(self) -> None:
+        for name in ("person_min_score", "object_min_score"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ValueError(f"CascadeSettings.{name} must be within (0, 1]")
+        if self.crop_margin < 0 or self.crop_min_px < 32 or self.max_staff_per_window < 1:
+            raise ValueError("CascadeSettings: crop_margin >= 0, crop_min_px >= 32, max_staff_per_window >= 1")
+
+
+@dataclass(frozen=True)
+class CascadeModels:
+    """The runtimes the cascade uses (see models/). The caller owns and closes them."""
+
+    detector: object
+    pose: object
+    face_detector: object
+    face_mesh: object
+    hands: object
+    marker: object
+    text_reader: object | None = None  # None: the sign text is not read (marker only)
+
+
+@dataclass(frozen=True)
+class _WindowResult:
+    persons: tuple[Person, ...]
+    objects: tuple[Detection, ...]
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, float]] = []
+
+    def run(self, name: str, function, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            self.entries.append((name, (time.perf_counter() - start) * 1000.0))
+
+
+class PerceptionCascade:
+    def __init__(self, models: CascadeModels, regions: tuple[WindowRegion, ...], settings: CascadeSettings,
+                 *, naive: bool = False):
+        ids = [region.window_id for region in regions]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate window ids in regions: {ids}")
+        self._models = models
+        self._regions = regions
+        self._settings = settings
+        self._naive = naive
+        self._signs = SignReader(models.marker, models.text_reader, ocr_interval_s=settings.ocr_interval_s)
+        self._gate = MotionGate(regions, threshold=settings.motion_threshold, recheck_s=settings.static_recheck_s)
+        self._last: dict[str, _WindowResult] = {}
+
+    def observe(self, frame: Frame) -> Observation:
+        timer = _Timer()
+        image, (height, width) = frame.image, frame.image.shape[:2]
+        persons: list[Person] = []
+        objects: list[Detection] = []
+        signs: list[SignReading] = []
+        motion: list[WindowMotion] = []
+        if not self._regions:
+            result = self._analyse_area(image, Box(0, 0, width, height), None, timer)
+            persons.extend(result.persons)
+            objects.extend(result.objects)
+        for region in self._regions:
+            score = self._gate.measure(image, region.window_id)
+            fresh = self._naive or self._gate.needs_analysis(region.window_id, score, frame.ts)
+            if fresh:
+                crop_box = grow_box(region.bounds("staff_zone", width, height), self._settings.crop_margin, width, height)
+                result = self._analyse_area(image, crop_box, region, timer)
+                self._last[region.window_id] = result
+                self._gate.mark_analysed(region.window_id, frame.ts)
+            else:
+                result = self._last[region.window_id]
+            motion.append(WindowMotion(region.window_id, score, fresh))
+            persons.extend(result.persons)
+            objects.extend(result.objects)
+            staff_present = any(self._in_staff_zone(p, region, width, height) for p in result.persons)
+            if self._naive or not staff_present:
+                signs.append(timer.run("sign", self._signs.read, image, region, frame.ts))
+            else:
+                signs.append(SignReading(region.window_id, checked=False))
+        return Observation(frame.camera_id, frame.index, frame.ts, frame.wall_time, width, height, tuple(persons),
+                           tuple(objects), tuple(signs), tuple(motion), tuple(timer.entries))
+
+    def _analyse_area(self, image: np.ndarray, area: Box, region: WindowRegion | None, timer: _Timer) -> _WindowResult:
+        height, width = image.shape[:2]
+        patch = crop(image, area, min_side=self._settings.crop_min_px, max_side=1280)
+        if patch is None:
+            return _WindowResult((), ())
+        min_score = min(self._settings.person_min_score, self._settings.object_min_score)
+        found = timer.run("detector", self._models.detector.detect, patch.image, min_score=min_score)
+        found = tuple(_to_frame(d, patch) for d in found)
+        people = [d for d in found if d.label == "person" and d.score >= self._settings.person_min_score]
+        objects = tuple(d for d in found if d.label != "person" and d.score >= self._settings.object_min_score)
+        window_id = region.window_id if region else None
+        people.sort(key=lambda d: d.score, reverse=True)
+        persons: list[Person] = []
+        in_depth = 0
+        for detection in people:
+            person = Person(detection.box, detection.score, window_id)
+            is_staff = region is None or self._in_staff_zone(person, region, width, height)
+            if is_staff and in_depth < self._settings.max_staff_per_window:
+                objects = _merge(objects, self._objects_near(image, person, timer))
+                person = self._analyse_person(image, person, objects, timer)
+                in_depth += 1
+            persons.append(person)
+        return _WindowResult(tuple(persons), objects)
+
+    def _objects_near(self, image: np.ndarray, person: Person, timer: _Timer) -> tuple[Detection, ...]:
+        """The detector again on the staff person's surroundings: a phone or cup is a few pixels in the window crop."""
+        height, width = image.shape[:2]
+        box = person.box
+        # Hands and the desk in front: the lower half of the person and as much again to each side and below.
+        area = Box(box.x1 - 0.4 * box.width, box.center[1], box.x2 + 0.4 * box.width, box.y2 + 0.3 * box.height)
+        patch = crop(image, area.clip(width, height), min_side=self._settings.crop_min_px, max_side=1280)
+        if patch is None:
+            return ()
+        found = timer.run("detector", self._models.detector.detect, patch.image,
+                          min_score=self._settings.object_min_score)
+        return tuple(_to_frame(d, patch) for d in found if d.label != "person")
+
+    def _analyse_person(self, image: np.ndarray, person: Person, objects: tuple[Detection, ...],
+                        timer: _Timer) -> Person:
+        height, width = image.shape[:2]
+        body = crop(image, grow_box(person.box, 0.1, width, height), min_side=256, max_side=640)
+        if body is None:
+            return person
+        poses = timer.run("pose", self._models.pose.estimate, body.image)
+        pose = _to_frame(max(poses, key=lambda p: p.score), body) if poses else None
+        person = replace(person, pose=pose)
+        head = _head_box(person.box, pose).clip(width, height)
+        head_crop = crop(image, head, min_side=192, max_side=480)
+        if head_crop is not None:
+            faces = timer.run("face_detector", self._models.face_detector.detect, head_crop.image)
+            if faces:
+                face = _to_frame(max(faces, key=lambda f: f.score), head_crop)
+                person = replace(person, face=face)
+                person = self._measure_face(image, person, face.box, timer)
+        if self._naive or _hands_matter(person, objects):
+            hands = timer.run("hands", self._models.hands.detect, body.image)
+            person = replace(person, hands=tuple(_to_frame(hand, body) for hand in hands))
+        return person
+
+    def _measure_face(self, image: np.ndarray, person: Person, face_box: Box, timer: _Timer) -> Person:
+        height, width = image.shape[:2]
+        face_crop = crop(image, grow_box(face_box, 0.25, width, height), min_side=192, max_side=384)
+        if face_crop is None:
+            return person
+        mesh = timer.run("face_mesh", self._models.face_mesh.mesh, face_crop.image)
+        if mesh is None:
+            return person
+        points = np.asarray(mesh.points)
+        pitch = head_pitch_degrees(points, face_crop.image.shape[1], face_crop.image.shape[0])
+        return replace(person, eye_aspect_ratio=mean_eye_aspect_ratio(points), head_pitch_deg=pitch)
+
+    @staticmethod
+    def _in_staff_zone(person: Person, region: WindowRegion, width: int, height: int) -> bool:
+        """Foot point or box centre in the staff zone: a seated person's feet are hidden behind the counter."""
+        cx, cy = person.box.center
+        return region.contains("staff_zone", width, height, cx, cy) or region.contains(
+            "staff_zone", width, height, *person.foot_point)
+
+
+def _merge(first: tuple[Detection, ...], second: tuple[Detection, ...]) -> tuple[Detection, ...]:
+    """Union of two detection lists; where the same label overlaps (IoU > 0.5) the higher score is kept."""
+    merged = list(first)
+    for detection in second:
+        twin = next((i for i, d in enumerate(merged) if d.label == detection.label and d.box.iou(detection.box) > 0.5),
+                    None)
+        if twin is None:
+            merged.append(detection)
+        elif detection.score > merged[twin].score:
+            merged[twin] = detection
+    return tuple(merged)
+
+
+def _to_frame(value, patch: Crop):
+    """Map a model result from crop pixels back to frame pixels."""
+    if patch.scale != 1.0:
+        value = value.scale(1.0 / patch.scale)
+    return value.offset(patch.x0, patch.y0)
+
+
+def _head_box(person_box: Box, pose: Pose | None) -> Box:
+    """Where to look for the face: around the pose's head keypoints, else the top of the person box."""
+    if pose is not None:
+        head = [k for k in (pose.get(n, 0.5) for n in ("nose", "left_eye", "right_eye", "left_ear", "right_ear")) if k]
+        if len(head) >= 2:
+            xs, ys = [k.x for k in head], [k.y for k in head]
+            side = max(max(xs) - min(xs), max(ys) - min(ys), person_box.width * 0.15) * 2.2
+            cx, cy = sum(xs) / len(xs), sum(ys) / len(ys)
+            return Box(cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+    side = min(person_box.width, person_box.height) * 0.6
+    cx = (person_box.x1 + person_box.x2) / 2
+    return Box(cx - side / 2, person_box.y1, cx + side / 2, person_box.y1 + side)
+
+
+def _hands_matter(person: Person, objects: tuple[Detection, ...]) -> bool:
+    """Hands are looked at when a hand-held object is near the person or a wrist is raised towards the head."""
+    near = person.box.expand(1.4)
+    if any(o.label in HAND_OBJECTS and near.intersection(o.box) > 0 for o in objects):
+        return True
+    pose = person.pose
+    if pose is None:
+        return False
+    shoulders = [k for k in (pose.get("left_shoulder", 0.5), pose.get("right_shoulder", 0.5)) if k]
+    wrists = [k for k in (pose.get("left_wrist", 0.5), pose.get("right_wrist", 0.5)) if k]
+    if not shoulders or not wrists:
+        return False
+    shoulder_y = sum(k.y for k in shoulders) / len(shoulders)
+    return any(w.y < shoulder_y for w in wrists)
