@@ -98,8 +98,19 @@ class SceneRenderer:
         self._staff, self._staff_mask = _staff_sprite()
         self._cup = _cup_sprite()
         self._signs = signs
+        self._composed: dict[tuple[frozenset[str], frozenset[str]], np.ndarray] = {}
+        self._noise: list[np.ndarray] = []
 
     def frame(self, present: frozenset[str], sign: frozenset[str], rng: np.random.Generator) -> np.ndarray:
+        key = (present, sign)
+        if key not in self._composed:
+            self._composed[key] = self._compose(present, sign).astype(np.int16)
+        if not self._noise:  # sensor noise, so that nothing is pixel-static; a bank of patterns keeps it cheap
+            self._noise = [rng.normal(0.0, 2.0, self._background.shape).astype(np.int16) for _ in range(8)]
+        noise = self._noise[int(rng.integers(len(self._noise)))]
+        return np.clip(self._composed[key] + noise, 0, 255).astype(np.uint8)
+
+    def _compose(self, present: frozenset[str], sign: frozenset[str]) -> np.ndarray:
         image = self._background.copy()
         for window_id, offset in WINDOW_OFFSETS.items():
             if window_id in present:
@@ -113,11 +124,10 @@ class SceneRenderer:
         for window_id in sign:
             if window_id in self._signs:
                 _paste(image, self._signs[window_id], _shift(SIGN_BOX, WINDOW_OFFSETS[window_id]))
-        noise = rng.normal(0.0, 2.0, image.shape).astype(np.int16)  # sensor noise, so that nothing is pixel-static
-        return np.clip(image.astype(np.int16) + noise, 0, 255).astype(np.uint8)
+        return image
 
 
-def render_scene(out: Path, script: tuple[Segment, ...], signs: dict[str, np.ndarray], *, fps: float = 10.0,
+def render_scene(out: Path, script: tuple[Segment, ...], signs: dict[str, np.ndarray], *, fps: float = 5.0,
                  seed: int = 0) -> float:
     """Write the scripted scene as an MP4 (mp4v) at `fps`; returns its duration in seconds."""
     if fps <= 0 or not script:
