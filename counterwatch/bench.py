@@ -115,3 +115,12 @@ def perception(config_path: str, repeat: int, frames: int, as_json: bool) -> Non
         click.echo(f"cascade {mode:16s} median {f['median_frame_ms']:.1f} ms/frame, {f['frames_per_second']:.2f} fps "
                    f"({f['windows_per_frame']} windows)")
     click.echo(f"cost-controlled vs naive: {cascade_figures['speedup_vs_naive']:.2f}x")
+
+
+def _mount() -> None:
+    from counterwatch.bench_pipeline import bench_pipeline
+
+    bench.add_command(bench_pipeline)
+
+
+_mount()

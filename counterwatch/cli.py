@@ -188,8 +188,10 @@ def _mount_subcommands() -> None:
     main.add_command(models_cli, "models")
     main.add_command(bench, "bench")
     from counterwatch.demo import demo
+    from counterwatch.run_cli import run
 
     main.add_command(demo, "demo")
+    main.add_command(run, "run")
 
 
 _mount_subcommands()

@@ -6,6 +6,23 @@ from pydantic import Field
 from counterwatch.config.base import Strict
 
 
+class CommonRuleSettings(Strict):
+    """How every rule treats the frame stream and paces its incident events."""
+
+    max_frame_gap_s: float = Field(default=5.0, gt=0, le=3600, description="A jump in frame time longer than this "
+                                   "(or than frame_gap_factor times the usual frame interval, whichever is longer) "
+                                   "is an observation gap: time inside it counts neither towards a dwell nor towards "
+                                   "clearing an incident.")
+    frame_gap_factor: float = Field(default=3.0, ge=1, le=100, description="Gap threshold as a multiple of the "
+                                    "median recent frame interval (for cameras analysed at low rates).")
+    update_every_s: float = Field(default=60.0, ge=1, le=3600, description="An open incident sends an 'updated' "
+                                  "event at least this often (a heartbeat for the live wall).")
+    update_peak_step: float = Field(default=0.05, gt=0, le=1, description="An open incident also sends 'updated' "
+                                    "when its peak confidence rises by at least this much.")
+    track_forget_s: float = Field(default=1.0, ge=0, le=600, description="Per-person rule state (eye baseline, "
+                                  "hand movements) is deleted once a track has been missing this long.")
+
+
 class RuleBase(Strict):
     enabled: bool = Field(default=True, description="Turn the rule on or off for this hall.")
     cooldown_s: float = Field(default=60.0, ge=0, le=3600, description="After an incident closes, the same rule "
@@ -17,6 +34,9 @@ class AbsentWithoutPause(RuleBase):
 
     dwell_s: float = Field(default=120.0, ge=5, le=3600, description="No staff in the zone for this long opens it.")
     return_s: float = Field(default=5.0, ge=0, le=300, description="Staff present this long closes it (hysteresis).")
+    min_fraction: float = Field(default=0.7, gt=0, le=1, description="Fraction of analysed frames of the last dwell_s "
+                                "without staff (tolerates false detections; a present person whose detection "
+                                "drops out now and then stays well below it).")
 
 
 class PhoneUse(RuleBase):
@@ -26,6 +46,8 @@ class PhoneUse(RuleBase):
     min_fraction: float = Field(default=0.7, gt=0, le=1, description="Fraction of analysed frames in the sliding "
                                 "window that must show a phone cue (tolerates missed detections).")
     clear_s: float = Field(default=10.0, ge=0, le=600, description="No cue for this long closes the incident.")
+    min_score: float = Field(default=0.3, gt=0, le=1, description="Phone cue score (0..1) from which a frame counts "
+                             "as showing a phone; a call posture always counts.")
 
 
 class Eating(RuleBase):
@@ -53,6 +75,14 @@ class Sleeping(RuleBase):
     max_motion: float = Field(default=0.02, ge=0, le=1, description="Motion score in the staff zone below which the "
                               "person counts as still.")
     clear_s: float = Field(default=10.0, ge=0, le=600, description="Awake this long closes the incident.")
+    eyes_closed_ratio: float = Field(default=0.6, gt=0, lt=1, description="Eyes count as closed when the eye "
+                                     "aspect ratio is below this fraction of the person's open-eye baseline.")
+    ear_baseline_percentile: float = Field(default=0.9, gt=0, le=1, description="The open-eye baseline is this "
+                                           "percentile of the person's recent eye aspect ratios.")
+    ear_baseline_min_samples: int = Field(default=20, ge=1, le=10000, description="Eye aspect ratios needed "
+                                          "before closed eyes are judged for a person.")
+    ear_history_frames: int = Field(default=600, ge=1, le=100000, description="Recent eye aspect ratios kept per "
+                                    "person for the baseline (bounds memory).")
 
 
 class LateArrival(RuleBase):
@@ -61,6 +91,10 @@ class LateArrival(RuleBase):
     arrive_before_open_s: float = Field(default=300.0, ge=0, le=3600, description="Staff must be present this long "
                                         "before opening.")
     grace_s: float = Field(default=0.0, ge=0, le=3600, description="Tolerance after that deadline.")
+    presence_s: float = Field(default=5.0, gt=0, le=600, description="Staff seen this long (short dropouts "
+                              "tolerated) counts as an arrival; a single false detection is not one.")
+    presence_min_fraction: float = Field(default=0.5, gt=0, le=1, description="Fraction of the frames of the last "
+                                         "presence_s that must show staff for an arrival.")
 
 
 class LeftDuringService(RuleBase):
@@ -69,9 +103,15 @@ class LeftDuringService(RuleBase):
     citizen_present_s: float = Field(default=5.0, ge=0, le=600, description="A citizen must have been at the counter "
                                      "this long before the staff left for the departure to count.")
     dwell_s: float = Field(default=30.0, ge=2, le=3600, description="Staff absent this long while the citizen waits.")
+    return_s: float = Field(default=5.0, ge=0, le=300, description="Staff present this long closes it (hysteresis).")
+    min_fraction: float = Field(default=0.7, gt=0, le=1, description="Fraction of analysed frames of the last "
+                                "dwell_s without staff.")
+    citizen_gone_s: float = Field(default=5.0, ge=0, le=300, description="No citizen at the counter for this long "
+                                  "ends the wait (short dropouts of the citizen detection are tolerated).")
 
 
 class RulesConfig(Strict):
+    common: CommonRuleSettings = Field(default_factory=CommonRuleSettings)
     absent_without_pause: AbsentWithoutPause = Field(default_factory=AbsentWithoutPause)
     phone_use: PhoneUse = Field(default_factory=PhoneUse)
     eating: Eating = Field(default_factory=Eating)

@@ -1,0 +1,1 @@
+"""Behaviour rules: WindowState stream -> IncidentEvents. Pure Python, deterministic, driven by frame timestamps."""

@@ -1,0 +1,92 @@
+"""Observation (one camera frame) -> WindowState per window: who is at the post, citizens, cues, sign, pause."""
+from __future__ import annotations
+
+from counterwatch.config.schema import Camera, HallConfig
+from counterwatch.rules.pause import PausePeriod, PauseTracker, QueueStatus
+from counterwatch.rules.schedule import HallCalendar
+from counterwatch.rules.state import StaffPresence, WindowState
+from vision.cues import person_cues
+from vision.observation import Observation, Person
+from vision.regions import WindowRegion
+from vision.tracking import PersonTracker
+
+_DUPLICATE_IOU = 0.6  # the same person found in two overlapping window crops
+
+
+def _dedupe(persons: tuple[Person, ...]) -> tuple[Person, ...]:
+    """Keep one detection per person: the one analysed in most depth (pose, face), then the higher score."""
+    ranked = sorted(persons, key=lambda p: (p.pose is not None, p.face is not None, p.score), reverse=True)
+    kept: list[Person] = []
+    for person in ranked:
+        if all(person.box.iou(other.box) <= _DUPLICATE_IOU for other in kept):
+            kept.append(person)
+    return tuple(kept)
+
+
+class WindowStateBuilder:
+    """Stateful per camera (tracker, pause hysteresis); feed it every analysed Observation of that camera in order."""
+
+    def __init__(self, config: HallConfig, camera: Camera, regions: tuple[WindowRegion, ...],
+                 calendar: HallCalendar, queue: QueueStatus, *, max_missing_frames: int = 6):
+        self._config = config
+        self._camera = camera
+        self._regions = regions
+        self._calendar = calendar
+        self._tracker = PersonTracker(max_missing=max_missing_frames)
+        self._pauses = {region.window_id: PauseTracker(region.window_id, queue) for region in regions}
+
+    def build(self, observation: Observation) -> tuple[WindowState, ...]:
+        if observation.camera_id != self._camera.id:
+            raise ValueError(f"observation of camera {observation.camera_id!r} fed to the builder of {self._camera.id!r}")
+        width, height = observation.width, observation.height
+        tracked = self._tracker.update(_dedupe(observation.persons))
+        motion = {m.window_id: m.score for m in observation.motion}
+        states = []
+        for region in self._regions:
+            citizen_ids = {t.track_id for t in tracked if _is_citizen(region, t.person, width, height)}
+            # Only people detected this frame count: a carried track keeps its id through an occlusion, but the
+            # rules already tolerate missed detections, and counting carried tracks would date an absence late.
+            staff = [t for t in tracked if t.matched and t.track_id not in citizen_ids
+                     and _is_staff(region, t.person, width, height)]
+            staff.sort(key=lambda t: t.person.score, reverse=True)
+            citizens = sum(1 for t in tracked if t.matched and t.track_id in citizen_ids)
+            sign = observation.sign(region.window_id)
+            sign_seen = sign.visible if sign is not None and sign.checked else None
+            on_schedule = self._calendar.is_open(region.window_id, observation.wall_time)
+            paused, source = self._pauses[region.window_id].update(
+                sign_seen=sign_seen, on_schedule=on_schedule, ts=observation.ts, wall_time=observation.wall_time)
+            states.append(WindowState(
+                window_id=region.window_id, camera_id=observation.camera_id, frame_index=observation.frame_index,
+                ts=observation.ts, wall_time=observation.wall_time,
+                staff=tuple(StaffPresence(t.track_id, t.person.box, t.person.score,
+                                          person_cues(t.person, observation.objects)) for t in staff),
+                citizens=citizens, sign_visible=sign_seen, paused=paused, pause_source=source,
+                on_schedule=on_schedule,
+                rostered_staff=self._calendar.rostered_staff(region.window_id, observation.wall_time),
+                motion=motion.get(region.window_id, 0.0)))
+        return tuple(states)
+
+    def take_pause_periods(self) -> tuple[PausePeriod, ...]:
+        return tuple(period for tracker in self._pauses.values() for period in tracker.take_periods())
+
+
+def _torso(person: Person) -> tuple[float, float] | None:
+    if person.pose is None:
+        return None
+    points = [k for k in (person.pose.get(n, 0.5) for n in ("left_shoulder", "right_shoulder", "left_hip",
+                                                            "right_hip")) if k]
+    if len(points) < 2:
+        return None
+    return sum(k.x for k in points) / len(points), sum(k.y for k in points) / len(points)
+
+
+def _is_citizen(region: WindowRegion, person: Person, width: int, height: int) -> bool:
+    """Feet on the citizen side of the counter: a standing citizen's body may reach up into the staff zone."""
+    return region.contains("citizen_side", width, height, *person.foot_point)
+
+
+def _is_staff(region: WindowRegion, person: Person, width: int, height: int) -> bool:
+    """Torso (pose), else box centre, else foot point in the staff zone: a seated person's feet are hidden."""
+    torso = _torso(person)
+    points = ([torso] if torso else []) + [person.box.center, person.foot_point]
+    return any(region.contains("staff_zone", width, height, x, y) for x, y in points)

@@ -1,0 +1,147 @@
+"""`counterwatch run`: every camera of the hall, one worker process per camera group, events to one sink.
+
+Workers (spawned, so that MediaPipe's native threads are never forked) read their cameras, run the pipelines and
+send incident events and pause periods to the parent over a queue; the parent is the single writer of the sink.
+Queue-system commands (pause/resume a window) go from the parent to every worker over per-worker control queues.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import queue as queue_module
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from counterwatch.config.schema import Camera, HallConfig
+
+log = logging.getLogger("counterwatch.runner")
+
+
+def camera_groups(config: HallConfig, workers: int) -> list[tuple[str, ...]]:
+    """Cameras dealt round-robin into at most `workers` groups (a worker per group keeps every core busy)."""
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    count = min(workers, len(config.cameras))
+    groups: list[list[str]] = [[] for _ in range(count)]
+    for i, camera in enumerate(config.cameras):
+        groups[i % count].append(camera.id)
+    return [tuple(group) for group in groups]
+
+
+@dataclass(frozen=True)
+class QueueCommand:
+    window_id: str
+    paused: bool
+
+
+def _worker_main(config_path: str, camera_ids: tuple[str, ...], out: mp.Queue, control: mp.Queue,
+                 stop: mp.Event, data_dir: str) -> None:  # pragma: no cover - runs in a child process
+    from counterwatch.config import load_config
+    from counterwatch.pipeline import camera_reader, load_models
+    from counterwatch.rules.pause import QueueStatus
+    from counterwatch.worker import CameraPipeline
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = load_config(config_path)
+    cameras = [c for c in config.cameras if c.id in camera_ids]
+    queue_status = QueueStatus()
+    models = load_models(config)
+    from models import load_model
+
+    face_detector = load_model(config.models.face_detector)
+    pipelines = {c.id: CameraPipeline(config, c, models, queue_status, evidence_dir=Path(data_dir),
+                                      face_detector=face_detector) for c in cameras}
+    readers = [camera_reader(config, c, on_state_change=lambda h: out.put(("camera", h))) for c in cameras]
+    for reader in readers:
+        reader.start()
+    try:
+        while not stop.is_set():
+            _drain_control(control, queue_status)
+            idle = True
+            for reader in readers:
+                frame = reader.get(timeout=0.05)
+                if frame is None:
+                    continue
+                idle = False
+                result = pipelines[frame.camera_id].step(frame)
+                for event in result.events:
+                    out.put(("incident", event))
+                for period in result.pause_periods:
+                    out.put(("pause", period))
+            if idle and all(reader.finished for reader in readers):
+                break
+    finally:
+        for reader in readers:
+            reader.stop()
+        for pipeline in pipelines.values():
+            for event in pipeline.close():
+                out.put(("incident", event))
+        face_detector.close()
+        models.close()
+        out.put(("worker_done", camera_ids))
+
+
+def _drain_control(control: mp.Queue, status) -> None:
+    while True:
+        try:
+            command = control.get_nowait()
+        except queue_module.Empty:
+            return
+        status.set(command.window_id, command.paused)
+
+
+class Runner:
+    """Starts the workers and pumps their messages into `on_message(kind, payload)` on the caller's thread."""
+
+    def __init__(self, config: HallConfig, config_path: str, data_dir: Path, *, workers: int = 2):
+        self._context = mp.get_context("spawn")
+        self._groups = camera_groups(config, workers)
+        self._out = self._context.Queue()
+        self._stop = self._context.Event()
+        self._controls = [self._context.Queue() for _ in self._groups]
+        self._processes = [
+            self._context.Process(target=_worker_main, name=f"counterwatch-worker-{i}",
+                                  args=(config_path, group, self._out, control, self._stop, str(data_dir)),
+                                  daemon=True)
+            for i, (group, control) in enumerate(zip(self._groups, self._controls))]
+
+    @property
+    def groups(self) -> list[tuple[str, ...]]:
+        return list(self._groups)
+
+    def start(self) -> None:
+        for process in self._processes:
+            process.start()
+
+    def set_queue_pause(self, window_id: str, paused: bool) -> None:
+        for control in self._controls:
+            control.put(QueueCommand(window_id, paused))
+
+    def pump(self, on_message: Callable[[str, object], None], *, seconds: float = 0.0) -> None:
+        """Deliver messages until every worker finished, `seconds` passed (0: no limit) or stop() was called."""
+        deadline = time.monotonic() + seconds if seconds > 0 else None
+        done = 0
+        while done < len(self._processes):
+            if deadline is not None and time.monotonic() >= deadline:
+                self._stop.set()
+                deadline = None  # keep pumping until the workers have flushed and said they are done
+            try:
+                kind, payload = self._out.get(timeout=0.2)
+            except queue_module.Empty:
+                if not any(p.is_alive() for p in self._processes):
+                    break
+                continue
+            if kind == "worker_done":
+                done += 1
+                continue
+            on_message(kind, payload)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        self._stop.set()
+        for process in self._processes:
+            process.join(timeout)
+            if process.is_alive():
+                log.warning("worker %s did not stop in %.0f s; terminating", process.name, timeout)
+                process.terminate()
