@@ -1,0 +1,16 @@
+"""The ORM models. Importing this package registers every table on `Base.metadata` (Alembic's target)."""
+from monitor_api.storage.models.access import ApiKeyRow, AuditLogRow, UserHallScopeRow, UserRow
+from monitor_api.storage.models.base import (Base, AppealDecision, EventKindValue, EvidenceKind, IncidentState,
+                                             PauseSource, ReviewDecision, ReviewState, Role)
+from monitor_api.storage.models.hall import (CameraRow, CameraWindowRow, HallRow, RosterEntryRow, StaffRow,
+                                             WindowRow)
+from monitor_api.storage.models.incidents import (ComplaintRow, EvidenceRow, IncidentEventRow, IncidentRow,
+                                                  PausePeriodRow)
+from monitor_api.storage.models.review import AppealRow, ReviewRow
+
+__all__ = [
+    "AppealDecision", "AppealRow", "ApiKeyRow", "AuditLogRow", "Base", "CameraRow", "CameraWindowRow", "ComplaintRow",
+    "EventKindValue", "EvidenceKind", "EvidenceRow", "HallRow", "IncidentEventRow", "IncidentRow", "IncidentState",
+    "PausePeriodRow", "PauseSource", "ReviewDecision", "ReviewRow", "ReviewState", "Role", "RosterEntryRow", "StaffRow",
+    "UserHallScopeRow", "UserRow", "WindowRow",
+]

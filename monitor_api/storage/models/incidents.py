@@ -1,0 +1,140 @@
+"""Incidents as delivered by the rules, the log of every delivered event, evidence files, pauses, complaints."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (BigInteger, Boolean, Float, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from monitor_api.storage.models.base import (ID_LENGTH, INCIDENT_ID_LENGTH, Base, EventKindValue, EvidenceKind,
+                                             IncidentState, PauseSource, ReviewState)
+from monitor_api.storage.types import JSONDocument, UTCDateTime, enum_column, utcnow
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        ForeignKeyConstraint(["hall_id", "window_id"], ["windows.hall_id", "windows.id"]),
+        ForeignKeyConstraint(["hall_id", "camera_id"], ["cameras.hall_id", "cameras.id"]),
+        ForeignKeyConstraint(["hall_id", "staff_id"], ["staff.hall_id", "staff.id"]),
+        # The list endpoints page by (started_at, id) within a hall, optionally narrowed to a window or a person.
+        Index("ix_incidents_hall_started", "hall_id", "started_at", "id"),
+        Index("ix_incidents_window_started", "hall_id", "window_id", "started_at"),
+        Index("ix_incidents_staff_started", "hall_id", "staff_id", "started_at"),
+        Index("ix_incidents_state", "state"),
+        Index("ix_incidents_review_state", "review_state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(INCIDENT_ID_LENGTH), primary_key=True)  # the event's incident_id
+    type: Mapped[str] = mapped_column(String(32))
+    hall_id: Mapped[str] = mapped_column(ForeignKey("halls.id"))
+    window_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    camera_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    staff_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    state: Mapped[IncidentState] = mapped_column(enum_column(IncidentState, "incident_state"),
+                                                 default=IncidentState.OPEN)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    start_ts: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float)  # as of the latest event (by stream time)
+    peak_confidence: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    # Stream time and kind of the latest applied event: reason/confidence/attributes come from that event, whatever
+    # order the events arrived in.
+    last_event_ts: Mapped[float] = mapped_column(Float)
+    last_event_kind: Mapped[EventKindValue] = mapped_column(enum_column(EventKindValue, "incident_last_event_kind"))
+    review_state: Mapped[ReviewState] = mapped_column(enum_column(ReviewState, "incident_review_state"),
+                                                      default=ReviewState.PENDING)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The event named evidence that is not kept (disk nearly full, or the file never arrived): the row survives.
+    evidence_missing: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    events: Mapped[list["IncidentEventRow"]] = relationship(back_populates="incident", order_by="IncidentEventRow.id",
+                                                            passive_deletes=True)
+    evidence: Mapped[list["EvidenceRow"]] = relationship(back_populates="incident", order_by="EvidenceRow.id",
+                                                         passive_deletes=True)
+
+
+class IncidentEventRow(Base):
+    """Each delivered event once. The unique key is the dedup gate that makes a repeated delivery a no-op."""
+
+    __tablename__ = "incident_events"
+    __table_args__ = (UniqueConstraint("incident_id", "kind", "ts"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    kind: Mapped[EventKindValue] = mapped_column(enum_column(EventKindValue, "incident_event_kind"))
+    ts: Mapped[float] = mapped_column(Float)  # stream seconds of the event
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONDocument)  # the event as delivered, for audit and replay
+
+    incident: Mapped[IncidentRow] = relationship(back_populates="events")
+
+
+class EvidenceRow(Base):
+    __tablename__ = "evidence"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "path"),
+        Index("ix_evidence_purge", "purged_at", "retention_class", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[EvidenceKind] = mapped_column(enum_column(EvidenceKind, "evidence_kind"))
+    path: Mapped[str] = mapped_column(String(512))  # relative to the data directory, '/'-separated
+    bytes: Mapped[int | None] = mapped_column(BigInteger)  # null when the file was not at hand when recorded
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    # A key of the retention table (days per class). Starts as the kind; a review moves it to confirmed/dismissed.
+    retention_class: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    incident: Mapped[IncidentRow] = relationship(back_populates="evidence")
+
+
+class PausePeriodRow(Base):
+    """A period in which a window counted as paused, and who said so (the sign, the queue system, the schedule)."""
+
+    __tablename__ = "pause_periods"
+    __table_args__ = (
+        ForeignKeyConstraint(["hall_id", "window_id"], ["windows.hall_id", "windows.id"]),
+        # A period is delivered when it opens and again when it ends: the start identifies it.
+        UniqueConstraint("hall_id", "window_id", "source", "started_at"),
+        Index("ix_pause_periods_window_time", "hall_id", "window_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    hall_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    window_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    source: Mapped[PauseSource] = mapped_column(enum_column(PauseSource, "pause_source"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ComplaintRow(Base):
+    """Placeholder for citizen complaints (投诉), to be linked to staff, windows and incidents by a later feature."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (
+        ForeignKeyConstraint(["hall_id", "window_id"], ["windows.hall_id", "windows.id"]),
+        ForeignKeyConstraint(["hall_id", "staff_id"], ["staff.hall_id", "staff.id"]),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hall_id: Mapped[str] = mapped_column(ForeignKey("halls.id"), index=True)
+    window_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    staff_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    incident_id: Mapped[str | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(32), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
