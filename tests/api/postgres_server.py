@@ -73,6 +73,11 @@ class EmbeddedPostgres:
             self._run_as = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
             os.chown(self.base_dir, user.pw_uid, user.pw_gid)
             self.base_dir.chmod(0o700)
+            # The venv may sit under a directory the service user cannot traverse (mktemp -d makes 0700 ones):
+            # run a copy of the wheel's install tree from inside the base directory that user owns.
+            install = self.base_dir / "pginstall"
+            shutil.copytree(self.bin_dir.parent, install, symlinks=True)
+            self.bin_dir = install / "bin"
 
     def _run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         command = [str(self.bin_dir / args[0]), *args[1:]]
