@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from models.types import Box, Detection, Keypoint, Pose
+from vision.observation import Person
 
 PHONE_LABELS = frozenset({"cell phone"})
 # "remote" is what COCO detectors often call a phone held edge-on; it counts only as a weaker phone.
@@ -39,8 +40,9 @@ class CueSettings:
     object_min_score: float = 0.25  # food and drink boxes below this are ignored
     call_distance: float = 0.6  # hand point to ear for a call posture
     mouth_distance: float = 0.5  # hand point to mouth for hand-to-mouth
+    object_at_mouth: float = 0.2  # a cup or food box this close to the mouth is held there (the hand hides behind)
     object_near: float = 0.8  # food or drink box to a hand point or the mouth for food_near / drink_near
-    head_down_margin: float = 0.15  # nose less than this above the shoulder line counts as head down
+    head_down_margin: float = 0.1  # nose less than this above the shoulder line counts as head down (har: 0.05-0.15 flat)
     min_scale_box_fraction: float = 0.2  # floor of the body scale as a fraction of the person box height
     face_width_to_shoulders: float = 2.0  # floor of the body scale in face widths (a face is ~half the shoulders)
 
@@ -84,9 +86,9 @@ class BodyFrame:
     ears_y: float | None
 
 
-def person_cues(person, objects: Sequence[Detection], *, settings: CueSettings = DEFAULT_CUE_SETTINGS
+def person_cues(person: Person, objects: Sequence[Detection], *, settings: CueSettings = DEFAULT_CUE_SETTINGS
                 ) -> BehaviourCues:
-    """Cues of one person (vision.observation.Person) given the objects found around them (frame pixels)."""
+    """Cues of one person given the objects found around them (frame pixels; the cascade's window crop objects)."""
     body = body_frame(person, settings)
     phone = phone_score(person.box, body, objects, settings)
     near_food = _object_near(person.box, body, objects, FOOD_LABELS, settings)
@@ -94,7 +96,7 @@ def person_cues(person, objects: Sequence[Detection], *, settings: CueSettings =
     return BehaviourCues(
         phone=phone,
         call=_call_posture(body, settings),
-        hand_to_mouth=_hand_at_mouth(body, settings),
+        hand_to_mouth=_hand_at_mouth(body, settings) or _held_at_mouth(body, objects, settings),
         food_near=near_food,
         drink_near=near_drink,
         head_down=head_down(body, settings),
@@ -103,7 +105,7 @@ def person_cues(person, objects: Sequence[Detection], *, settings: CueSettings =
     )
 
 
-def body_frame(person, settings: CueSettings = DEFAULT_CUE_SETTINGS) -> BodyFrame:
+def body_frame(person: Person, settings: CueSettings = DEFAULT_CUE_SETTINGS) -> BodyFrame:
     pose: Pose | None = person.pose
     face = person.face
     k = settings.keypoint_min_score
@@ -199,6 +201,15 @@ def _hand_at_mouth(body: BodyFrame, settings: CueSettings) -> bool:
         if to_mouth <= limit and all(to_mouth <= math.dist(hand, ear) for ear in body.ears):
             return True
     return False
+
+
+def _held_at_mouth(body: BodyFrame, objects: Iterable[Detection], settings: CueSettings) -> bool:
+    """A cup, bottle or food box touching the mouth: someone holds it there even when the hand itself is hidden."""
+    if body.mouth is None:
+        return False
+    limit = settings.object_at_mouth * body.scale
+    return any(obj.label in FOOD_LABELS | DRINK_LABELS and obj.score >= settings.object_min_score
+               and box_distance(obj.box, *body.mouth) <= limit for obj in objects)
 
 
 def _object_near(person_box: Box, body: BodyFrame, objects: Iterable[Detection], labels: frozenset[str],

@@ -1,0 +1,8 @@
+"""Evaluation commands: score perception and the per-frame behaviour evidence on labelled data kept outside the repo.
+
+    counterwatch eval frames DIR --labels MAP.yaml   folder-per-class photos -> per-behaviour precision/recall/F1
+    counterwatch eval persons DIR                    YOLO boxes -> person recall/precision by box height, day/infrared
+    counterwatch eval clip VIDEO --annotations JSON  presence timeline agreement, absence onset/offset error
+
+Every command takes the data path as an argument: the development data must never enter the repository.
+"""

@@ -1,0 +1,168 @@
+"""Find people on a whole CCTV frame with the small COCO detector: multi-scale overlapping tiles, fused.
+
+SSD MobileNet sees its input at 300x300 and its smallest anchors cover about a tenth of that, so a seated person
+150 px tall in a 1920x1080 frame shrinks to ~40 px and is mostly missed on a full-frame pass. Tiles bring people up
+to a size the detector knows; the price is one detector run per tile. Measured on `cctv_people` (see
+`counterwatch eval persons`): a wide 533x300 full-frame pass plus tiles of 2/3 and 1/2 of the frame height, CLAHE
+on infrared frames and the fusion below.
+
+At run time the cascade does not need this: it runs the detector on each window's crop, much closer to the staff
+person. The finder is for scoring the detector on whole frames, and for tools that look for people anywhere (e.g.
+drawing staff zones from where people sit).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from models.types import Box, Detection
+
+# Channel spread (mean absolute difference between colour channels, grey levels) below which a frame is treated as
+# infrared: night-mode CCTV frames are stored as colour images whose three channels are (almost) identical.
+INFRARED_MAX_CHANNEL_SPREAD = 2.0
+
+
+@dataclass(frozen=True)
+class FinderSettings:
+    tile_fractions: tuple[float, ...] = (2 / 3, 1 / 2)  # tile side as a fraction of the frame's shorter side
+    tile_overlap: float = 0.3  # fraction of a tile shared with its neighbour: a person cut by one tile is whole in another
+    min_score: float = 0.3  # score of a fused person box to be returned
+    candidate_min_score: float = 0.05  # raw detections kept for fusion (agreement can lift two weak ones)
+    cluster_iou: float = 0.45  # raw boxes of one person across tiles and scales overlap at least this much
+    truncated_weight: float = 0.3  # score factor for a box touching an inner tile edge (a cut person: wrong extent)
+    agreement_bonus: float = 0.5  # how much a second detection of the same person raises the fused score
+    infrared_clahe: bool = True  # local contrast equalisation on infrared frames (flat, low-contrast grey)
+    # A box lying inside a much better one is a body part of that person (head and shoulders, a torso); a stricter
+    # filter (any box inside a better one) also removed people seated behind others in crowded frames.
+    inside_containment: float = 0.85  # fraction of the weaker box's area inside the better box
+    inside_score_ratio: float = 0.5  # ... and scoring below this fraction of the better box's score
+
+    def __post_init__(self) -> None:
+        if not self.tile_fractions or not all(0.1 <= f <= 1.0 for f in self.tile_fractions):
+            raise ValueError(f"FinderSettings.tile_fractions must be within 0.1..1, got {self.tile_fractions}")
+        if not 0.0 <= self.tile_overlap < 0.9:
+            raise ValueError(f"FinderSettings.tile_overlap must be within 0..0.9, got {self.tile_overlap}")
+        for name in ("min_score", "candidate_min_score", "cluster_iou", "truncated_weight", "agreement_bonus",
+                     "inside_containment", "inside_score_ratio"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"FinderSettings.{name} must be within 0..1, got {getattr(self, name)}")
+        if self.candidate_min_score > self.min_score:
+            raise ValueError("FinderSettings.candidate_min_score must not exceed min_score")
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    box: Box
+    score: float  # after the truncation penalty
+
+
+def is_infrared(image: np.ndarray) -> bool:
+    """Near-greyscale frame: the camera's night mode (IR illumination) or a monochrome sensor."""
+    small = cv2.resize(image, (160, 90), interpolation=cv2.INTER_AREA).astype(np.int16)
+    spread = (np.abs(small[..., 0] - small[..., 1]).mean() + np.abs(small[..., 1] - small[..., 2]).mean()) / 2.0
+    return bool(spread < INFRARED_MAX_CHANNEL_SPREAD)
+
+
+def equalise(image: np.ndarray) -> np.ndarray:
+    """CLAHE on the lightness channel: lifts dim, flat infrared people off the background without changing hue."""
+    lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)
+    lab[..., 0] = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(lab[..., 0])
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
+
+
+def tile_grid(width: int, height: int, side: int, overlap: float) -> tuple[Box, ...]:
+    """Square tiles of `side` px covering the frame edge to edge, neighbours sharing at least `overlap` of a tile."""
+    side = min(side, width, height)
+
+    def starts(extent: int) -> list[float]:
+        if extent <= side:
+            return [0.0]
+        count = math.ceil((extent - side) / (side * (1.0 - overlap))) + 1
+        return list(np.linspace(0.0, extent - side, count))
+
+    return tuple(Box(x, y, x + side, y + side) for y in starts(height) for x in starts(width))
+
+
+class PersonFinder:
+    """People on a whole frame: a wide full-frame pass, tiles at each scale, fused into one box per person.
+
+    `detector` is an ObjectDetector at its trained square input (tiles are square); `wide_detector`, when given, is
+    the same model at a 16:9 input for the full-frame pass (keeps the detail a square squash throws away).
+    """
+
+    def __init__(self, detector, settings: FinderSettings = FinderSettings(), *, wide_detector=None) -> None:
+        if not hasattr(detector, "detect"):
+            raise ValueError("detector must be an ObjectDetector (has .detect)")
+        self._detector = detector
+        self._wide = wide_detector or detector
+        self._settings = settings
+
+    @property
+    def settings(self) -> FinderSettings:
+        return self._settings
+
+    def find(self, image: np.ndarray) -> tuple[Detection, ...]:
+        """Person detections in frame pixels, best first, fused scores >= settings.min_score."""
+        return tuple(d for d in self.candidates(image) if d.score >= self._settings.min_score)
+
+    def candidates(self, image: np.ndarray) -> tuple[Detection, ...]:
+        """Every fused person box down to candidate_min_score: an evaluation sweeps thresholds over one run."""
+        s = self._settings
+        height, width = image.shape[:2]
+        if s.infrared_clahe and is_infrared(image):
+            image = equalise(image)
+        raw: list[_Candidate] = [_Candidate(d.box, d.score) for d in self._people(self._wide, image)]
+        for fraction in s.tile_fractions:
+            side = round(min(width, height) * fraction)
+            for tile in tile_grid(width, height, side, s.tile_overlap):
+                x1, y1, x2, y2 = tile.to_int()
+                for d in self._people(self._detector, image[y1:y2, x1:x2]):
+                    box = d.box.offset(x1, y1)
+                    penalty = s.truncated_weight if _touches_inner_edge(box, tile, width, height) else 1.0
+                    raw.append(_Candidate(box, d.score * penalty))
+        return _fuse(raw, s)
+
+    def _people(self, detector, image: np.ndarray) -> tuple[Detection, ...]:
+        found = detector.detect(np.ascontiguousarray(image), min_score=self._settings.candidate_min_score)
+        return tuple(d for d in found if d.label == "person")
+
+
+def _touches_inner_edge(box: Box, tile: Box, width: int, height: int, margin: float = 6.0) -> bool:
+    """A box flush with a tile edge that is not the frame edge belongs to a person the tile cut in two."""
+    return ((tile.x1 > 0 and box.x1 <= tile.x1 + margin) or (tile.y1 > 0 and box.y1 <= tile.y1 + margin)
+            or (tile.x2 < width and box.x2 >= tile.x2 - margin) or (tile.y2 < height and box.y2 >= tile.y2 - margin))
+
+
+def _fuse(raw: list[_Candidate], s: FinderSettings) -> tuple[Detection, ...]:
+    """Greedy clustering, best first: a cluster keeps its best box (averaging boxes merged neighbours in crowds);
+    a second, independent detection of the same person raises the score (noisy-or with a discount)."""
+    clusters: list[list[_Candidate]] = []
+    for candidate in sorted(raw, key=lambda c: -c.score):
+        if candidate.score < s.candidate_min_score:
+            continue
+        best, best_iou = None, s.cluster_iou
+        for cluster in clusters:
+            iou = cluster[0].box.iou(candidate.box)
+            if iou > best_iou:
+                best, best_iou = cluster, iou
+        if best is None:
+            clusters.append([candidate])
+        else:
+            best.append(candidate)
+    fused = []
+    for cluster in clusters:
+        score = cluster[0].score
+        if len(cluster) > 1:
+            score = 1.0 - (1.0 - score) * (1.0 - s.agreement_bonus * cluster[1].score)
+        fused.append(Detection("person", 1, min(1.0, score), cluster[0].box))
+    fused.sort(key=lambda d: -d.score)
+    kept: list[Detection] = []
+    for detection in fused:
+        box = detection.box
+        if not any(box.intersection(better.box) >= s.inside_containment * box.area
+                   and detection.score < s.inside_score_ratio * better.score for better in kept):
+            kept.append(detection)
+    return tuple(kept)
