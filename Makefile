@@ -1,5 +1,5 @@
 # counterwatch: the two commands of the README contract.
-#   make demo  - set up, render the bundled scene, run the pipeline on configs/demo.yaml
+#   make demo  - set up, render the bundled scene, run cameras + perception + rules on configs/demo.yaml
 #   make test  - set up (venv, pinned dependencies, test-only system packages) and run the whole test suite
 PYTHON ?= python3.11
 VENV := .venv
@@ -24,8 +24,9 @@ system-test-deps:
 var/demo/scene.mp4: $(STAMP) counterwatch/demo_scene.py configs/demo.yaml
 	$(BIN)/counterwatch demo-scene --config configs/demo.yaml --out $@ --force
 
+# First start creates `admin` and `supervisor` with generated passwords, printed once (never stored in the repo).
 demo: $(STAMP) var/demo/scene.mp4
-	$(BIN)/counterwatch demo --config configs/demo.yaml
+	$(BIN)/counterwatch run --config configs/demo.yaml --bootstrap-users
 
 test: $(STAMP) system-test-deps
 	$(BIN)/python -m pytest -q; rc=$$?; \

@@ -192,6 +192,15 @@ def _mount_subcommands() -> None:
 
     main.add_command(demo, "demo")
     main.add_command(run, "run")
+    from counterwatch.evaluation.cli import eval_cli
+
+    main.add_command(eval_cli, "eval")
+    from monitor_api.cli import bench_durability, keys, serve, users
+
+    main.add_command(serve, "serve")
+    main.add_command(users, "users")
+    main.add_command(keys, "keys")
+    bench.add_command(bench_durability, "durability")
 
 
 _mount_subcommands()

@@ -1,8 +1,14 @@
-"""`counterwatch run`: process every camera of a hall and deliver incident events to the sink."""
+"""`counterwatch run`: cameras + perception + rules in worker processes, and the API in this process.
+
+The parent opens the hall database (migrate, sync the config, close what a crash left open), serves the API and
+dashboard from a uvicorn thread, and pumps the workers' messages on the main thread: every incident event is stored
+(idempotently) and then published to the live feed; pause periods are recorded; camera states and window statuses
+feed the registries behind /api/v1/cameras, /api/v1/windows, /readyz and /metrics. Queue-system pause/resume calls
+reach the workers through Runner.set_queue_pause. Incidents also go to DATA_DIR/incidents.jsonl, as before.
+"""
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
+import signal
 from pathlib import Path
 
 import click
@@ -14,38 +20,66 @@ import click
               help="Worker processes; cameras are dealt round-robin into this many groups.")
 @click.option("--seconds", default=0.0, type=float, help="Stop after this many seconds (0: until Ctrl-C or every "
               "file source has ended).")
-def run(config_path: str, workers: int, seconds: float) -> None:
-    """Run cameras, perception and rules; write incidents to DATA_DIR/incidents.jsonl with evidence files."""
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the API listens on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="API port (0: any).")
+@click.option("--no-api", is_flag=True, help="Run the pipeline and store incidents without serving the API.")
+@click.option("--cookie-secure", is_flag=True, help="Mark the session cookie Secure (serve behind TLS).")
+@click.option("--bootstrap-users", is_flag=True, help="On a database without users, create `admin` and "
+              "`supervisor` with generated passwords (printed once).")
+def run(config_path: str, workers: int, seconds: float, host: str, port: int, no_api: bool, cookie_secure: bool,
+        bootstrap_users: bool) -> None:
+    """Run cameras, perception, rules and the API; incidents go to the hall database (and incidents.jsonl)."""
     from counterwatch.cli import _load_or_exit
     from counterwatch.incidents.media import remove_partials
     from counterwatch.incidents.sink import JsonlSink
     from counterwatch.runner import Runner
+    from monitor_api.app import build_services, create_app
+    from monitor_api.cli import announce_accounts, api_settings
+    from monitor_api.ingest import PipelineBridge
+    from monitor_api.server import ApiServer, ApiServerError
+    from monitor_api.storage import StorageConfigError, open_hall_database
 
     config = _load_or_exit(config_path)
     assert config is not None
     data_dir = config.resolve(config.storage.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     remove_partials(data_dir / "evidence")  # half-written evidence left by a crash, before any worker writes
-    sink = JsonlSink(data_dir)
-    pauses = (data_dir / "pauses.jsonl").open("a", encoding="utf-8")
+    try:
+        database, report = open_hall_database(config)
+    except StorageConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if report.recovered_incidents:
+        click.echo(f"closed {len(report.recovered_incidents)} incident(s) left open by a crash")
     runner = Runner(config, str(Path(config_path).resolve()), data_dir, workers=workers)
+    settings = api_settings(config, cookie_secure=cookie_secure, expect_cameras=True)
+    services = build_services(settings, database=database,
+                              queue_control=lambda _hall, window_id, paused: runner.set_queue_pause(window_id, paused))
+    bridge = PipelineBridge(services, config.hall.id, extra_sinks=(JsonlSink(data_dir),))
     click.echo(f"counterwatch run: hall {config.hall.id}, {len(config.cameras)} camera(s) in {len(runner.groups)} "
-               f"worker(s); incidents -> {data_dir / 'incidents.jsonl'}")
+               f"worker(s); incidents -> {database!r} and {data_dir / 'incidents.jsonl'}")
+    server = None
+    if not no_api:
+        announce_accounts(services, config, config_path, bootstrap_users)
+        try:
+            server = ApiServer(create_app(settings, services=services, prepare=False), host, port).start()
+            click.echo(f"dashboard: {server.url}   API: {server.url}api/v1/docs")
+        except ApiServerError as error:
+            # Recording incidents matters more than showing them: keep the pipeline running without the API.
+            click.echo(f"error: {error}; incidents are still stored", err=True)
+            server = None
 
     def on_message(kind: str, payload) -> None:
+        bridge.handle(kind, payload)
         if kind == "incident":
-            sink.deliver(payload)
             click.echo(f"incident {payload.kind.value}: {payload.incident_type} window {payload.window_id} "
                        f"[{payload.incident_id}] {payload.reason}")
-        elif kind == "pause":
-            record = asdict(payload)
-            record["started_at"] = payload.started_at.isoformat()
-            record["ended_at"] = payload.ended_at.isoformat() if payload.ended_at else None
-            pauses.write(json.dumps(record, ensure_ascii=False) + "\n")
-            pauses.flush()
         elif kind == "camera":
             click.echo(f"camera {payload.camera_id}: {payload.state.value} ({payload.reason})")
 
+    def on_sigterm(_signum, _frame) -> None:
+        raise KeyboardInterrupt  # the same orderly stop as Ctrl-C
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     runner.start()
     try:
         runner.pump(on_message, seconds=seconds)
@@ -54,6 +88,9 @@ def run(config_path: str, workers: int, seconds: float) -> None:
         runner.stop()
         runner.pump(on_message)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         runner.stop()
-        sink.close()
-        pauses.close()
+        bridge.close()
+        if server is not None:
+            server.stop()
+        database.dispose()

@@ -11,6 +11,7 @@ import multiprocessing as mp
 import queue as queue_module
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -36,6 +37,34 @@ class QueueCommand:
     paused: bool
 
 
+@dataclass(frozen=True)
+class WindowStatus:
+    """What a window looks like now, sent as ("window", status) when it changes (and every few seconds as a
+    heartbeat, so the API can tell a quiet window from a dead worker)."""
+
+    window_id: str
+    camera_id: str
+    present: bool
+    paused: bool
+    pause_source: str | None
+    ts: float  # stream seconds
+    wall_time: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class CameraStats:
+    """Sent as ("stats", stats) every few seconds per camera: frames analysed since the last report and the mean
+    latency per model over them (model, mean ms, runs)."""
+
+    camera_id: str
+    frames: int
+    last_frame_wall_time: datetime | None
+    timings_ms: tuple[tuple[str, float, int], ...] = ()
+
+
+STATS_INTERVAL_S = 2.0
+
+
 def _worker_main(config_path: str, camera_ids: tuple[str, ...], out: mp.Queue, control: mp.Queue,
                  stop: mp.Event, data_dir: str) -> None:  # pragma: no cover - runs in a child process
     from counterwatch.config import load_config
@@ -54,6 +83,8 @@ def _worker_main(config_path: str, camera_ids: tuple[str, ...], out: mp.Queue, c
     pipelines = {c.id: CameraPipeline(config, c, models, queue_status, evidence_dir=Path(data_dir),
                                       face_detector=face_detector) for c in cameras}
     readers = [camera_reader(config, c, on_state_change=lambda h: out.put(("camera", h))) for c in cameras]
+    stats = {c.id: _StatsAccumulator(c.id) for c in cameras}
+    next_stats = time.monotonic() + STATS_INTERVAL_S
     for reader in readers:
         reader.start()
     try:
@@ -70,6 +101,13 @@ def _worker_main(config_path: str, camera_ids: tuple[str, ...], out: mp.Queue, c
                     out.put(("incident", event))
                 for period in result.pause_periods:
                     out.put(("pause", period))
+                for status in result.statuses:
+                    out.put(("window", status))
+                stats[frame.camera_id].add(frame.wall_time, result.timings_ms)
+            if time.monotonic() >= next_stats:
+                next_stats = time.monotonic() + STATS_INTERVAL_S
+                for accumulator in stats.values():
+                    out.put(("stats", accumulator.take()))
             if idle and all(reader.finished for reader in readers):
                 break
     finally:
@@ -81,6 +119,28 @@ def _worker_main(config_path: str, camera_ids: tuple[str, ...], out: mp.Queue, c
         face_detector.close()
         models.close()
         out.put(("worker_done", camera_ids))
+
+
+class _StatsAccumulator:
+    def __init__(self, camera_id: str) -> None:
+        self.camera_id = camera_id
+        self._frames = 0
+        self._last: datetime | None = None
+        self._timings: dict[str, list[float]] = {}
+
+    def add(self, wall_time: datetime, timings_ms: tuple[tuple[str, float], ...]) -> None:
+        self._frames += 1
+        self._last = wall_time
+        for model, ms in timings_ms:
+            total = self._timings.setdefault(model, [0.0, 0])
+            total[0] += ms
+            total[1] += 1
+
+    def take(self) -> CameraStats:
+        timings = tuple((model, total / runs, int(runs)) for model, (total, runs) in sorted(self._timings.items()))
+        stats = CameraStats(self.camera_id, self._frames, self._last, timings)
+        self._frames, self._timings = 0, {}
+        return stats
 
 
 def _drain_control(control: mp.Queue, status) -> None:

@@ -18,8 +18,12 @@ from counterwatch.rules.pause import PausePeriod, QueueStatus
 from counterwatch.rules.schedule import HallCalendar
 from counterwatch.rules.state import WindowState
 from counterwatch.rules.window_state import WindowStateBuilder
+from counterwatch.runner import WindowStatus
 
 log = logging.getLogger("counterwatch.worker")
+
+
+STATUS_HEARTBEAT_S = 10.0  # a window's status is re-sent at least this often (stream seconds) while it holds
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class StepResult:
     states: tuple[WindowState, ...]
     events: tuple[IncidentEvent, ...]
     pause_periods: tuple[PausePeriod, ...]
+    statuses: tuple[WindowStatus, ...] = ()  # windows whose status changed (or is due for a heartbeat)
+    timings_ms: tuple[tuple[str, float], ...] = ()  # (model, ms) of this frame's perception
 
 
 class CameraPipeline:
@@ -44,6 +50,18 @@ class CameraPipeline:
 
             self._evidence = EvidenceRecorder(evidence_dir, {camera.id: regions}, face_detector)
         self._last_frame: Frame | None = None
+        self._sent: dict[str, tuple[tuple[bool, bool, str | None], float]] = {}  # window -> (status, ts sent)
+
+    def _changed_statuses(self, states: tuple[WindowState, ...]) -> tuple[WindowStatus, ...]:
+        changed = []
+        for state in states:
+            key = (state.staff_present, state.paused, state.pause_source)
+            sent = self._sent.get(state.window_id)
+            if sent is None or sent[0] != key or state.ts - sent[1] >= STATUS_HEARTBEAT_S or state.ts < sent[1]:
+                self._sent[state.window_id] = (key, state.ts)
+                changed.append(WindowStatus(state.window_id, state.camera_id, state.staff_present, state.paused,
+                                            state.pause_source, state.ts, state.wall_time))
+        return tuple(changed)
 
     def step(self, frame: Frame) -> StepResult:
         observation = self._cascade.observe(frame)
@@ -57,7 +75,8 @@ class CameraPipeline:
             written.extend(out for event in events for out in self._evidence.on_event(event))
             events = written
         self._last_frame = frame
-        return StepResult(states, tuple(events), self._states.take_pause_periods())
+        return StepResult(states, tuple(events), self._states.take_pause_periods(), self._changed_statuses(states),
+                          observation.timings_ms)
 
     def close(self) -> tuple[IncidentEvent, ...]:
         """Close open incidents at the last frame's time and write pending evidence."""

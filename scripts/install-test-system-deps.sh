@@ -3,7 +3,9 @@
 #
 # - a real RTSP server for the camera tests: GStreamer's RTSP server, driven through PyGObject by Debian's own
 #   interpreter (/usr/bin/python3), serving an MJPEG test pattern (videotestsrc, jpegenc, rtpjpegpay);
-# - ffmpeg, to write a video whose container carries rotation metadata (OpenCV's writer cannot).
+# - ffmpeg, to write a video whose container carries rotation metadata (OpenCV's writer cannot);
+# - Chromium and its WebDriver for the dashboard's browser test (tests/dashboard/, driven by Selenium), and a CJK
+#   font so that the hall's Chinese names render in its screenshots.
 #
 # Idempotent: `dpkg -s` decides what is missing; `apt-get update` runs only when something must be installed.
 set -euo pipefail
@@ -14,6 +16,9 @@ PACKAGES=(
   gstreamer1.0-plugins-base     # videotestsrc, videoconvert
   gstreamer1.0-plugins-good     # jpegenc, rtpjpegpay
   ffmpeg                        # writes rotation metadata into an mp4 (-metadata:s:v rotate=N)
+  chromium                      # headless browser for tests/dashboard (/usr/bin/chromium)
+  chromium-driver               # its WebDriver, same version (/usr/bin/chromedriver)
+  fonts-wqy-microhei            # a small CJK font: the dashboard's Chinese text renders in screenshots
 )
 
 say() { printf '[install-test-system-deps] %s\n' "$*"; }

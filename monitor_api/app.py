@@ -1,0 +1,119 @@
+"""The application factory: `create_app(settings)` builds the FastAPI app of one API instance.
+
+Everything is under /api/v1 (with the OpenAPI document at /api/v1/openapi.json and docs at /api/v1/docs), except the
+operations endpoints (/healthz, /readyz, /metrics) and the dashboard's pages (mounted without a prefix). Every route
+declares its policy (monitor_api/auth/policy.py); the access-matrix test reads them from `app.routes`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from prometheus_client.core import GaugeMetricFamily
+from starlette.routing import Route
+
+from monitor_api.auth.passwords import Passwords
+from monitor_api.auth.policy import PUBLIC, declare
+from monitor_api.auth.throttle import LoginThrottle
+from monitor_api.auth.tokens import TokenSigner
+from monitor_api.live.hub import EventHub
+from monitor_api.live.state import LiveState
+from monitor_api.middleware import BodySizeLimit, SecurityHeaders
+from monitor_api.problems import Problem, install_problem_handlers
+from monitor_api.routes import api_router
+from monitor_api.routes.ops import incident_counts
+from monitor_api.routes.ops import router as ops_router
+from monitor_api.services import QueueControl, Services
+from monitor_api.settings import API_PREFIX, ApiSettings
+from monitor_api.storage import Database, EvidenceStore, migrate, sync_hall
+
+logger = logging.getLogger("counterwatch.api")
+
+_PROBLEM_RESPONSES = {status: {"model": Problem, "content": {"application/problem+json": {}},
+                               "description": description}
+                      for status, description in ((401, "Not authenticated"), (403, "Not allowed"),
+                                                  (404, "Not found"), (413, "Body too large"),
+                                                  (422, "Invalid request"), (429, "Too many requests"))}
+
+
+class _IncidentCollector:
+    """`counterwatch_incidents{hall,type,review_state}` read from the database at scrape time, so the figure is
+    right in `serve` mode too and across restarts."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("counterwatch_incidents", "Stored incidents.",
+                                   labels=["hall", "type", "review_state"])
+        try:
+            for hall, kind, state, count in incident_counts(self._services):
+                family.add_metric([hall, kind, state], count)
+        except Exception:  # a scrape must not fail because the database is briefly busy
+            logger.warning("metrics: incident counts unavailable", exc_info=True)
+        yield family
+
+
+def build_services(settings: ApiSettings, *, database: Database | None = None, live: LiveState | None = None,
+                   hub: EventHub | None = None, queue_control: QueueControl | None = None) -> Services:
+    from counterwatch.rules.schedule import HallCalendar
+
+    database = database or Database(settings.database_url)
+    camera_halls = {camera.id: config.hall.id for config in settings.halls for camera in config.cameras}
+    evidence = (EvidenceStore(settings.data_dir) if settings.evidence_min_free_bytes is None
+                else EvidenceStore(settings.data_dir, settings.evidence_min_free_bytes))
+    return Services(
+        settings=settings, database=database,
+        passwords=Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib,
+                            parallelism=settings.argon2_parallelism),
+        tokens=TokenSigner(settings.session_secret.get_secret_value()),
+        throttle=LoginThrottle(settings.login_ip_limit, settings.login_user_limit, settings.login_window_s),
+        live=live or LiveState(camera_halls), hub=hub or EventHub(settings.subscriber_queue), evidence=evidence,
+        queue_control=queue_control,
+        calendars={config.hall.id: HallCalendar(config) for config in settings.halls})
+
+
+def prepare_database(services: Services) -> None:
+    """Migrate to head and copy the hall configs in (idempotent; `counterwatch run` has done it already)."""
+    migrate(services.database)
+    with services.database.write() as session:
+        for config in services.settings.halls:
+            sync_hall(session, config)
+
+
+def create_app(settings: ApiSettings, *, services: Services | None = None, prepare: bool = True) -> FastAPI:
+    """The API for `settings`. Pass `services` to share the database, live state, hub and queue control with the
+    runner (`counterwatch run`); `prepare` migrates and syncs the hall configs first."""
+    services = services or build_services(settings)
+    if prepare:
+        prepare_database(services)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services.hub.bind(asyncio.get_running_loop())
+        logger.info("API ready: %s, halls %s", services.database, [c.hall.id for c in settings.halls])
+        try:
+            yield
+        finally:
+            services.hub.bind(None)
+
+    app = FastAPI(title="counterwatch supervisory API", version="1", lifespan=lifespan,
+                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None,
+                  swagger_ui_oauth2_redirect_url=None, responses=_PROBLEM_RESPONSES)  # type: ignore[arg-type]
+    app.state.services = services
+    install_problem_handlers(app)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(ops_router)
+    app.include_router(api_router, prefix=API_PREFIX)
+    from monitor_api.dashboard import router as dashboard_router
+
+    app.include_router(dashboard_router)
+    for route in app.routes:
+        if isinstance(route, Route) and route.path in (app.openapi_url, app.docs_url):
+            declare(route, PUBLIC)
+    services.live.metrics.registry.register(_IncidentCollector(services))  # type: ignore[arg-type]
+    return app

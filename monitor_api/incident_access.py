@@ -1,0 +1,112 @@
+"""Incident lookups with the object-level check, visibility filters for lists, cursors, and serialisation."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+
+from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy.orm import Session
+
+from monitor_api.auth.principal import Principal
+from monitor_api.problems import ApiProblem, FieldError
+from monitor_api.schemas.incidents import (AppealPublic, EvidencePublic, IncidentDetailPublic, IncidentPublic,
+                                           ReviewPublic)
+from monitor_api.settings import API_PREFIX
+from monitor_api.storage.models import (AppealRow, EvidenceRow, IncidentRow, ReviewRow, StaffRow, UserRow,
+                                        WindowRow)
+
+
+def visibility_clause(principal: Principal):
+    """SQL condition for the incidents a principal may see: their halls, plus their own record as staff."""
+    conditions = []
+    if principal.halls is None:
+        return None
+    if principal.halls:
+        conditions.append(IncidentRow.hall_id.in_(sorted(principal.halls)))
+    if principal.staff is not None:
+        conditions.append(and_(IncidentRow.hall_id == principal.staff[0], IncidentRow.staff_id == principal.staff[1]))
+    return or_(*conditions) if conditions else false()
+
+
+def can_see(principal: Principal, incident: IncidentRow) -> bool:
+    return principal.sees_hall(incident.hall_id) or principal.is_staff_member(incident.hall_id, incident.staff_id)
+
+
+def load_incident(session: Session, principal: Principal, incident_id: str, *, for_staff: bool = True) -> IncidentRow:
+    """The incident if the principal may see it. Hall-scoped callers get 403 for other halls' incidents and for ids
+    that do not exist alike; only callers who see every hall can tell 404. `for_staff` False: a staff link does not
+    grant access (e.g. reviewing one's own incident)."""
+    incident = session.get(IncidentRow, incident_id) if len(incident_id) <= 128 else None
+    if incident is None:
+        raise principal.missing("incident")
+    visible = principal.sees_hall(incident.hall_id) or (
+        for_staff and principal.is_staff_member(incident.hall_id, incident.staff_id))
+    if not visible:
+        raise ApiProblem(403, "not within your halls")
+    return incident
+
+
+def encode_cursor(started_at: datetime, incident_id: str) -> str:
+    raw = json.dumps([started_at.isoformat(), incident_id], separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        started, incident_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        when = datetime.fromisoformat(started)
+        if when.tzinfo is None or not isinstance(incident_id, str):
+            raise ValueError("bad cursor")
+        return when, incident_id
+    except (ValueError, TypeError, binascii.Error, UnicodeError, json.JSONDecodeError):
+        raise ApiProblem(422, "cursor is not one this API gave out",
+                         errors=[FieldError(field="query.cursor", message="invalid cursor")]) from None
+
+
+def page_after(query: Select, cursor: str | None) -> Select:
+    """Newest first by (started_at, id); the cursor is the last row of the previous page."""
+    if cursor:
+        started, incident_id = decode_cursor(cursor)
+        query = query.where(or_(IncidentRow.started_at < started,
+                                and_(IncidentRow.started_at == started, IncidentRow.id < incident_id)))
+    return query.order_by(IncidentRow.started_at.desc(), IncidentRow.id.desc())
+
+
+def incident_public(incident: IncidentRow) -> IncidentPublic:
+    return IncidentPublic.model_validate(incident)
+
+
+def evidence_public(row: EvidenceRow) -> EvidencePublic:
+    url = None if row.purged_at else f"{API_PREFIX}/incidents/{row.incident_id}/evidence/{row.id}"
+    return EvidencePublic(id=row.id, kind=row.kind, bytes=row.bytes, sha256=row.sha256, created_at=row.created_at,
+                          purged=row.purged_at is not None, url=url)
+
+
+def incident_detail(session: Session, incident: IncidentRow) -> IncidentDetailPublic:
+    review = session.scalars(select(ReviewRow).where(ReviewRow.incident_id == incident.id)).one_or_none()
+    review_public = None
+    if review is not None:
+        reviewer = session.get(UserRow, review.reviewer_id)
+        review_public = ReviewPublic(id=review.id, reviewer_id=review.reviewer_id,
+                                     reviewer=reviewer.username if reviewer else None, decision=review.decision,
+                                     reason_code=review.reason_code, note=review.note, at=review.at)
+    appeals = session.scalars(select(AppealRow).where(AppealRow.incident_id == incident.id)
+                              .order_by(AppealRow.filed_at, AppealRow.id)).all()
+    evidence = session.scalars(select(EvidenceRow).where(EvidenceRow.incident_id == incident.id)
+                               .order_by(EvidenceRow.id)).all()
+    staff = session.get(StaffRow, (incident.hall_id, incident.staff_id)) if incident.staff_id else None
+    window = session.get(WindowRow, (incident.hall_id, incident.window_id))
+    base = incident_public(incident).model_dump()
+    return IncidentDetailPublic(**base, review=review_public,
+                                appeals=[AppealPublic.model_validate(appeal) for appeal in appeals],
+                                evidence=[evidence_public(row) for row in evidence],
+                                staff_name=staff.name if staff else None, window_name=window.name if window else None)
+
+
+def incident_message(kind: str, incident: IncidentRow) -> dict:
+    """A live-feed message about an incident (filtered to subscribers who see its hall)."""
+    return {"type": f"incident.{kind}", "hall_id": incident.hall_id,
+            "incident": incident_public(incident).model_dump(mode="json")}

@@ -1,0 +1,123 @@
+"""From the pipeline into the API: the database incident sink, and the bridge that routes every runner message.
+
+`DatabaseSink` is an IncidentSink (type "database"): each event is stored with ingest_event (idempotent by
+incident id, kind and stream time) and only then reported, so a retried delivery never duplicates. The bridge
+publishes what was stored to the live feed and keeps the camera and window registries current.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from counterwatch.incidents.events import IncidentEvent
+from counterwatch.incidents.sink import IncidentSink, register_sink
+from monitor_api.incident_access import incident_message
+from monitor_api.services import Services
+from monitor_api.storage import Database, EvidenceStore, ingest_event, record_pause_period
+from monitor_api.storage.models import IncidentRow
+from monitor_api.window_status import window_live_message
+
+logger = logging.getLogger("counterwatch.api")
+
+# (event, live-feed message about the stored incident); called after the commit, only for new events.
+StoredCallback = Callable[[IncidentEvent, dict[str, Any]], None]
+
+
+@register_sink
+class DatabaseSink(IncidentSink):
+    """Stores incident events in the hall database; durable when deliver() returns (the commit has returned)."""
+
+    type = "database"
+
+    def __init__(self, database: Database, *, evidence_store: EvidenceStore | None = None,
+                 on_stored: StoredCallback | None = None, retries: int = 3) -> None:
+        if retries < 0:
+            raise ValueError("DatabaseSink.retries must be >= 0")
+        self._database = database
+        self._evidence = evidence_store
+        self._on_stored = on_stored
+        self._retries = retries
+        self._closed = False
+
+    def deliver(self, event: IncidentEvent) -> None:
+        if self._closed:
+            raise RuntimeError("DatabaseSink is closed")
+        for attempt in range(self._retries + 1):
+            try:
+                with self._database.write() as session:
+                    new = ingest_event(session, event, evidence_store=self._evidence)
+                    message = None
+                    if new:
+                        incident = session.get(IncidentRow, event.incident_id)
+                        assert incident is not None
+                        message = incident_message(event.kind.value, incident)
+                break
+            except OperationalError:
+                # A busy database (another writer past busy_timeout) or a dropped PostgreSQL connection: the
+                # delivery is idempotent, so trying again is safe.
+                if attempt == self._retries:
+                    raise
+                logger.warning("incident %s: storing failed, retrying", event.incident_id, exc_info=True)
+                time.sleep(0.2 * (attempt + 1))
+        if message is not None and self._on_stored is not None:
+            self._on_stored(event, message)
+
+    def close(self) -> None:
+        self._closed = True
+
+
+class PipelineBridge:
+    """Handles every ("kind", payload) message the runner pumps, for one hall (the runner's)."""
+
+    def __init__(self, services: Services, hall_id: str, *, extra_sinks: tuple[IncidentSink, ...] = ()) -> None:
+        self._services = services
+        self._hall_id = hall_id
+        self._extra_sinks = extra_sinks
+        self.sink = DatabaseSink(services.database, evidence_store=services.evidence, on_stored=self._stored)
+        self.stored_events = 0
+
+    def _stored(self, event: IncidentEvent, message: dict[str, Any]) -> None:
+        self.stored_events += 1
+        self._services.live.metrics.incident_events.labels(event.incident_type, event.kind.value).inc()
+        self._services.hub.publish_threadsafe(message)
+
+    def handle(self, kind: str, payload: Any) -> None:
+        try:
+            self._handle(kind, payload)
+        except Exception:
+            # One bad message must not stop the pump (and with it every camera); incidents are re-delivered by a
+            # retrying sink, the registries are refreshed by the next message.
+            logger.exception("could not handle a %s message from the pipeline", kind)
+
+    def _handle(self, kind: str, payload: Any) -> None:
+        services = self._services
+        if kind == "incident":
+            self.sink.deliver(payload)  # the database first: it is what the API and due process rely on
+            for sink in self._extra_sinks:
+                sink.deliver(payload)
+        elif kind == "pause":
+            if payload.source == "queue":
+                return  # the API recorded the queue system's pause when it received it (routes/windows.py)
+            with services.database.write() as session:
+                record_pause_period(session, self._hall_id, payload)
+        elif kind == "camera":
+            status = services.live.update_camera(payload)
+            services.hub.publish_threadsafe({
+                "type": "camera.state", "hall_id": status.hall_id or self._hall_id, "camera_id": status.camera_id,
+                "state": status.state, "reason": status.reason})
+        elif kind == "window":
+            live = services.live.update_window(self._hall_id, payload)
+            services.hub.publish_threadsafe(window_live_message(self._hall_id, live))
+        elif kind == "stats":
+            services.live.record_stats(payload)
+        else:
+            logger.debug("ignoring a %s message", kind)
+
+    def close(self) -> None:
+        self.sink.close()
+        for sink in self._extra_sinks:
+            sink.close()

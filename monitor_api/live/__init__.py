@@ -1,0 +1,5 @@
+"""What is happening now: the live feed (EventHub) and the registries the runner feeds (cameras, windows, metrics)."""
+from monitor_api.live.hub import EventHub, Subscription
+from monitor_api.live.state import CameraStatus, LiveState, WindowLive
+
+__all__ = ["CameraStatus", "EventHub", "LiveState", "Subscription", "WindowLive"]

@@ -1,0 +1,152 @@
+"""Registries of what the pipeline reports now: camera states, window statuses, and the Prometheus metrics.
+
+Fed from the runner's pump thread, read by API requests on other threads: every method takes the lock and returns
+copies (frozen dataclasses), never the live dicts.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from monitor_api.storage.types import utcnow
+
+CAMERA_STATES = ("starting", "online", "offline", "stalled", "stopped")
+
+
+class CameraHealthLike(Protocol):  # cameras.health.CameraHealth
+    camera_id: str
+    state: Any
+    reason: str
+    last_frame_wall_time: datetime | None
+
+
+class WindowStatusLike(Protocol):  # counterwatch.runner.WindowStatus
+    window_id: str
+    camera_id: str
+    present: bool
+    paused: bool
+    pause_source: str | None
+    ts: float
+    wall_time: datetime
+
+
+class CameraStatsLike(Protocol):  # counterwatch.runner.CameraStats
+    camera_id: str
+    frames: int
+    last_frame_wall_time: datetime | None
+    timings_ms: tuple[tuple[str, float, int], ...]
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    camera_id: str
+    hall_id: str | None
+    state: str
+    reason: str
+    last_frame_wall_time: datetime | None
+    frames_processed: int
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class WindowLive:
+    hall_id: str
+    window_id: str
+    camera_id: str
+    present: bool
+    paused: bool
+    pause_source: str | None
+    wall_time: datetime  # of the frame the status was read from
+    updated_at: datetime
+
+
+class PipelineMetrics:
+    """Prometheus metrics of one API instance, on its own registry (several apps in one process do not clash)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.frames = Counter("counterwatch_frames_processed", "Frames analysed by the pipeline.", ["camera"],
+                              registry=self.registry)
+        self.model_latency = Gauge("counterwatch_model_latency_ms", "Mean model latency over the last report.",
+                                   ["model"], registry=self.registry)
+        self.model_runs = Counter("counterwatch_model_runs", "Model runs.", ["model"], registry=self.registry)
+        self.camera_state = Gauge("counterwatch_camera_state", "1 for the camera's current state.",
+                                  ["camera", "state"], registry=self.registry)
+        self.incident_events = Counter("counterwatch_incident_events_ingested", "Incident events stored (new only).",
+                                       ["type", "kind"], registry=self.registry)
+        self.subscribers = Gauge("counterwatch_live_subscribers", "Live-feed subscribers.", registry=self.registry)
+
+
+class LiveState:
+    def __init__(self, camera_halls: dict[str, str] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._camera_halls = dict(camera_halls or {})
+        self._cameras: dict[str, CameraStatus] = {}
+        self._windows: dict[tuple[str, str], WindowLive] = {}
+        self._queue_paused: dict[tuple[str, str], bool] = {}
+        self.metrics = PipelineMetrics()
+
+    # ---- cameras ------------------------------------------------------------------------------------------------
+    def update_camera(self, health: CameraHealthLike) -> CameraStatus:
+        state = getattr(health.state, "value", str(health.state))
+        now = utcnow()
+        with self._lock:
+            previous = self._cameras.get(health.camera_id)
+            status = CameraStatus(
+                health.camera_id, self._camera_halls.get(health.camera_id), state, health.reason,
+                health.last_frame_wall_time or (previous.last_frame_wall_time if previous else None),
+                previous.frames_processed if previous else 0, now)
+            self._cameras[health.camera_id] = status
+        for name in CAMERA_STATES:
+            self.metrics.camera_state.labels(health.camera_id, name).set(1.0 if name == state else 0.0)
+        return status
+
+    def record_stats(self, stats: CameraStatsLike) -> None:
+        now = utcnow()
+        with self._lock:
+            previous = self._cameras.get(stats.camera_id)
+            if previous is None:
+                previous = CameraStatus(stats.camera_id, self._camera_halls.get(stats.camera_id), "online", "",
+                                        None, 0, now)
+            self._cameras[stats.camera_id] = replace(
+                previous, frames_processed=previous.frames_processed + stats.frames,
+                last_frame_wall_time=stats.last_frame_wall_time or previous.last_frame_wall_time, updated_at=now)
+        if stats.frames:
+            self.metrics.frames.labels(stats.camera_id).inc(stats.frames)
+        for model, mean_ms, runs in stats.timings_ms:
+            self.metrics.model_latency.labels(model).set(mean_ms)
+            self.metrics.model_runs.labels(model).inc(runs)
+
+    def cameras(self) -> dict[str, CameraStatus]:
+        with self._lock:
+            return dict(self._cameras)
+
+    # ---- windows ------------------------------------------------------------------------------------------------
+    def update_window(self, hall_id: str, status: WindowStatusLike) -> WindowLive:
+        live = WindowLive(hall_id, status.window_id, status.camera_id, status.present, status.paused,
+                          status.pause_source, status.wall_time, utcnow())
+        with self._lock:
+            self._windows[(hall_id, status.window_id)] = live
+        return live
+
+    def window(self, hall_id: str, window_id: str) -> WindowLive | None:
+        with self._lock:
+            return self._windows.get((hall_id, window_id))
+
+    def set_queue_paused(self, hall_id: str, window_id: str, paused: bool) -> None:
+        with self._lock:
+            self._queue_paused[(hall_id, window_id)] = paused
+
+    def queue_paused(self, hall_id: str, window_id: str) -> bool:
+        with self._lock:
+            return self._queue_paused.get((hall_id, window_id), False)
+
+    def forget_cameras(self, camera_ids: Iterable[str]) -> None:
+        with self._lock:
+            for camera_id in camera_ids:
+                self._cameras.pop(camera_id, None)

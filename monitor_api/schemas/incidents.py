@@ -1,0 +1,100 @@
+"""Incidents, evidence, reviews and appeals as the API shows and accepts them."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from monitor_api.schemas.common import InputModel, PublicModel
+from monitor_api.storage.models import (AppealDecision, EvidenceKind, IncidentState, ReviewDecision, ReviewState)
+
+
+class ReasonCode(str, enum.Enum):
+    """Why a reviewer confirmed or dismissed: a fixed list, so reports can count reasons."""
+
+    CONFIRMED_AS_DETECTED = "confirmed_as_detected"
+    CONFIRMED_OTHER_BEHAVIOUR = "confirmed_other_behaviour"
+    DISMISSED_FALSE_DETECTION = "dismissed_false_detection"
+    DISMISSED_AUTHORISED_ABSENCE = "dismissed_authorised_absence"
+    DISMISSED_PAUSE_NOT_SEEN = "dismissed_pause_not_seen"
+    DISMISSED_WRONG_PERSON = "dismissed_wrong_person"
+    DISMISSED_WORK_RELATED = "dismissed_work_related"
+    DISMISSED_OTHER = "dismissed_other"
+
+
+class EvidencePublic(PublicModel):
+    id: int
+    kind: EvidenceKind
+    bytes: int | None
+    sha256: str | None
+    created_at: datetime
+    purged: bool = Field(description="The file was deleted by retention; the row stays as a record.")
+    url: str | None = Field(description="Where to fetch the file (each view is written to the audit log).")
+
+
+class IncidentPublic(PublicModel):
+    id: str
+    type: str
+    hall_id: str
+    window_id: str
+    camera_id: str
+    staff_id: str | None
+    state: IncidentState
+    review_state: ReviewState
+    started_at: datetime
+    ended_at: datetime | None
+    confidence: float
+    peak_confidence: float
+    reason: str
+    attributes: dict[str, Any]
+    evidence_missing: bool
+    acknowledged_by: int | None
+    acknowledged_at: datetime | None
+    updated_at: datetime
+
+
+class ReviewPublic(PublicModel):
+    id: int
+    reviewer_id: int
+    reviewer: str | None = Field(description="Username of the reviewer.")
+    decision: ReviewDecision
+    reason_code: str
+    note: str
+    at: datetime
+
+
+class AppealPublic(PublicModel):
+    id: int
+    incident_id: str
+    filed_by: int
+    filed_at: datetime
+    reason: str
+    decided_by: int | None
+    decision: AppealDecision | None
+    decision_note: str
+    decided_at: datetime | None
+
+
+class IncidentDetailPublic(IncidentPublic):
+    review: ReviewPublic | None
+    appeals: list[AppealPublic]
+    evidence: list[EvidencePublic]
+    staff_name: str | None = None
+    window_name: str | None = None
+
+
+class ReviewCreate(InputModel):
+    decision: ReviewDecision
+    reason_code: ReasonCode
+    note: str = Field(default="", max_length=2000)
+
+
+class AppealCreate(InputModel):
+    reason: str = Field(min_length=1, max_length=4000, description="Why the confirmation is wrong.")
+
+
+class AppealDecisionCreate(InputModel):
+    decision: AppealDecision
+    note: str = Field(default="", max_length=2000)

@@ -1,0 +1,143 @@
+"""The access matrix: every route of the app x every kind of caller, each route actually called.
+
+Generated from `app.routes`: a route without a declared policy fails, and so does a route missing from EXPECTED
+below (the specification of who may do what). "Allowed" means the answer is neither 401 nor 403 (a business answer
+such as 409 still shows the caller got past the access checks); anonymous callers must get 401, everybody else not
+allowed 403. Objects are in hall A; supervisor_b must be refused (403) for all of them.
+"""
+from __future__ import annotations
+
+import httpx
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+from monitor_api.auth.policy import app_routes, route_policy
+from tests.api.http.world import KEYS, USERS, World
+
+ALL = frozenset({"anonymous", *USERS, *KEYS})
+USERS_ALL = frozenset(USERS)
+SUP_A, SUP_B, MGR, MGR2, ADMIN, AUDITOR, STAFF = ("supervisor_a", "supervisor_b", "manager", "manager2", "admin",
+                                                  "auditor", "staff_s001")
+MANAGERS = frozenset({MGR, MGR2})
+
+# (method, path template) -> who is allowed. Hall-A objects: supervisor_b is never allowed on them.
+EXPECTED: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/healthz"): ALL,
+    ("GET", "/readyz"): ALL,
+    ("GET", "/metrics"): ALL,
+    ("GET", "/api/v1/openapi.json"): ALL,
+    ("GET", "/api/v1/docs"): ALL,
+    ("POST", "/api/v1/auth/login"): ALL,
+    ("POST", "/api/v1/auth/token"): ALL,
+    ("POST", "/api/v1/auth/logout"): USERS_ALL,
+    ("GET", "/api/v1/auth/me"): USERS_ALL,
+    ("GET", "/api/v1/halls"): USERS_ALL,
+    ("GET", "/api/v1/incidents"): frozenset({SUP_A, SUP_B, *MANAGERS, AUDITOR, STAFF, "key_incidents"}),
+    ("GET", "/api/v1/incidents/{incident_id}"): frozenset({SUP_A, *MANAGERS, AUDITOR, STAFF, "key_incidents"}),
+    ("POST", "/api/v1/incidents/{incident_id}/acknowledge"): frozenset({SUP_A, *MANAGERS}),
+    ("POST", "/api/v1/incidents/{incident_id}/review"): frozenset({SUP_A, *MANAGERS}),
+    ("GET", "/api/v1/incidents/{incident_id}/snapshot"): frozenset({SUP_A, *MANAGERS, STAFF}),
+    ("GET", "/api/v1/incidents/{incident_id}/clip"): frozenset({SUP_A, *MANAGERS, STAFF}),
+    ("GET", "/api/v1/incidents/{incident_id}/evidence/{evidence_id}"): frozenset({SUP_A, *MANAGERS, STAFF}),
+    ("POST", "/api/v1/incidents/{incident_id}/appeals"): frozenset({*MANAGERS, STAFF}),
+    ("POST", "/api/v1/appeals/{appeal_id}/decision"): MANAGERS,
+    ("GET", "/api/v1/appeals"): frozenset({*MANAGERS, AUDITOR}),
+    ("GET", "/api/v1/windows"): frozenset({SUP_A, *MANAGERS}),
+    ("POST", "/api/v1/windows/{window_id}/pause"): frozenset({"key_queue"}),
+    ("POST", "/api/v1/windows/{window_id}/resume"): frozenset({"key_queue"}),
+    # staff_s001's account has the supervisor role without halls: let in, it sees nothing (an empty scope).
+    ("GET", "/api/v1/cameras"): frozenset({SUP_A, SUP_B, *MANAGERS, ADMIN, STAFF}),
+    ("GET", "/api/v1/events/stream"): frozenset({SUP_A, SUP_B, *MANAGERS, STAFF}),
+    ("WS", "/api/v1/events/ws"): frozenset({SUP_A, SUP_B, *MANAGERS, STAFF}),
+    ("GET", "/api/v1/audit"): frozenset({AUDITOR, ADMIN}),
+    ("GET", "/api/v1/users"): frozenset({ADMIN}),
+    ("POST", "/api/v1/users"): frozenset({ADMIN}),
+    ("PATCH", "/api/v1/users/{user_id}"): frozenset({ADMIN}),
+    ("GET", "/api/v1/keys"): frozenset({ADMIN}),
+    ("POST", "/api/v1/keys"): frozenset({ADMIN}),
+    ("POST", "/api/v1/keys/{key_id}/revoke"): frozenset({ADMIN}),
+    ("GET", "/api/v1/appraisal/summary"): frozenset({*MANAGERS, "key_appraisal"}),
+}
+
+
+def _app_routes(world: World) -> dict[tuple[str, str], object]:
+    routes: dict[tuple[str, str], object] = {}
+    for method, path, route in app_routes(world.app.routes):
+        if getattr(route.endpoint, "__module__", "").startswith("monitor_api.dashboard"):
+            continue  # the dashboard's pages have their own tests (tests/dashboard)
+        routes[(method, path)] = route
+    return routes
+
+
+def _request(world: World, client: httpx.Client, method: str, template: str, principal: str, serial: int) -> int:
+    ids = world.ids
+    path = template.format(incident_id="inc-a1", evidence_id=ids["evidence_a1"], appeal_id=ids["appeal"],
+                           window_id="w01", user_id=ids["someone"], key_id=ids["spare_key"])
+    params: dict[str, str] = {}
+    body: dict | None = None
+    if template.endswith("/appeals"):
+        path = path.replace("inc-a1", "inc-a3")
+        body = {"reason": "I was serving a citizen"}
+    elif template.endswith("/review"):
+        body = {"decision": "confirm", "reason_code": "confirmed_as_detected"}
+    elif template.endswith("/decision"):
+        body = {"decision": "rejected", "note": "clip shows the phone"}
+    elif template in ("/api/v1/auth/login", "/api/v1/auth/token"):
+        body = {"username": "someone", "password": "correct horse battery"}
+    elif template == "/api/v1/users" and method == "POST":
+        body = {"username": f"new{serial}", "password": "a long enough pw", "role": "auditor"}
+    elif template == "/api/v1/users/{user_id}":
+        body = {"display_name": "x"}
+    elif template == "/api/v1/keys" and method == "POST":
+        body = {"name": "k", "scopes": ["incidents:read"]}
+    elif template.startswith("/api/v1/windows"):
+        params["hall"] = "hall-a"
+    elif template == "/api/v1/appraisal/summary":
+        params.update(since="2026-01-01T00:00:00Z", until="2026-12-31T00:00:00Z")
+    headers = world.headers(principal, fresh=template == "/api/v1/auth/logout")
+    if method == "WS":
+        url = world.base_url.replace("http://", "ws://") + path
+        try:
+            with connect(url, additional_headers=headers, open_timeout=5) as websocket:
+                websocket.recv(timeout=5)  # the hello message
+                return 101
+        except InvalidStatus as refused:
+            return refused.response.status_code
+    if template.endswith("/stream"):
+        with client.stream("GET", path, headers=headers) as response:
+            return response.status_code
+    response = client.request(method, path, headers=headers, params=params, json=body)
+    client.cookies.clear()  # a login sets the session cookie: the next caller must not inherit it
+    assert response.status_code < 500, (method, path, principal, response.text)
+    return response.status_code
+
+
+def test_every_route_declares_a_policy_and_is_in_the_matrix(sqlite_world: World) -> None:
+    routes = _app_routes(sqlite_world)
+    undeclared = sorted(f"{method} {path}" for (method, path), route in routes.items() if route_policy(route) is None)
+    assert not undeclared, f"routes without a declared policy: {undeclared}"
+    assert sorted(set(routes) - set(EXPECTED)) == [], "routes missing from the access matrix"
+    assert sorted(set(EXPECTED) - set(routes)) == [], "matrix rows for routes that do not exist"
+
+
+def test_access_matrix(world: World) -> None:
+    routes = _app_routes(world)
+    failures = []
+    serial = 0
+    client = world.client()
+    for (method, template) in sorted(routes, key=lambda key: (key[1], key[0])):
+        allowed = EXPECTED[(method, template)]
+        for principal in world.principals:
+            serial += 1
+            status = _request(world, client, method, template, principal, serial)
+            if principal in allowed:
+                ok = status not in (401, 403)
+            elif method == "WS":
+                ok = status == 403  # a refused WebSocket handshake is always 403
+            else:
+                ok = status == (401 if principal == "anonymous" else 403)
+            if not ok:
+                failures.append(f"{method} {template} as {principal}: {status} "
+                                f"({'allowed' if principal in allowed else 'denied'} expected)")
+    client.close()
+    assert not failures, "\n".join(failures)
