@@ -201,6 +201,9 @@ def _mount_subcommands() -> None:
     main.add_command(users, "users")
     main.add_command(keys, "keys")
     bench.add_command(bench_durability, "durability")
+    from counterwatch.dataset.cli import dataset_cli
+
+    main.add_command(dataset_cli, "dataset")
 
 
 _mount_subcommands()

@@ -115,3 +115,10 @@ def export(weights: Path, task: str, imgsz: int, out_dir: Path, name: str | None
     except (ModelError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {manifest} and its ONNX; load it with --manifest-dir {manifest.parent}")
+
+
+# The learning loop's commands (train-heads, promote, rollback, loso) live in counterwatch.learning.cli.
+from counterwatch.learning.cli import learning_commands  # noqa: E402
+
+for _command in learning_commands:
+    models_cli.add_command(_command)

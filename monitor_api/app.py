@@ -23,7 +23,9 @@ from monitor_api.live.hub import EventHub
 from monitor_api.live.state import LiveState
 from monitor_api.middleware import BodySizeLimit, SecurityHeaders
 from monitor_api.problems import Problem, install_problem_handlers
+from monitor_api.reports.monthly import MonthlyReportScheduler
 from monitor_api.routes import api_router
+from monitor_api.routes.reports import router as reports_router
 from monitor_api.routes.ops import incident_counts
 from monitor_api.routes.ops import router as ops_router
 from monitor_api.services import QueueControl, Services
@@ -65,7 +67,12 @@ def build_services(settings: ApiSettings, *, database: Database | None = None, l
     camera_halls = {camera.id: config.hall.id for config in settings.halls for camera in config.cameras}
     evidence = (EvidenceStore(settings.data_dir) if settings.evidence_min_free_bytes is None
                 else EvidenceStore(settings.data_dir, settings.evidence_min_free_bytes))
+    from monitor_api.scoring.config import load_scoring_config
+    from monitor_api.scoring.webhook import WebhookWorker
+
+    scoring = load_scoring_config(settings.scoring_config)
     return Services(
+        scoring=scoring, webhook=WebhookWorker.from_settings(settings, database, scoring),
         settings=settings, database=database,
         passwords=Passwords(time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib,
                             parallelism=settings.argon2_parallelism),
@@ -95,9 +102,16 @@ def create_app(settings: ApiSettings, *, services: Services | None = None, prepa
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.hub.bind(asyncio.get_running_loop())
         logger.info("API ready: %s, halls %s", services.database, [c.hall.id for c in settings.halls])
+        monthly = MonthlyReportScheduler(services.database, settings.data_dir, services.calendars)  # type: ignore[arg-type]
+        monthly.start()
+        if services.webhook is not None:
+            services.webhook.start()  # type: ignore[attr-defined]  # the appraisal webhook's delivery worker
         try:
             yield
         finally:
+            if services.webhook is not None:
+                services.webhook.stop()  # type: ignore[attr-defined]
+            monthly.stop()
             services.hub.bind(None)
 
     app = FastAPI(title="counterwatch supervisory API", version="1", lifespan=lifespan,
@@ -109,6 +123,7 @@ def create_app(settings: ApiSettings, *, services: Services | None = None, prepa
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(ops_router)
     app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(reports_router, prefix=API_PREFIX)
     from monitor_api.dashboard import router as dashboard_router
 
     app.include_router(dashboard_router)

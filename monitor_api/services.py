@@ -32,6 +32,8 @@ class Services:
     evidence: EvidenceStore
     queue_control: QueueControl | None = None
     calendars: dict[str, object] = field(default_factory=dict)  # hall id -> counterwatch HallCalendar
+    scoring: object | None = None  # monitor_api.scoring.config.ScoringConfig (None: the defaults)
+    webhook: object | None = None  # monitor_api.scoring.webhook.WebhookWorker when a webhook URL is configured
 
 
 def get_services(connection: HTTPConnection) -> Services:

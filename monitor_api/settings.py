@@ -48,6 +48,23 @@ class ApiSettings(BaseModel):
     evidence_min_free_bytes: int | None = Field(default=None, ge=0, description="Free-disk guard for evidence kept "
                                                 "at ingest (None: the storage default).")
 
+    scoring_config: Path | None = Field(default=None, description="configs/scoring.yaml-style file of the appraisal "
+                                        "scoring (None: the built-in defaults, which configs/scoring.yaml spells out).")
+    appraisal_webhook_url: str | None = Field(default=None, pattern=r"^https?://", max_length=2000,
+                                              description="Where score changes and closed periods are POSTed "
+                                              "(None: no webhook). Signed with COUNTERWATCH_WEBHOOK_SECRET.")
+    appraisal_webhook_secret: SecretStr | None = Field(default=None, description="HMAC key of the webhook (None: "
+                                                       "read from the environment variable "
+                                                       "COUNTERWATCH_WEBHOOK_SECRET when the app starts).")
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=120, description="Timeout of one delivery attempt.")
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50, description="Attempts before a delivery is failed.")
+    webhook_backoff_s: float = Field(default=30.0, gt=0, le=3600, description="First retry delay; doubles after "
+                                     "each failed attempt (capped at one hour).")
+    webhook_poll_s: float = Field(default=2.0, gt=0, le=600, description="How often the delivery worker looks for "
+                                  "due deliveries and closed periods.")
+    webhook_period_close: bool = Field(default=True, description="Also push the scores of the previous month and "
+                                       "year once they have closed.")
+
     @field_validator("halls", mode="before")
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:

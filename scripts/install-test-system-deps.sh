@@ -19,6 +19,7 @@ PACKAGES=(
   chromium                      # headless browser for tests/dashboard (/usr/bin/chromium)
   chromium-driver               # its WebDriver, same version (/usr/bin/chromedriver)
   fonts-wqy-microhei            # a small CJK font: the dashboard's Chinese text renders in screenshots
+  poppler-utils                 # pdftoppm: tests/reports renders the PDF report to an image
 )
 
 say() { printf '[install-test-system-deps] %s\n' "$*"; }

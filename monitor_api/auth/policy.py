@@ -67,9 +67,14 @@ AUDIT_READ = _policy("audit-read", (AUDITOR, ADMIN), description="the audit log"
 ADMINISTER = _policy("administer", (ADMIN,), description="users and API keys")
 APPRAISAL_READ = _policy("appraisal-read", (MANAGER,), ("appraisal:read",),
                          description="confirmed-incident summaries (an export, audited)")
+COMPLAINT_FILE = _policy("complaint-file", (SUPERVISOR, MANAGER), description="file and view complaints (投诉): "
+                         "supervisors (own halls), managers")
+COMPLAINT_DECIDE = _policy("complaint-decide", (MANAGER,), description="accept, reject, resolve and answer "
+                           "complaints: managers")
 
 ALL_POLICIES = (PUBLIC, ANY_USER, INCIDENT_READ, EVIDENCE_VIEW, INCIDENT_REVIEW, APPEAL_FILE, APPEAL_DECIDE,
-                APPEAL_READ, WINDOW_READ, QUEUE_PAUSE, CAMERA_READ, LIVE_FEED, AUDIT_READ, ADMINISTER, APPRAISAL_READ)
+                APPEAL_READ, WINDOW_READ, QUEUE_PAUSE, CAMERA_READ, LIVE_FEED, AUDIT_READ, ADMINISTER, APPRAISAL_READ,
+                COMPLAINT_FILE, COMPLAINT_DECIDE)
 
 
 class PolicyGate:
@@ -152,3 +157,5 @@ LiveSubscriber = Annotated[Principal, Depends(gate(LIVE_FEED))]
 AuditReader = Annotated[Principal, Depends(gate(AUDIT_READ))]
 Administrator = Annotated[Principal, Depends(gate(ADMINISTER))]
 AppraisalReader = Annotated[Principal, Depends(gate(APPRAISAL_READ))]
+ComplaintFiler = Annotated[Principal, Depends(gate(COMPLAINT_FILE))]
+ComplaintDecider = Annotated[Principal, Depends(gate(COMPLAINT_DECIDE))]

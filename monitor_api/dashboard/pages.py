@@ -238,6 +238,15 @@ async def dashboard_static(path: str) -> Response:
     return static_response(path)
 
 
+def _include_report_pages() -> None:
+    from monitor_api.dashboard.report_pages import router as report_router
+
+    router.include_router(report_router)
+
+
+_include_report_pages()
+
+
 def _declare_policies() -> None:
     """The pages themselves are public (anonymous visitors get the login page or a redirect to it); every piece of
     data on them comes through the API, whose own policies decide what this person sees."""

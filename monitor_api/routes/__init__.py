@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from monitor_api.routes import (admin, appeals, appraisal, audit, auth, cameras, evidence, halls, incidents, live,
-                                windows)
+from monitor_api.routes import (admin, appeals, appraisal, audit, auth, cameras, complaints, evidence, halls,
+                                incidents, live, windows)
 
 api_router = APIRouter()
-for module in (auth, halls, incidents, evidence, appeals, windows, cameras, live, audit, admin, appraisal):
+for module in (auth, halls, incidents, evidence, appeals, windows, cameras, live, audit, admin, appraisal,
+               complaints):
     api_router.include_router(module.router)

@@ -11,6 +11,7 @@ from monitor_api.auth.policy import MANAGER, AppealDecider, AppealFiler, AppealR
 from monitor_api.incident_access import incident_message, load_incident
 from monitor_api.problems import ApiProblem
 from monitor_api.routes._errors import storage_errors
+from monitor_api.scoring import notify_scores_changed
 from monitor_api.schemas.incidents import AppealCreate, AppealDecisionCreate, AppealPublic
 from monitor_api.services import ServicesDep
 from monitor_api.storage import decide_appeal, file_appeal
@@ -49,7 +50,10 @@ def decide(appeal_id: AppealId, body: AppealDecisionCreate, principal: AppealDec
         assert incident is not None
         result = AppealPublic.model_validate(appeal)
         message = incident_message("reviewed", incident)
+        changed = (incident.hall_id, incident.started_at, {"kind": "appeal", "appeal_id": appeal.id,
+                                                           "incident_id": incident.id, "decision": body.decision.value})
     services.hub.publish_threadsafe(message)
+    notify_scores_changed(services, *changed)
     return result
 
 

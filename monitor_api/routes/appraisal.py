@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
@@ -12,12 +12,16 @@ from sqlalchemy import func, select
 
 from monitor_api.auth.policy import AppraisalReader
 from monitor_api.problems import ApiProblem
+from monitor_api.scoring.config import load_scoring_config
+from monitor_api.scoring.engine import Period
+from monitor_api.scoring.record import period_json
 from monitor_api.schemas.status import AppraisalPublic, StaffSummaryPublic
 from monitor_api.services import ServicesDep
 from monitor_api.storage import record_audit
 from monitor_api.storage.models import IncidentRow, ReviewState, StaffRow
 
 router = APIRouter(prefix="/appraisal", tags=["appraisal"])
+_PERIOD = r"^(19[7-9]\d|[2-8]\d{3})(-(0[1-9]|1[0-2]))?$"
 
 
 @router.get("/summary", response_model=AppraisalPublic, summary="Confirmed incidents per staff member (audited)")
@@ -46,3 +50,29 @@ def summary(principal: AppraisalReader, services: ServicesDep, since: AwareDatet
                                 confirmed=sum(by_type.values()), by_type=by_type)
              for (hall_id, staff_id), by_type in sorted(counts.items())]
     return AppraisalPublic(since=since, until=until, staff=staff)
+
+
+@router.get("/scores", summary="Derived appraisal scores per staff member for a month or year (audited)")
+def scores(principal: AppraisalReader, services: ServicesDep,
+           period: Annotated[str, Query(pattern=_PERIOD, description="YYYY-MM or YYYY, in the hall's time zone.")],
+           hall: Annotated[str | None, Query(min_length=1, max_length=64)] = None) -> dict[str, Any]:
+    """Scores, deductions (with incident/complaint ids) and flags, recomputed from the record on every call: the same
+    documents (`periods[]`) the webhook pushes. See monitor_api/scoring."""
+    if hall is not None:
+        principal.require_hall(hall)
+        if services.settings.hall(hall) is None:
+            raise ApiProblem(404, f"hall {hall} not found")
+    halls = [config for config in services.settings.halls
+             if (hall is None or config.hall.id == hall) and principal.sees_hall(config.hall.id)]
+    config = services.scoring or load_scoring_config(None)
+    try:
+        Period(period)
+    except ValueError as error:
+        raise ApiProblem(422, str(error)) from None
+    with services.database.write() as session:
+        documents = [period_json(session, item.hall.id, Period(period, item.calendar.timezone), config)  # type: ignore
+                     for item in halls]
+        record_audit(session, principal.actor, "export.appraisal", "export", "appraisal-scores", hall_id=hall,
+                     details={"period": period, "halls": [d["hall_id"] for d in documents]},
+                     client_ip=principal.client_ip)
+    return {"period": period, "halls": documents}

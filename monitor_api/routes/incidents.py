@@ -12,6 +12,7 @@ from monitor_api.incident_access import (encode_cursor, incident_detail, inciden
                                          load_incident, page_after, visibility_clause)
 from monitor_api.problems import ApiProblem
 from monitor_api.routes._errors import storage_errors
+from monitor_api.scoring import notify_scores_changed
 from monitor_api.schemas.common import Page
 from monitor_api.schemas.incidents import IncidentDetailPublic, IncidentPublic, ReviewCreate
 from monitor_api.services import ServicesDep
@@ -92,5 +93,8 @@ def review(incident_id: str, body: ReviewCreate, principal: IncidentReviewer,
         session.refresh(incident)
         detail = incident_detail(session, incident)
         message = incident_message("reviewed", incident)
+        changed = (incident.hall_id, incident.started_at, {"kind": "review", "incident_id": incident.id,
+                                                           "decision": body.decision.value})
     services.hub.publish_threadsafe(message)
+    notify_scores_changed(services, *changed)
     return detail

@@ -4,13 +4,14 @@ from monitor_api.storage.models.base import (Base, AppealDecision, EventKindValu
                                              PauseSource, ReviewDecision, ReviewState, Role)
 from monitor_api.storage.models.hall import (CameraRow, CameraWindowRow, HallRow, RosterEntryRow, StaffRow,
                                              WindowRow)
-from monitor_api.storage.models.incidents import (ComplaintRow, EvidenceRow, IncidentEventRow, IncidentRow,
-                                                  PausePeriodRow)
+from monitor_api.storage.models.incidents import (ComplaintIncidentRow, ComplaintRow, EvidenceRow,
+                                                  IncidentEventRow, IncidentRow, PausePeriodRow, ScoreSnapshotRow,
+                                                  WebhookDeliveryRow)
 from monitor_api.storage.models.review import AppealRow, ReviewRow
 
 __all__ = [
-    "AppealDecision", "AppealRow", "ApiKeyRow", "AuditLogRow", "Base", "CameraRow", "CameraWindowRow", "ComplaintRow",
+    "AppealDecision", "AppealRow", "ApiKeyRow", "AuditLogRow", "Base", "CameraRow", "CameraWindowRow", "ComplaintIncidentRow", "ComplaintRow",
     "EventKindValue", "EvidenceKind", "EvidenceRow", "HallRow", "IncidentEventRow", "IncidentRow", "IncidentState",
-    "PausePeriodRow", "PauseSource", "ReviewDecision", "ReviewRow", "ReviewState", "Role", "RosterEntryRow", "StaffRow",
-    "UserHallScopeRow", "UserRow", "WindowRow",
+    "PausePeriodRow", "PauseSource", "ReviewDecision", "ReviewRow", "ReviewState", "Role", "RosterEntryRow", "ScoreSnapshotRow", "StaffRow",
+    "UserHallScopeRow", "UserRow", "WebhookDeliveryRow", "WindowRow",
 ]

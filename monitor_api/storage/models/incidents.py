@@ -121,7 +121,9 @@ class PausePeriodRow(Base):
 
 
 class ComplaintRow(Base):
-    """Placeholder for citizen complaints (投诉), to be linked to staff, windows and incidents by a later feature."""
+    """A citizen complaint (投诉问责制 第二至六条): intake by channel, acceptance or rejection as invalid, resolution on
+    the spot or by a supervision opinion with a deadline, the reply to the complainant. An upheld complaint against a
+    staff member counts in scoring (monitor_api.scoring). The workflow lives in monitor_api.complaints."""
 
     __tablename__ = "complaints"
     __table_args__ = (
@@ -138,3 +140,61 @@ class ComplaintRow(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Added by revision 0002 (nullable or with a server default: rows of the placeholder table stay valid).
+    status: Mapped[str] = mapped_column(String(16), default="received", server_default="received")
+    complainant_name: Mapped[str | None] = mapped_column(String(64))  # real name optional (第四条 提倡实名)
+    complainant_contact: Mapped[str | None] = mapped_column(String(128))
+    filed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    resolution: Mapped[str | None] = mapped_column(String(16))  # on_spot | supervision (第六条 一/二)
+    supervision_opinion: Mapped[str | None] = mapped_column(Text)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(16))  # upheld | not_upheld
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ComplaintIncidentRow(Base):
+    """Incidents a complaint refers to (any number; `complaints.incident_id` is the first, kept for old rows)."""
+
+    __tablename__ = "complaint_incidents"
+
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+
+
+class WebhookDeliveryRow(Base):
+    """The delivery log of the appraisal webhook: one row per logical delivery, retried by the worker until it
+    succeeds or runs out of attempts. The body is fixed when enqueued so every attempt sends the same bytes under
+    the same Idempotency-Key."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    event: Mapped[str] = mapped_column(String(32))
+    hall_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ScoreSnapshotRow(Base):
+    """The hash of the scores last pushed for a hall and period: only tells the webhook whether a recomputation
+    changed anything. Never read as a score (scores are always recomputed from the record)."""
+
+    __tablename__ = "score_snapshots"
+
+    hall_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

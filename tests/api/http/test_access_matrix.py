@@ -57,6 +57,17 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/keys"): frozenset({ADMIN}),
     ("POST", "/api/v1/keys/{key_id}/revoke"): frozenset({ADMIN}),
     ("GET", "/api/v1/appraisal/summary"): frozenset({*MANAGERS, "key_appraisal"}),
+    ("GET", "/api/v1/appraisal/scores"): frozenset({*MANAGERS, "key_appraisal"}),
+    # Complaints: supervisors of the hall and managers file and view; managers decide. staff_s001 (supervisor role,
+    # no halls) may list (an empty scope) but not file for hall A.
+    ("POST", "/api/v1/complaints"): frozenset({SUP_A, *MANAGERS}),
+    ("GET", "/api/v1/complaints"): frozenset({SUP_A, SUP_B, *MANAGERS, STAFF}),
+    ("GET", "/api/v1/complaints/{complaint_id}"): frozenset({SUP_A, *MANAGERS}),
+    ("POST", "/api/v1/complaints/{complaint_id}/accept"): MANAGERS,
+    ("POST", "/api/v1/complaints/{complaint_id}/reject"): MANAGERS,
+    ("POST", "/api/v1/complaints/{complaint_id}/resolve"): MANAGERS,
+    ("POST", "/api/v1/complaints/{complaint_id}/reply"): MANAGERS,
+    ("GET", "/api/v1/reports"): frozenset({SUP_A, *MANAGERS}),
 }
 
 
@@ -72,7 +83,8 @@ def _app_routes(world: World) -> dict[tuple[str, str], object]:
 def _request(world: World, client: httpx.Client, method: str, template: str, principal: str, serial: int) -> int:
     ids = world.ids
     path = template.format(incident_id="inc-a1", evidence_id=ids["evidence_a1"], appeal_id=ids["appeal"],
-                           window_id="w01", user_id=ids["someone"], key_id=ids["spare_key"])
+                           window_id="w01", user_id=ids["someone"], key_id=ids["spare_key"],
+                           complaint_id=ids["complaint"])
     params: dict[str, str] = {}
     body: dict | None = None
     if template.endswith("/appeals"):
@@ -92,8 +104,20 @@ def _request(world: World, client: httpx.Client, method: str, template: str, pri
         body = {"name": "k", "scopes": ["incidents:read"]}
     elif template.startswith("/api/v1/windows"):
         params["hall"] = "hall-a"
+    elif template == "/api/v1/complaints" and method == "POST":
+        body = {"hall_id": "hall-a", "channel": "phone", "summary": "rude", "staff_id": "s001"}
+    elif template.endswith("/reject"):
+        body = {"reason": "no subject"}
+    elif template.endswith("/resolve"):
+        body = {"resolution": "on_spot", "outcome": "not_upheld"}
+    elif template.endswith("/reply"):
+        body = {"text": "we looked into it"}
+    elif template == "/api/v1/appraisal/scores":
+        params["period"] = "2026-01"
     elif template == "/api/v1/appraisal/summary":
         params.update(since="2026-01-01T00:00:00Z", until="2026-12-31T00:00:00Z")
+    elif template == "/api/v1/reports":
+        params.update(hall="hall-a", period="2026-11", format="csv")
     headers = world.headers(principal, fresh=template == "/api/v1/auth/logout")
     if method == "WS":
         url = world.base_url.replace("http://", "ws://") + path

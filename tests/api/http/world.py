@@ -151,6 +151,12 @@ def populate(world: World) -> None:
         spare = add_api_key(session, Actor.system("test"), name="spare", scopes=["incidents:read"], hall_id=None,
                             expires_days=1, now=now - timedelta(seconds=1))
         ids["spare_key"] = spare.id
+        from monitor_api.complaints import file_complaint
+
+        ids["complaint"] = file_complaint(session, Actor.system("test"), hall_id="hall-a", channel="written",
+                                          summary="slow service", staff_id="s001", window_id="w01", incident_ids=[],
+                                          complainant_name=None, complainant_contact=None, received_at=now,
+                                          filed_by=None, now=now).id
         from sqlalchemy import select
 
         from monitor_api.storage.models import EvidenceRow

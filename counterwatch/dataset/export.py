@@ -1,0 +1,159 @@
+"""`counterwatch dataset export`: reviewed incidents (and sampled frames) of one hall become a dataset.
+
+A confirmed incident is a positive of its type; a dismissed one (including a confirmation overturned by an upheld
+appeal) is a hard negative: label "none", negative_for [type]. The rule fired there, so it is exactly the kind of
+frame the head must learn to reject. Pending and acknowledged incidents are left out: nobody has said what they are.
+
+The image is the stored snapshot, which the evidence recorder masked before it was written; it is copied as decoded,
+not masked again, so the dataset holds what the reviewer saw. Sampled frames under DATA_DIR/samples/ are masked
+again on the way in (a cheap guard: the runner that writes them is not built yet and must not leak through here).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+
+import cv2
+from sqlalchemy import select
+
+from counterwatch.config import HallConfig
+from counterwatch.dataset.annotate import Annotator
+from counterwatch.dataset.format import DatasetWriter, safe_id
+from counterwatch.dataset.sampler import stored_samples
+from counterwatch.rules.schedule import HallCalendar
+
+logger = logging.getLogger("counterwatch.dataset")
+
+NEGATIVE = "none"
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    directory: Path
+    positives: int
+    hard_negatives: int
+    sampled: int
+    skipped: tuple[str, ...]  # "<incident id>: why" for reviewed incidents without a usable snapshot
+    counts: dict[str, int]
+
+
+def parse_since(text: str | None, calendar: HallCalendar) -> datetime | None:
+    """--since: a date is local midnight in the hall's time zone (what a supervisor means by "since Monday"); a
+    datetime with an offset is taken as given; a naive datetime is hall-local."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=calendar.zone)
+        return moment.astimezone(timezone.utc)
+    return datetime.combine(day, time(0, 0), tzinfo=calendar.zone).astimezone(timezone.utc)
+
+
+def config_hash(config: HallConfig) -> str:
+    """The hall config as validated (not the file's bytes: comments and key order do not change a model's inputs)."""
+    return hashlib.sha256(config.model_dump_json().encode("utf-8")).hexdigest()
+
+
+def data_dir_of(config: HallConfig) -> Path:
+    return config.resolve(config.storage.data_dir).resolve()
+
+
+@dataclass(frozen=True)
+class _Reviewed:
+    incident_id: str
+    type: str
+    hall_id: str
+    window_id: str
+    camera_id: str
+    started_at: datetime
+    confirmed: bool
+    review_id: int | None
+    snapshot: str | None
+
+
+def reviewed_incidents(config: HallConfig, since: datetime | None) -> list[_Reviewed]:
+    from monitor_api.storage import Database, database_url
+    from monitor_api.storage.models import EvidenceKind, EvidenceRow, IncidentRow, ReviewRow, ReviewState
+
+    database = Database(database_url(config))
+    try:
+        with database.read() as session:
+            query = (select(IncidentRow, ReviewRow.id)
+                     .outerjoin(ReviewRow, ReviewRow.incident_id == IncidentRow.id)
+                     .where(IncidentRow.hall_id == config.hall.id,
+                            IncidentRow.review_state.in_([ReviewState.CONFIRMED, ReviewState.DISMISSED]))
+                     .order_by(IncidentRow.started_at, IncidentRow.id))
+            if since is not None:
+                query = query.where(IncidentRow.started_at >= since)
+            rows = session.execute(query).all()
+            snapshots = dict(session.execute(
+                select(EvidenceRow.incident_id, EvidenceRow.path)
+                .where(EvidenceRow.kind == EvidenceKind.SNAPSHOT, EvidenceRow.purged_at.is_(None),
+                       EvidenceRow.incident_id.in_([incident.id for incident, _ in rows]))
+                .order_by(EvidenceRow.id)).all())  # the latest snapshot row wins (a higher peak replaced it)
+            return [_Reviewed(incident.id, incident.type, incident.hall_id, incident.window_id, incident.camera_id,
+                              incident.started_at, incident.review_state is ReviewState.CONFIRMED, review_id,
+                              snapshots.get(incident.id)) for incident, review_id in rows]
+    finally:
+        database.dispose()
+
+
+def export_dataset(config: HallConfig, out: Path, *, since: str | None = None, negatives_per_hour: float = 0.0,
+                   detect: bool = True) -> ExportReport:
+    """Write (or merge into) the dataset at `out`. `negatives_per_hour` caps sampled frames per window and hour of
+    service (0: take none); the frames come from DATA_DIR/samples/ where the runner stores them."""
+    from monitor_api.storage import EvidencePathError, resolve_evidence_path
+
+    from counterwatch.dataset.sampler import CandidateFrame, sample_negative_frames
+
+    calendar = HallCalendar(config)
+    since_at = parse_since(since, calendar)
+    data_dir = data_dir_of(config)
+    source = f"hall:{config.hall.id}"
+    writer = DatasetWriter(out, since=since_at.isoformat() if since_at else None, config_hash=config_hash(config))
+    positives = negatives = sampled = 0
+    skipped: list[str] = []
+    with Annotator(config, detect=detect) as annotator:
+        for incident in reviewed_incidents(config, since_at):
+            image = None
+            if incident.snapshot:
+                try:
+                    image = cv2.imread(str(resolve_evidence_path(data_dir, incident.snapshot)), cv2.IMREAD_COLOR)
+                except EvidencePathError as exc:
+                    logger.warning("incident %s: %s", incident.incident_id, exc)
+            if image is None:
+                skipped.append(f"{incident.incident_id}: no readable snapshot")
+                continue
+            label = incident.type if incident.confirmed else NEGATIVE
+            writer.add(safe_id(incident.hall_id, incident.incident_id), image, label=label, source=source,
+                       group=incident.incident_id, negative_for=() if incident.confirmed else (incident.type,),
+                       window=incident.window_id, camera=incident.camera_id, time=incident.started_at,
+                       review_id=incident.review_id,
+                       annotation=annotator.annotate(image, incident.camera_id, incident.window_id,
+                                                     incident.started_at))
+            positives += incident.confirmed
+            negatives += not incident.confirmed
+        # The rate applies to stored frames too: the runner may store more than a given export wants.
+        candidates = (CandidateFrame(s.camera_id, s.window_id, s.at, image)
+                      for s in stored_samples(data_dir, since_at) for image in [s.read()] if image is not None)
+        for frame in sample_negative_frames(candidates, negatives_per_hour, calendar):
+            image = annotator.mask(frame.image, frame.camera_id)
+            stamp = frame.at.strftime("%Y%m%dT%H%M%S%fZ")
+            local_day = calendar.local_date(frame.at).isoformat()
+            writer.add(safe_id(config.hall.id, "sample", frame.camera_id, frame.window_id, stamp), image,
+                       label=NEGATIVE, source=source,
+                       # Frames of one window on one day are alike (same person, same light): one group.
+                       group=f"sample:{frame.camera_id}:{frame.window_id}:{local_day}",
+                       window=frame.window_id, camera=frame.camera_id, time=frame.at,
+                       annotation=annotator.annotate(image, frame.camera_id, frame.window_id, frame.at))
+            sampled += 1
+    info = writer.close()
+    for line in skipped:
+        logger.warning("skipped %s", line)
+    return ExportReport(out, positives, negatives, sampled, tuple(skipped), info["counts"])

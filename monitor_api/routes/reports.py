@@ -1,0 +1,61 @@
+"""Conduct reports: JSON for the dashboard's charts, CSV/XLSX/PDF files. Managers see every hall, supervisors
+their own halls (403 otherwise). Every file export is written to the audit log; JSON views are not exports."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from monitor_api.auth.policy import MANAGER, SUPERVISOR, Policy, gate
+from monitor_api.auth.principal import Principal
+from monitor_api.problems import ApiProblem
+from monitor_api.reports import build_report, parse_period
+from monitor_api.reports.exports import MEDIA_TYPES, filename, to_csv, to_xlsx
+from monitor_api.reports.pdf import ReportFontMissing, to_pdf
+from monitor_api.services import ServicesDep
+from monitor_api.storage import record_audit
+
+# Declared here rather than in auth/policy.py so the report feature stays in its own files; gate() keys by name.
+REPORT_READ = Policy("report-read", frozenset({SUPERVISOR, MANAGER}),
+                     description="conduct reports and their exports (audited): supervisors (own halls), managers")
+ReportReader = Annotated[Principal, Depends(gate(REPORT_READ))]
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+
+@router.get("", summary="A conduct report of a hall, window, staff member or department over a period",
+            response_model=None,
+            responses={200: {"content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["xlsx"]: {}, MEDIA_TYPES["pdf"]: {}}}})
+def get_report(principal: ReportReader, services: ServicesDep,
+               hall: Annotated[str, Query(min_length=1, max_length=64)],
+               period: Annotated[str, Query(min_length=4, max_length=10,
+                                            description="YYYY-MM-DD, YYYY-Www, YYYY-MM or YYYY")],
+               scope: Literal["hall", "window", "staff", "department"] = "hall",
+               key: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+               format: Literal["json", "csv", "xlsx", "pdf"] = "json") -> Any:
+    principal.require_hall(hall)
+    try:
+        parsed = parse_period(period)
+    except ValueError as error:
+        raise ApiProblem(422, str(error)) from None
+    if scope != "hall" and key is None:
+        raise ApiProblem(422, f"scope {scope} needs a key")
+    with services.database.write() as session:
+        try:
+            report = build_report(session, hall, parsed, scope, key if scope != "hall" else None,
+                                  services.calendars.get(hall))  # type: ignore[arg-type]
+        except LookupError as error:
+            raise ApiProblem(404, str(error).strip("'\"")) from None
+        if format == "json":
+            return report.as_json()
+        try:
+            body = {"csv": to_csv, "xlsx": to_xlsx, "pdf": to_pdf}[format](report)
+        except ReportFontMissing as error:
+            raise ApiProblem(503, str(error)) from None
+        record_audit(session, principal.actor, "export.report", "report", f"{hall}/{scope}/{key or ''}/{period}",
+                     hall_id=hall, details={"format": format, "period": period, "scope": scope, "key": key,
+                                            "bytes": len(body)}, client_ip=principal.client_ip)
+    return Response(body, media_type=MEDIA_TYPES[format],
+                    headers={"Content-Disposition": f'attachment; filename="{filename(report, format)}"',
+                             "Cache-Control": "no-store"})

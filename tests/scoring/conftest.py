@@ -1,0 +1,4 @@
+"""Reuse the API tests' database and world fixtures (SQLite and embedded PostgreSQL)."""
+from tests.api.conftest import (_postgres_template, _sqlite_template, database, database_url,  # noqa: F401
+                                postgres_database_url, postgres_server, sqlite_database_url)
+from tests.api.http.conftest import sqlite_world, world  # noqa: F401
