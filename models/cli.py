@@ -33,7 +33,7 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
               help="Extra directory of model manifests (repeatable); replaces shipped manifests of the same name.")
 @click.pass_context
 def models_cli(ctx: click.Context, manifest_dirs: tuple[Path, ...]) -> None:
-    """Offline models: list them, verify them, export YOLO weights."""
+    """Offline models: list, verify, export YOLO weights; train, promote and roll back behaviour heads."""
     ctx.ensure_object(dict)
     ctx.obj["manifest_dirs"] = manifest_dirs
 

@@ -202,4 +202,13 @@ EN: dict[str, str] = {
     "me.none": "No incidents about you.",
     "me.hint": "If you disagree with a confirmed incident, open it to appeal.",
     "me.open": "Open / appeal",
+    "me.scores": "Appraisal scores",
+    "me.period": "Period",
+    "me.score": "Score",
+    "me.deducted": "Deducted",
+    "me.flags": "Accountability flags",
+    "flag.notice_issued": "Notice issued",
+    "flag.self_examination_required": "Written self-examination",
+    "flag.award_eligibility_lost": "Award eligibility lost",
+    "flag.escalation": "Escalation",
 }

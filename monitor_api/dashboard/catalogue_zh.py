@@ -202,4 +202,13 @@ ZH: dict[str, str] = {
     "me.none": "暂无与您相关的告警。",
     "me.hint": "对已确认的告警有异议时，可打开告警提出申诉。",
     "me.open": "查看 / 申诉",
+    "me.scores": "考核得分",
+    "me.period": "期间",
+    "me.score": "得分",
+    "me.deducted": "扣分",
+    "me.flags": "问责事项",
+    "flag.notice_issued": "通报",
+    "flag.self_examination_required": "书面检查",
+    "flag.award_eligibility_lost": "取消评优资格",
+    "flag.escalation": "升级问责",
 }

@@ -71,6 +71,7 @@ async def me_page(request: Request) -> Response:
     if user is None:
         return pages._to_login(request)
     incidents: list[present.IncidentView] = []
+    scores: list[dict] = []
     if user.staff is not None:
         hall_id, staff_id = user.staff
         try:
@@ -79,4 +80,13 @@ async def me_page(request: Request) -> Response:
             return pages._api_failure(request, tr, remember, user, error)
         tz = present.HallView(hall_id, hall_id).tz
         incidents = [present.incident_view(doc, tr, tz) for doc in pages._items(document)]
-    return pages._page(request, "me.html", tr, remember, {"user": user, "incidents": incidents, "nav": "me"})
+        now = dt.datetime.now(tz)
+        for period in (f"{now:%Y-%m}", f"{now:%Y}"):  # the same derivation the appraisal system receives
+            try:
+                score = await api.get("/appraisal/mine", {"period": period})
+                score["flag_labels"] = [tr.t(f"flag.{flag['name']}") for flag in score.get("flags", [])]
+                scores.append(score)
+            except ApiError as error:
+                return pages._api_failure(request, tr, remember, user, error)
+    return pages._page(request, "me.html", tr, remember,
+                       {"user": user, "incidents": incidents, "scores": scores, "nav": "me"})

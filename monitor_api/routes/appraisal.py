@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 from sqlalchemy import func, select
 
-from monitor_api.auth.policy import AppraisalReader
+from monitor_api.auth.policy import AnyUser, AppraisalReader
 from monitor_api.problems import ApiProblem
 from monitor_api.scoring.config import load_scoring_config
 from monitor_api.scoring.engine import Period
@@ -76,3 +76,27 @@ def scores(principal: AppraisalReader, services: ServicesDep,
                      details={"period": period, "halls": [d["hall_id"] for d in documents]},
                      client_ip=principal.client_ip)
     return {"period": period, "halls": documents}
+
+
+@router.get("/mine", summary="The caller's own scores, deductions and flags (a user linked to a staff record)")
+def my_scores(principal: AnyUser, services: ServicesDep,
+              period: Annotated[str, Query(pattern=_PERIOD, description="YYYY-MM or YYYY, in the hall's time zone.")],
+              ) -> dict[str, Any]:
+    """Due process: staff see exactly what the appraisal system receives about them (the same derivation)."""
+    if principal.staff is None:
+        raise ApiProblem(404, "this account is not linked to a staff record")
+    hall_id, staff_id = principal.staff
+    hall = services.settings.hall(hall_id)
+    if hall is None:
+        raise ApiProblem(404, f"hall {hall_id} not found")
+    try:
+        wanted = Period(period, hall.calendar.timezone)
+    except ValueError as error:
+        raise ApiProblem(422, str(error)) from None
+    config = services.scoring or load_scoring_config(None)
+    with services.database.read() as session:
+        document = period_json(session, hall_id, wanted, config)
+    mine = next((entry for entry in document["staff"] if entry["staff_id"] == staff_id), None)
+    if mine is None:
+        raise ApiProblem(404, f"staff record {staff_id} not found in hall {hall_id}")
+    return {"hall_id": hall_id, "period": document["period"], "timezone": document["timezone"], **mine}

@@ -36,6 +36,7 @@ def test_staff_view_lists_own_incidents_with_appeal_links(report_world: ReportWo
         assert page.status_code == 200
         assert 'href="/incidents/n1"' in page.text and 'href="/incidents/n4"' in page.text
         assert "/incidents/n2" not in page.text  # s002's incident
+        assert 'id="me-scores"' in page.text and "考核得分" in page.text  # this month's and this year's scores
         incident = client.get("/incidents/n1")
         assert incident.status_code == 200 and "appeal" in incident.text
     with _visitor(report_world, "manager") as client:

@@ -170,3 +170,22 @@ def test_complaint_intake_accept_reject_resolve_reply_and_upheld_counted(world: 
         actions = set(session.scalars(select(AuditLogRow.action).where(AuditLogRow.object_type == "complaint")))
     assert {"complaint.file", "complaint.accept", "complaint.reject", "complaint.resolve",
             "complaint.reply"} <= actions
+
+
+def test_staff_see_their_own_scores_and_nobody_elses(sqlite_world: World) -> None:
+    world = sqlite_world
+    served = _staff(_scores(world, "2026-03", "manager")["halls"][0], "s001")
+    with world.client() as client:
+        mine = client.get("/api/v1/appraisal/mine", params={"period": "2026-03"}, headers=world.headers("staff_s001"))
+        assert mine.status_code == 200, mine.text
+        document = mine.json()
+        assert document["staff_id"] == "s001" and document["hall_id"] == "hall-a"
+        assert (document["score"], document["deductions"], document["flags"]) == (
+            served["score"], served["deductions"], served["flags"])
+        assert [d["id"] for d in document["deductions"]] == ["inc-a3"]
+        unlinked = client.get("/api/v1/appraisal/mine", params={"period": "2026-03"},
+                              headers=world.headers("supervisor_a"))
+        assert unlinked.status_code == 404
+        anonymous = client.get("/api/v1/appraisal/mine", params={"period": "2026-03"},
+                               headers=world.headers("anonymous"))
+        assert anonymous.status_code == 401

@@ -58,6 +58,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/keys/{key_id}/revoke"): frozenset({ADMIN}),
     ("GET", "/api/v1/appraisal/summary"): frozenset({*MANAGERS, "key_appraisal"}),
     ("GET", "/api/v1/appraisal/scores"): frozenset({*MANAGERS, "key_appraisal"}),
+    ("GET", "/api/v1/appraisal/mine"): USERS_ALL,  # users without a staff record get 404, not 403
     # Complaints: supervisors of the hall and managers file and view; managers decide. staff_s001 (supervisor role,
     # no halls) may list (an empty scope) but not file for hall A.
     ("POST", "/api/v1/complaints"): frozenset({SUP_A, *MANAGERS}),
@@ -112,7 +113,7 @@ def _request(world: World, client: httpx.Client, method: str, template: str, pri
         body = {"resolution": "on_spot", "outcome": "not_upheld"}
     elif template.endswith("/reply"):
         body = {"text": "we looked into it"}
-    elif template == "/api/v1/appraisal/scores":
+    elif template in ("/api/v1/appraisal/scores", "/api/v1/appraisal/mine"):
         params["period"] = "2026-01"
     elif template == "/api/v1/appraisal/summary":
         params.update(since="2026-01-01T00:00:00Z", until="2026-12-31T00:00:00Z")
