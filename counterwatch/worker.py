@@ -33,6 +33,7 @@ class StepResult:
     pause_periods: tuple[PausePeriod, ...]
     statuses: tuple[WindowStatus, ...] = ()  # windows whose status changed (or is due for a heartbeat)
     timings_ms: tuple[tuple[str, float], ...] = ()  # (model, ms) of this frame's perception
+    shadow_events: int = 0  # events of the shadow rule engine this frame (logged under DATA_DIR/shadow, never here)
 
 
 class CameraPipeline:
@@ -42,8 +43,18 @@ class CameraPipeline:
         regions = regions_for(config, camera)
         calendar = HallCalendar(config)
         self._cascade = build_cascade(config, camera, models, naive=naive)
-        self._states = WindowStateBuilder(config, camera, regions, calendar, queue)
+        self._heads = None
+        if config.models.heads_for_any(region.window_id for region in regions) or config.models.shadow_heads:
+            from counterwatch.learning.runtime import HeadScorer
+
+            self._heads = HeadScorer(config, [region.window_id for region in regions])
+        self._states = WindowStateBuilder(config, camera, regions, calendar, queue, heads=self._heads)
         self._rules = RuleEngine(config, calendar)
+        # Shadow: the same rules over states carrying the candidate heads' results. Its events never leave this
+        # object except as lines of DATA_DIR/shadow/<behaviour>.jsonl (no incident, no alert).
+        self._shadow_rules = RuleEngine(config, calendar) if self._heads is not None and self._heads.has_shadow \
+            else None
+        self._shadow_dir = Path(evidence_dir) / "shadow" if evidence_dir is not None else None
         self._evidence = None
         if evidence_dir is not None:
             from counterwatch.incidents.evidence import EvidenceRecorder
@@ -65,10 +76,14 @@ class CameraPipeline:
 
     def step(self, frame: Frame) -> StepResult:
         observation = self._cascade.observe(frame)
-        states = self._states.build(observation)
+        states = self._states.build(observation, frame.image)
         events: list[IncidentEvent] = []
         for state in states:
             events.extend(self._rules.update(state))
+        shadow = 0
+        if self._shadow_rules is not None:
+            shadow = self._log_shadow([e for state in self._states.shadow_states
+                                       for e in self._shadow_rules.update(state)])
         if self._evidence is not None:
             # add_frame may finish a clip and return an `updated` event carrying it
             written = list(self._evidence.add_frame(frame, observation))
@@ -76,13 +91,36 @@ class CameraPipeline:
             events = written
         self._last_frame = frame
         return StepResult(states, tuple(events), self._states.take_pause_periods(), self._changed_statuses(states),
-                          observation.timings_ms)
+                          observation.timings_ms, shadow)
+
+    def _log_shadow(self, events: list[IncidentEvent]) -> int:
+        """Keeps the shadow engine's events of the behaviours with a shadow head; appends them to
+        DATA_DIR/shadow/<behaviour>.jsonl when a data dir is configured. Returns how many there were."""
+        import json
+
+        from counterwatch.incidents.sink import event_to_dict
+
+        behaviours = self._heads.shadow_behaviours
+        versions = self._heads.shadow_versions()
+        kept = [event for event in events if event.incident_type in behaviours]
+        if kept and self._shadow_dir is not None:
+            self._shadow_dir.mkdir(parents=True, exist_ok=True)
+            for event in kept:
+                line = json.dumps({**event_to_dict(event), "shadow_version": versions[event.incident_type]},
+                                  ensure_ascii=False)
+                with (self._shadow_dir / f"{event.incident_type}.jsonl").open("a", encoding="utf-8") as handle:
+                    handle.write(line + "\n")
+        return len(kept)
 
     def close(self) -> tuple[IncidentEvent, ...]:
         """Close open incidents at the last frame's time and write pending evidence."""
+        if self._heads is not None:
+            self._heads.close()
         if self._last_frame is None:
             return ()
         events = list(self._rules.close_all(self._last_frame.ts, self._last_frame.wall_time))
+        if self._shadow_rules is not None:
+            self._log_shadow(list(self._shadow_rules.close_all(self._last_frame.ts, self._last_frame.wall_time)))
         if self._evidence is not None:
             events = [written for event in events for written in self._evidence.on_event(event)]
             events.extend(self._evidence.close())

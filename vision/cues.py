@@ -67,10 +67,28 @@ class BehaviourCues:
     head_down: bool = False  # head on or towards the desk (nose below the shoulder line)
     eye_aspect_ratio: float | None = None  # raw mean EAR; rules normalise it per person (track)
     head_pitch_deg: float | None = None  # positive = looking down
+    # Learned behaviour heads (counterwatch/learning): (behaviour, calibrated probability, the head's threshold from
+    # its model card). Empty when no head is configured or this person was not scored.
+    head: tuple[tuple[str, float, float], ...] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.phone <= 1.0:
             raise ValueError(f"BehaviourCues.phone must be within 0..1, got {self.phone}")
+        names = [entry[0] for entry in self.head]
+        if len(set(names)) != len(names):
+            raise ValueError(f"BehaviourCues.head names a behaviour twice: {names}")
+        for name, prob, threshold in self.head:
+            if not (0.0 <= prob <= 1.0 and 0.0 <= threshold <= 1.0):
+                raise ValueError(f"BehaviourCues.head[{name!r}]: probability and threshold must be within 0..1, "
+                                 f"got {prob}, {threshold}")
+
+    def head_prob(self, name: str) -> float | None:
+        """The head's calibrated probability for behaviour `name`, or None when no head scored it."""
+        return next((prob for behaviour, prob, _ in self.head if behaviour == name), None)
+
+    def head_fired(self, name: str) -> bool:
+        """The head for `name` reached its own threshold (the one on its model card)."""
+        return any(behaviour == name and prob >= threshold for behaviour, prob, threshold in self.head)
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,9 @@ def cross_reference_issues(config: HallConfig) -> Iterable[tuple[str, str]]:
             yield f"windows[{i}]", f"window {window.id!r} is not covered by any camera (add a view under cameras)"
         elif coverage[window.id] > 1:
             yield f"windows[{i}]", f"window {window.id!r} is covered by {coverage[window.id]} camera views; use one"
+    for window_id in config.models.window_heads:
+        if window_id not in window_ids:
+            yield f"models.window_heads.{window_id}", f"unknown window {window_id!r}; defined: {window_ids}"
     staff_ids = [s.id for s in config.staff]
     for i, member in enumerate(config.staff):
         if member.id in _duplicates(staff_ids):

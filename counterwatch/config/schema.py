@@ -89,6 +89,52 @@ class ModelsConfig(Strict):
     ocr: str | None = Field(default="rapidocr_ppocr", description="Sign text confirmer; null turns OCR off.")
     manifest_dirs: tuple[str, ...] = Field(default=(), description="Extra directories of model manifests (e.g. "
                                            "exported YOLO models), relative to the config file.")
+    heads_registry: str | None = Field(default=None, description="Directory of the behaviour-heads registry "
+                                       "(`<behaviour>/<version>/`), relative to the config file; null: "
+                                       "data/models/heads of the working directory.")
+    heads: dict[str, str] = Field(default_factory=dict, description="Behaviour -> head version used as one more "
+                                  "cue by that behaviour's rule: 'active' (the registry's active pointer) or a "
+                                  "version id. Empty: no heads run.")
+    shadow_heads: dict[str, str] = Field(default_factory=dict, description="Behaviour -> candidate head version "
+                                         "run in shadow: its rule results are logged under DATA_DIR/shadow, never "
+                                         "stored as incidents or alerted.")
+    window_heads: dict[str, dict[str, str]] = Field(default_factory=dict, description="Per-window overrides of "
+                                                    "`heads`: window id -> behaviour -> 'active', a version id, or "
+                                                    "'off' (no head for that behaviour at that window).")
+
+    @field_validator("heads", "shadow_heads")
+    @classmethod
+    def _known_heads(cls, heads: dict[str, str]) -> dict[str, str]:
+        return _check_heads(heads, allow_off=False)
+
+    @field_validator("window_heads")
+    @classmethod
+    def _known_window_heads(cls, windows: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        return {window: _check_heads(heads, allow_off=True) for window, heads in windows.items()}
+
+    def heads_for(self, window_id: str) -> dict[str, str]:
+        """Behaviour -> version ('active' or an id) of the heads used at a window ('off' overrides removed)."""
+        merged = {**self.heads, **self.window_heads.get(window_id, {})}
+        return {behaviour: version for behaviour, version in merged.items() if version != "off"}
+
+    def heads_for_any(self, window_ids) -> bool:
+        return any(self.heads_for(window_id) for window_id in window_ids)
+
+
+HEAD_BEHAVIOURS = ("phone_use", "eating", "drinking", "sleeping")
+_VERSION_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def _check_heads(heads: dict[str, str], *, allow_off: bool) -> dict[str, str]:
+    for behaviour, version in heads.items():
+        if behaviour not in HEAD_BEHAVIOURS:
+            raise ValueError(f"unknown behaviour {behaviour!r}: heads exist for {', '.join(HEAD_BEHAVIOURS)}")
+        if version == "off" and not allow_off:
+            raise ValueError(f"{behaviour}: 'off' is only meaningful in window_heads; leave the behaviour out instead")
+        if not version or len(version) > 100 or not set(version) <= _VERSION_CHARS or version.startswith("."):
+            raise ValueError(f"{behaviour}: version must be 'active' or a registry version id (letters, digits, "
+                             f"'-', '_', '.'), got {version!r}")
+    return heads
 
 
 class PerceptionConfig(Strict):

@@ -121,4 +121,26 @@ def loso_cmd(data: Path, as_json: bool, limit: int | None, seed: int, target_pre
     click.echo(json.dumps(result, indent=2) if as_json else format_loso(result))
 
 
-learning_commands = (train_heads, promote_cmd, rollback_cmd, loso_cmd)
+@click.command("shadow-report")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Hall config; its storage.data_dir holds incidents.jsonl and shadow/.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def shadow_report_cmd(config_path: Path, as_json: bool) -> None:
+    """Compare the shadow heads' would-be alerts with the live incidents (overlap in time, same window)."""
+    from counterwatch.config import ConfigError, load_config
+    from counterwatch.learning.shadow import shadow_report
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    summaries = shadow_report(config.resolve(config.storage.data_dir))
+    if as_json:
+        click.echo(json.dumps([{**s.__dict__, "agreement": s.agreement} for s in summaries], indent=2))
+    elif not summaries:
+        click.echo("no shadow log (configure models.shadow_heads and run the hall)")
+    for summary in summaries if not as_json else ():
+        click.echo(summary.line())
+
+
+learning_commands = (train_heads, promote_cmd, rollback_cmd, loso_cmd, shadow_report_cmd)

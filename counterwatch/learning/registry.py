@@ -195,7 +195,11 @@ class HeadPredictor:
         self._owns_extractor = extractor is None
 
     def predict_proba(self, image: np.ndarray, person_box=None, *, person=None, objects=None) -> float:
-        blocks = self._extractor.image_blocks(image, person_box, person=person, objects=objects)
+        return self.predict_blocks(self._extractor.image_blocks(image, person_box, person=person, objects=objects))
+
+    def predict_blocks(self, blocks: dict[str, np.ndarray]) -> float:
+        """The probability for features already computed by `FeatureExtractor.image_blocks` (several heads of one
+        person share one embedding)."""
         row = np.concatenate([blocks["embedding"], blocks["geometry"], blocks["objects"]])[None, :]
         return float(np.clip(self.model.predict_proba(row)[0, 1], 0.0, 1.0))
 

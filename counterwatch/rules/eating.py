@@ -10,6 +10,8 @@ Two rule classes with separate incident types, so that a hall can allow water (d
   Onset: the start of the first of them.
 - Closes after `clear_s` without a frame showing a hand at the mouth with the object (ended_at = the first such
   quiet frame). Chewing between bites shorter than clear_s does not split an incident.
+- A configured learned head (counterwatch/learning) at or above its card threshold on a frame counts as a hand at
+  the mouth with the object on that frame, OR-ed with the rule's own cue.
 - Per-track movement state is deleted once a track has been missing for `rules.common.track_forget_s`.
 """
 from __future__ import annotations
@@ -66,11 +68,14 @@ class _HandToMouthRule(Rule):
         cue = False
         for person in state.staff:
             movement = self._movements.touch(person.track_id, frame.ts)
-            at_mouth = person.cues.hand_to_mouth
+            # A learned head at or above its threshold is one more cue: that frame counts as a hand at the mouth
+            # with the object (its rising edges are movements like any other).
+            head = person.cues.head_fired(self.name)
+            at_mouth = person.cues.hand_to_mouth or head
             if at_mouth and not movement.at_mouth:
                 movement.start, movement.counted = frame, False
             movement.at_mouth = at_mouth
-            if at_mouth and getattr(person.cues, self.object_cue):
+            if at_mouth and (head or getattr(person.cues, self.object_cue)):
                 cue = True
                 if not movement.counted:
                     movement.counted = True

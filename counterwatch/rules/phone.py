@@ -1,7 +1,7 @@
 """phone_use (行为规定 5 (1)(3)): playing with the phone, or a phone call, at the counter.
 
 - Cue per frame: any person in the staff zone with a phone score >= `min_score`, or in a call posture (a wrist at
-  the ear). A frame without staff has no cue.
+  the ear), or whose learned phone_use head (when configured) reaches its threshold. A frame without staff has no cue.
 - Opens when the cue episode has lasted `dwell_s` and the cue shows in >= `min_fraction` of the analysed frames of
   the last `dwell_s` seconds (missed detections tolerated). Onset: the first cue frame of the episode.
 - Closes after `clear_s` without any cue (ended_at = the first cue-free frame).
@@ -44,11 +44,14 @@ class PhoneUse(Rule):
                 self._best_score = max(self._best_score, person.cues.phone)
             if person.cues.call:
                 tags.add("call")
+            if person.cues.head_fired(self.name):
+                tags.add("head")
         return frozenset(tags)
 
     def _reason(self, frame: FrameRef) -> str:
         window = self._episode.window
-        signals = [f"{what} in {window.tag_count(tag)}" for tag, what in (("phone", "phone"), ("call", "call posture"))
+        signals = [f"{what} in {window.tag_count(tag)}" for tag, what in (("phone", "phone"), ("call", "call posture"),
+                                                                   ("head", "learned head"))
                    if window.tag_count(tag)]
         held = seconds(frame.ts - self._incident_onset_ts(frame))
         return (f"phone cue for {held}: {', '.join(signals) or 'no cue'} of {len(window)} frames in the last "

@@ -1,7 +1,7 @@
 """sleeping (行为规定 5 (2)): dozing on the counter (趴台打盹).
 
 - Cue per frame: the staff zone is still (motion <= `max_motion`) and someone in it has the head down (nose below
-  the shoulder line) or closed eyes.
+  the shoulder line) or closed eyes, or a learned sleeping head (when configured) at or above its threshold.
 - Closed eyes are judged per person: the eye aspect ratio (EAR) differs between faces and camera angles, so each
   track keeps a baseline of its own open-eye EAR (the `ear_baseline_percentile` of its recent EARs judged open);
   eyes are closed below `eyes_closed_ratio` x baseline. Until a track has `ear_baseline_min_samples` EARs its eyes
@@ -102,6 +102,8 @@ class Sleeping(Rule):
                 tags.add("eyes_closed")
             if person.cues.head_down:
                 tags.add("head_down")
+            if person.cues.head_fired(self.name):
+                tags.add("head")
         self._eyes.forget(frame.ts)
         if not tags:
             return frozenset()
@@ -112,8 +114,9 @@ class Sleeping(Rule):
         window = self._episode.window
         onset = self._incident.onset or self._episode.onset
         held = seconds(frame.ts - onset.ts) if onset is not None else "0 s"
+        head = f", learned head in {window.tag_count('head')}" if window.tag_count("head") else ""
         return (f"asleep-looking for {held}: head down in {window.tag_count('head_down')}, eyes closed in "
-                f"{window.tag_count('eyes_closed')} of {len(window)} frames in the last {seconds(window.span_s)} "
+                f"{window.tag_count('eyes_closed')}{head} of {len(window)} frames in the last {seconds(window.span_s)} "
                 f"with motion <= {self.settings.max_motion:g} ({window.fraction:.0%}, needs "
                 f"{self.settings.min_fraction:.0%})")
 

@@ -1,6 +1,10 @@
 """Observation (one camera frame) -> WindowState per window: who is at the post, citizens, cues, sign, pause."""
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
+
 from counterwatch.config.schema import Camera, HallConfig
 from counterwatch.rules.pause import PausePeriod, PauseTracker, QueueStatus
 from counterwatch.rules.schedule import HallCalendar
@@ -27,21 +31,28 @@ class WindowStateBuilder:
     """Stateful per camera (tracker, pause hysteresis); feed it every analysed Observation of that camera in order."""
 
     def __init__(self, config: HallConfig, camera: Camera, regions: tuple[WindowRegion, ...],
-                 calendar: HallCalendar, queue: QueueStatus, *, max_missing_frames: int = 6):
+                 calendar: HallCalendar, queue: QueueStatus, *, max_missing_frames: int = 6, heads=None):
+        """`heads`: a counterwatch.learning.runtime.HeadScorer, or None (no learned heads: the default)."""
         self._config = config
+        self._heads = heads
+        self._head_cache: dict[str, tuple[int, tuple, tuple]] = {}  # window -> (track id, active cue, shadow cue)
+        self._shadow_states: tuple[WindowState, ...] = ()
         self._camera = camera
         self._regions = regions
         self._calendar = calendar
         self._tracker = PersonTracker(max_missing=max_missing_frames)
         self._pauses = {region.window_id: PauseTracker(region.window_id, queue) for region in regions}
 
-    def build(self, observation: Observation) -> tuple[WindowState, ...]:
+    def build(self, observation: Observation, image: np.ndarray | None = None) -> tuple[WindowState, ...]:
+        """States of every window. `image` (the frame the observation came from) is needed only by learned heads;
+        without it no head runs."""
         if observation.camera_id != self._camera.id:
             raise ValueError(f"observation of camera {observation.camera_id!r} fed to the builder of {self._camera.id!r}")
         width, height = observation.width, observation.height
         tracked = self._tracker.update(_dedupe(observation.persons))
         motion = {m.window_id: m.score for m in observation.motion}
-        states = []
+        analysed = {m.window_id: m.analysed for m in observation.motion}
+        states, shadow_states = [], []
         for region in self._regions:
             citizen_ids = {t.track_id for t in tracked if _is_citizen(region, t.person, width, height)}
             # Only people detected this frame count: a carried track keeps its id through an occlusion, but the
@@ -55,16 +66,45 @@ class WindowStateBuilder:
             on_schedule = self._calendar.is_open(region.window_id, observation.wall_time)
             paused, source = self._pauses[region.window_id].update(
                 sign_seen=sign_seen, on_schedule=on_schedule, ts=observation.ts, wall_time=observation.wall_time)
-            states.append(WindowState(
+            presences = [StaffPresence(t.track_id, t.person.box, t.person.score,
+                                       person_cues(t.person, observation.objects)) for t in staff]
+            shadow_presences = None
+            if presences and image is not None and self._heads is not None and self._heads.wants(region.window_id):
+                active, shadow = self._head_cues(region.window_id, staff[0], observation,
+                                                 analysed.get(region.window_id, True), image)
+                main = presences[0]
+                presences[0] = replace(main, cues=replace(main.cues, head=active))
+                if self._heads.has_shadow:
+                    shadow_presences = [replace(main, cues=replace(main.cues, head=shadow)), *presences[1:]]
+            state = WindowState(
                 window_id=region.window_id, camera_id=observation.camera_id, frame_index=observation.frame_index,
                 ts=observation.ts, wall_time=observation.wall_time,
-                staff=tuple(StaffPresence(t.track_id, t.person.box, t.person.score,
-                                          person_cues(t.person, observation.objects)) for t in staff),
+                staff=tuple(presences),
                 citizens=citizens, sign_visible=sign_seen, paused=paused, pause_source=source,
                 on_schedule=on_schedule,
                 rostered_staff=self._calendar.rostered_staff(region.window_id, observation.wall_time),
-                motion=motion.get(region.window_id, 0.0)))
+                motion=motion.get(region.window_id, 0.0))
+            states.append(state)
+            shadow_states.append(state if shadow_presences is None else replace(state, staff=tuple(shadow_presences)))
+        self._shadow_states = tuple(shadow_states) if self._heads is not None and self._heads.has_shadow else ()
         return tuple(states)
+
+    def _head_cues(self, window_id: str, main, observation: Observation, fresh: bool,
+                   image: np.ndarray) -> tuple[tuple, tuple]:
+        """Heads score the main staff person only on frames the cascade analysed afresh; on reused frames the
+        last scores of the same track stand (none for a track never scored)."""
+        cached = self._head_cache.get(window_id)
+        if not fresh:
+            return (cached[1], cached[2]) if cached is not None and cached[0] == main.track_id else ((), ())
+        active, shadow = self._heads.score(window_id, image, main.person, observation.objects)
+        self._head_cache[window_id] = (main.track_id, active, shadow)
+        return active, shadow
+
+    @property
+    def shadow_states(self) -> tuple[WindowState, ...]:
+        """The last build's states with the shadow heads' results in place of the active ones (empty when no
+        shadow head is configured)."""
+        return self._shadow_states
 
     def take_pause_periods(self) -> tuple[PausePeriod, ...]:
         return tuple(period for tracker in self._pauses.values() for period in tracker.take_periods())

@@ -128,3 +128,23 @@ def test_console_script_is_installed() -> None:
     assert result.returncode == 0
     for command in ("check-config", "detect", "sign", "models", "bench", "demo"):
         assert command in result.stdout
+
+
+def test_learned_head_fields_validate() -> None:
+    config = parse_config(GOOD + "models:\n  heads_registry: heads\n  heads: {phone_use: active, sleeping: 20260101T000000-s0}\n"
+                          "  shadow_heads: {sleeping: 20260201T000000-s1}\n"
+                          "  window_heads: {w1: {phone_use: 'off', eating: active}}\n", base_dir=Path("/halls/a"))
+    models = config.models
+    assert config.resolve(models.heads_registry) == Path("/halls/a/heads")
+    assert models.shadow_heads == {"sleeping": "20260201T000000-s1"}
+    assert models.heads_for("w1") == {"sleeping": "20260101T000000-s0", "eating": "active"}  # 'off' removes
+    assert models.heads_for("w2") == {"phone_use": "active", "sleeping": "20260101T000000-s0"}
+    assert parse_config(GOOD).models.heads == {} and parse_config(GOOD).models.heads_for("w1") == {}
+
+    issues = _issues(GOOD + "models:\n  heads: {smoking: active, eating: '../x'}\n  shadow_heads: {sleeping: 'off'}\n")
+    assert "unknown behaviour 'smoking'" in issues["models.heads"][0]
+    assert "'off' is only meaningful" in issues["models.shadow_heads"][0]
+    assert "version must be" in _issues(GOOD + "models:\n  heads: {eating: '../x'}\n")["models.heads"][0]
+    issues = _issues(GOOD + "models:\n  window_heads: {w9: {eating: active}}\n")
+    assert "unknown window 'w9'" in issues["models.window_heads.w9"][0]
+    assert issues["models.window_heads.w9"][1] is not None

@@ -1,0 +1,99 @@
+"""Behaviour heads at runtime: which head versions score which window, and the scores as cues.
+
+`HeadScorer` is built once per camera pipeline from `models.heads` / `models.window_heads` (the heads whose results
+the rules use) and `models.shadow_heads` (candidates whose results only feed the shadow rule engine). Versions named
+'active' are resolved through the registry's active pointer when the scorer is built: a promotion or rollback takes
+effect when the pipeline restarts. Each head's threshold is the one on its model card.
+
+One person is scored with one embedding (EfficientNet-Lite3 on the person crop) shared by all heads; the cascade's
+person and objects are passed in, so the cascade does not run again.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from counterwatch.config.schema import HallConfig
+from counterwatch.learning.features import FeatureExtractor
+from counterwatch.learning.registry import DEFAULT_ROOT, HeadPredictor, Registry, RegistryError
+
+HeadCue = tuple[tuple[str, float, float], ...]  # (behaviour, probability, threshold), as in BehaviourCues.head
+
+
+@dataclass(frozen=True)
+class _Head:
+    behaviour: str
+    version: str
+    threshold: float
+    predictor: HeadPredictor
+
+
+def registry_root(config: HallConfig) -> Path:
+    return config.resolve(config.models.heads_registry) if config.models.heads_registry else DEFAULT_ROOT
+
+
+class HeadScorer:
+    def __init__(self, config: HallConfig, window_ids: Iterable[str], *,
+                 extractor: FeatureExtractor | None = None) -> None:
+        self.registry = Registry(registry_root(config))
+        self._extractor = extractor or FeatureExtractor(None)
+        self._owns_extractor = extractor is None
+        self._loaded: dict[tuple[str, str], _Head] = {}
+        self.active: dict[str, tuple[_Head, ...]] = {
+            window_id: tuple(self._head(b, v) for b, v in sorted(config.models.heads_for(window_id).items()))
+            for window_id in window_ids}
+        self.shadow: tuple[_Head, ...] = tuple(self._head(b, v)
+                                               for b, v in sorted(config.models.shadow_heads.items()))
+
+    def _head(self, behaviour: str, version: str) -> _Head:
+        resolved = self.registry.active(behaviour) if version == "active" else version
+        if resolved is None:
+            raise RegistryError(f"{behaviour}: configured head 'active' but {self.registry.root} has no active "
+                                f"version of it")
+        key = (behaviour, resolved)
+        if key not in self._loaded:
+            card = self.registry.card(behaviour, resolved)
+            predictor = HeadPredictor(behaviour, root=self.registry.root, version=resolved, extractor=self._extractor)
+            threshold = float(card.get("threshold", predictor.threshold))
+            if not 0.0 <= threshold <= 1.0:
+                raise RegistryError(f"{behaviour} {resolved}: card threshold {threshold} is not within 0..1")
+            self._loaded[key] = _Head(behaviour, resolved, threshold, predictor)
+        return self._loaded[key]
+
+    @property
+    def has_shadow(self) -> bool:
+        return bool(self.shadow)
+
+    @property
+    def shadow_behaviours(self) -> frozenset[str]:
+        return frozenset(head.behaviour for head in self.shadow)
+
+    def shadow_versions(self) -> dict[str, str]:
+        return {head.behaviour: head.version for head in self.shadow}
+
+    def wants(self, window_id: str) -> bool:
+        return bool(self.active.get(window_id) or self.shadow)
+
+    def score(self, window_id: str, image: np.ndarray, person, objects: Sequence) -> tuple[HeadCue, HeadCue]:
+        """(active heads' cue, shadow cue) for one person: the shadow cue is the active one with each shadow
+        behaviour's entry replaced by its candidate's."""
+        active = self.active.get(window_id, ())
+        if not active and not self.shadow:
+            return (), ()
+        box = person.box
+        blocks = self._extractor.image_blocks(image, (box.x1, box.y1, box.x2, box.y2), person=person,
+                                              objects=tuple(objects))
+        cue = tuple((h.behaviour, h.predictor.predict_blocks(blocks), h.threshold) for h in active)
+        if not self.shadow:
+            return cue, cue
+        candidates = {h.behaviour: (h.behaviour, h.predictor.predict_blocks(blocks), h.threshold)
+                      for h in self.shadow}
+        shadow = tuple(candidates.pop(entry[0], entry) for entry in cue) + tuple(candidates.values())
+        return cue, shadow
+
+    def close(self) -> None:
+        if self._owns_extractor:
+            self._extractor.close()

@@ -1,0 +1,106 @@
+"""Heads in the running pipeline, with real models: an active head changes the incidents of a camera pipeline, a
+shadow head never creates one (its results go to DATA_DIR/shadow only)."""
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from counterwatch.config.schema import HallConfig
+from counterwatch.learning.features import load_dataset
+from counterwatch.learning.heads import TrainSettings
+from counterwatch.learning.registry import Registry, train_dataset
+from counterwatch.rules.pause import QueueStatus
+from counterwatch.worker import CameraPipeline
+from tests.learning.conftest import BEHAVIOUR  # sleeping
+
+FPS = 2.0
+SECONDS = 12.0
+
+
+@pytest.fixture(scope="module")
+def registry(datasets, tmp_path_factory):
+    """A real trained head, plus a copy of it whose card threshold is 0: it fires on every frame."""
+    registry = Registry(tmp_path_factory.mktemp("heads") / "heads")
+    [(_, version, _)] = train_dataset(load_dataset(datasets["train"]), registry, [BEHAVIOUR],
+                                      TrainSettings(seed=0, candidates=("logreg",)), cache_dir=datasets["cache"],
+                                      progress=False)
+    always = registry.root / BEHAVIOUR / "always"
+    shutil.copytree(registry.root / BEHAVIOUR / version, always)
+    card = json.loads((always / "card.json").read_text(encoding="utf-8"))
+    (always / "card.json").write_text(json.dumps({**card, "threshold": 0.0, "version": "always"}), encoding="utf-8")
+    return registry
+
+
+@pytest.fixture(scope="module")
+def frames(demo_config):
+    """The demo hall with both staff members at their posts, still (sensor noise only)."""
+    from cameras.frame import Frame
+    from counterwatch.demo_scene import SceneRenderer
+    from tests.rules.helpers import ORIGIN
+
+    renderer, rng = SceneRenderer({}), np.random.default_rng(0)
+    present = frozenset({"w01", "w02"})
+    camera = demo_config.cameras[0].id
+    return [Frame(camera, i, i / FPS, ORIGIN + timedelta(seconds=i / FPS), renderer.frame(present, frozenset(), rng))
+            for i in range(int(SECONDS * FPS))]
+
+
+def _config(demo_config, registry, **models) -> HallConfig:
+    document = demo_config.model_dump(mode="json")
+    document["rules"] = {**document["rules"], "sleeping": {**document["rules"]["sleeping"], "dwell_s": 5.0}}
+    document["models"] = {**document["models"], "heads_registry": str(registry.root), **models}
+    return HallConfig.model_validate(document).model_copy(update={"base_dir": demo_config.base_dir})
+
+
+def _run(config, loaded_models, frames, data_dir):
+    pipeline = CameraPipeline(config, config.cameras[0], loaded_models, QueueStatus(), evidence_dir=data_dir,
+                              face_detector=loaded_models.cascade_models.face_detector)
+    results = [pipeline.step(frame) for frame in frames]
+    closing = pipeline.close()
+    return results, closing
+
+
+def _sleeping(events):
+    return [e for e in events if e.incident_type == "sleeping"]
+
+
+def test_active_head_opens_incidents_and_a_shadow_head_never_does(demo_config, loaded_models, registry, frames,
+                                                                   tmp_path):
+    # Without heads the still, upright staff are not asleep: no sleeping incident.
+    plain, _ = _run(_config(demo_config, registry), loaded_models, frames, None)
+    assert not _sleeping(e for r in plain for e in r.events)
+    assert all(not p.cues.head for r in plain for s in r.states for p in s.staff)
+    assert sum(r.shadow_events for r in plain) == 0
+
+    # The always-firing head as the ACTIVE sleeping head: the same frames open sleeping incidents at both windows.
+    active, closing = _run(_config(demo_config, registry, heads={BEHAVIOUR: "always"}), loaded_models, frames,
+                           None)
+    opened = [e for r in active for e in _sleeping(r.events) if e.kind.value == "opened"]
+    assert sorted(e.window_id for e in opened) == ["w01", "w02"]
+    assert _sleeping(closing)
+    # Only the main staff person carries head scores, on every frame (fresh or reused by the motion gate).
+    for result in active:
+        for state in result.states:
+            assert state.staff, "the demo staff are detected on every frame"
+            assert state.staff[0].cues.head_prob(BEHAVIOUR) is not None
+            assert state.staff[0].cues.head_fired(BEHAVIOUR)
+            assert all(not p.cues.head for p in state.staff[1:])
+
+    # The same head in SHADOW: no incident comes out of the pipeline, the shadow log gets them.
+    data_dir = tmp_path / "data"
+    shadow, closing = _run(_config(demo_config, registry, shadow_heads={BEHAVIOUR: "always"}), loaded_models,
+                           frames, data_dir)
+    assert not _sleeping(e for r in shadow for e in r.events)
+    assert not _sleeping(closing)
+    assert all(not p.cues.head for r in shadow for s in r.states for p in s.staff)  # returned states: no head
+    assert sum(r.shadow_events for r in shadow) >= 2
+    lines = [json.loads(line) for line in
+             (data_dir / "shadow" / f"{BEHAVIOUR}.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {line["kind"] for line in lines} >= {"opened", "closed"}
+    assert {line["shadow_version"] for line in lines} == {"always"}
+    assert sorted({line["window_id"] for line in lines}) == ["w01", "w02"]
+    assert list(data_dir.glob("shadow/*.jsonl")) == [data_dir / "shadow" / f"{BEHAVIOUR}.jsonl"]
