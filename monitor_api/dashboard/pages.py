@@ -59,6 +59,14 @@ def _to_login(request: Request) -> RedirectResponse:
     return RedirectResponse("/login?next=" + quote(here, safe=""), status_code=303)
 
 
+async def _visit(request: Request):
+    """(translator, remember-language flag, API client, user) for a logged-in visitor, or None (send to /login)."""
+    tr, remember = _translator(request)
+    api = ApiClient(request)
+    user = await _me(api, tr)
+    return None if user is None else (tr, remember, api, user)
+
+
 async def _me(api: ApiClient, tr: Translator) -> present.UserView | None:
     try:
         return present.user_view(await api.get("/auth/me"), tr)
@@ -150,11 +158,10 @@ async def login_page(request: Request) -> Response:
 
 @router.get("/dashboard")
 async def dashboard_page(request: Request) -> Response:
-    tr, remember = _translator(request)
-    api = ApiClient(request)
-    user = await _me(api, tr)
-    if user is None:
+    visit = await _visit(request)
+    if visit is None:
         return _to_login(request)
+    tr, remember, api, user = visit
     try:
         halls = await _halls(api, user)
         hall = _chosen_hall(request, halls)
@@ -191,11 +198,10 @@ async def dashboard_fragment(request: Request, part: str) -> Response:
 
 @router.get("/incidents/{incident_id}")
 async def incident_page(request: Request, incident_id: str) -> Response:
-    tr, remember = _translator(request)
-    api = ApiClient(request)
-    user = await _me(api, tr)
-    if user is None:
+    visit = await _visit(request)
+    if visit is None:
         return _to_login(request)
+    tr, remember, api, user = visit
     try:
         document = await api.get("/incidents/" + quote(incident_id, safe=""))
         halls = {hall.id: hall for hall in await _halls(api, user)}
@@ -221,11 +227,10 @@ async def _cameras(api: ApiClient, user: present.UserView, tr: Translator) -> li
 
 @router.get("/cameras")
 async def cameras_page(request: Request) -> Response:
-    tr, remember = _translator(request)
-    api = ApiClient(request)
-    user = await _me(api, tr)
-    if user is None:
+    visit = await _visit(request)
+    if visit is None:
         return _to_login(request)
+    tr, remember, api, user = visit
     try:
         cameras = await _cameras(api, user, tr)
     except ApiError as error:

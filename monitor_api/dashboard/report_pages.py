@@ -22,11 +22,10 @@ SCOPES = ("hall", "window", "staff", "department")
 async def reports_page(request: Request) -> Response:
     from monitor_api.dashboard import pages  # pages imports this module: import late
 
-    tr, remember = pages._translator(request)
-    api = ApiClient(request)
-    user = await pages._me(api, tr)
-    if user is None:
+    visit = await pages._visit(request)
+    if visit is None:
         return pages._to_login(request)
+    tr, remember, api, user = visit
     today = dt.date.today()
     last = today.replace(day=1) - dt.timedelta(days=1)
     period = request.query_params.get("period") or f"{last.year:04d}-{last.month:02d}"
@@ -65,11 +64,10 @@ async def reports_page(request: Request) -> Response:
 async def me_page(request: Request) -> Response:
     from monitor_api.dashboard import pages
 
-    tr, remember = pages._translator(request)
-    api = ApiClient(request)
-    user = await pages._me(api, tr)
-    if user is None:
+    visit = await pages._visit(request)
+    if visit is None:
         return pages._to_login(request)
+    tr, remember, api, user = visit
     incidents: list[present.IncidentView] = []
     scores: list[dict] = []
     if user.staff is not None:
