@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from monitor_api.dashboard import present
-from monitor_api.dashboard.api_client import ApiClient, ApiError
+from monitor_api.dashboard.api_client import ApiError
 from monitor_api.dashboard.report_charts import heatmap_svg, trend_svg
 
 router = APIRouter(include_in_schema=False)
