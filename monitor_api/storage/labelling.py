@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,9 +15,8 @@ from monitor_api.storage.models import LabelSampleRow
 Score = tuple[str, float, float]  # (behaviour, probability, threshold)
 
 
-@dataclass(frozen=True)
-class LabelSampleLike:
-    """What the runner sends for one stored sample (kept here so storage does not import the pipeline)."""
+class LabelSampleLike(Protocol):
+    """What the runner sends for one stored sample (structural: storage does not import the pipeline)."""
 
     camera_id: str
     window_id: str
