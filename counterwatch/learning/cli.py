@@ -126,17 +126,21 @@ def loso_cmd(data: Path, as_json: bool, limit: int | None, seed: int, target_pre
               help="Hall config; its storage.data_dir holds incidents.jsonl and shadow/.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def shadow_report_cmd(config_path: Path, as_json: bool) -> None:
-    """Compare the shadow heads' would-be alerts with the live incidents (overlap in time, same window)."""
+    """Compare the shadow heads' would-be alerts with the live incidents (overlap in time, same window) and, where
+    incidents were reviewed, the precision of both."""
     from counterwatch.config import ConfigError, load_config
-    from counterwatch.learning.shadow import shadow_report
+    from counterwatch.learning.shadow import review_outcomes, shadow_report
 
     try:
         config = load_config(config_path)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    summaries = shadow_report(config.resolve(config.storage.data_dir))
+    outcomes = review_outcomes(config)
+    if outcomes is None and not as_json:
+        click.echo("no hall database yet: precision on reviewed incidents is not computed")
+    summaries = shadow_report(config.resolve(config.storage.data_dir), outcomes)
     if as_json:
-        click.echo(json.dumps([{**s.__dict__, "agreement": s.agreement} for s in summaries], indent=2))
+        click.echo(json.dumps([s.to_json() for s in summaries], indent=2))
     elif not summaries:
         click.echo("no shadow log (configure models.shadow_heads and run the hall)")
     for summary in summaries if not as_json else ():
