@@ -2,8 +2,9 @@
 
 `HeadScorer` is built once per camera pipeline from `models.heads` / `models.window_heads` (the heads whose results
 the rules use) and `models.shadow_heads` (candidates whose results only feed the shadow rule engine). Versions named
-'active' are resolved through the registry's active pointer when the scorer is built: a promotion or rollback takes
-effect when the pipeline restarts. Each head's threshold is the one on its model card.
+'active' are resolved through the registry's active pointer when the scorer is built and again whenever the pipeline
+calls `reload_if_changed` (the camera pipeline does so every RELOAD_INTERVAL_S): a promotion or rollback reaches a
+running hall within that interval, without a restart. Each head's threshold is the one on its model card.
 
 One person is scored with one embedding (EfficientNet-Lite3 on the person crop) shared by all heads; the cascade's
 person and objects are passed in, so the cascade does not run again.
@@ -19,6 +20,8 @@ import numpy as np
 from counterwatch.config.schema import HallConfig
 from counterwatch.learning.features import FeatureExtractor
 from counterwatch.learning.registry import DEFAULT_ROOT, HeadPredictor, Registry, RegistryError
+
+RELOAD_INTERVAL_S = 30.0  # how often a running pipeline looks for a promotion or rollback of an 'active' head
 
 HeadCue = tuple[tuple[str, float, float], ...]  # (behaviour, probability, threshold), as in BehaviourCues.head
 
@@ -42,11 +45,37 @@ class HeadScorer:
         self._extractor = extractor or FeatureExtractor(None)
         self._owns_extractor = extractor is None
         self._loaded: dict[tuple[str, str], _Head] = {}
-        self.active: dict[str, tuple[_Head, ...]] = {
-            window_id: tuple(self._head(b, v) for b, v in sorted(config.models.heads_for(window_id).items()))
-            for window_id in window_ids}
-        self.shadow: tuple[_Head, ...] = tuple(self._head(b, v)
-                                               for b, v in sorted(config.models.shadow_heads.items()))
+        self._configured = {window_id: dict(sorted(config.models.heads_for(window_id).items()))
+                            for window_id in window_ids}
+        self._configured_shadow = dict(sorted(config.models.shadow_heads.items()))
+        self.active: dict[str, tuple[_Head, ...]] = {}
+        self.shadow: tuple[_Head, ...] = ()
+        self._build()
+
+    def _build(self) -> None:
+        active = {window_id: tuple(self._head(b, v) for b, v in heads.items())
+                  for window_id, heads in self._configured.items()}
+        shadow = tuple(self._head(b, v) for b, v in self._configured_shadow.items())
+        self.active, self.shadow = active, shadow  # both or neither: a failed load keeps the heads in use
+
+    def versions(self) -> dict[str, str]:
+        """'<window>/<behaviour>' (and 'shadow/<behaviour>') -> the version in use."""
+        in_use = {f"{window_id}/{h.behaviour}": h.version for window_id, heads in self.active.items() for h in heads}
+        return {**in_use, **{f"shadow/{h.behaviour}": h.version for h in self.shadow}}
+
+    def reload_if_changed(self) -> tuple[str, ...]:
+        """Re-resolve the heads configured as 'active' against the registry; when a promotion or rollback moved a
+        pointer, load the new versions. Returns one '<where>: <old> -> <new>' line per change (empty: nothing
+        changed). A registry that cannot be read leaves the heads in use as they are (the error is raised)."""
+        before = self.versions()
+        self._build()
+        after = self.versions()
+        in_use = {(h.behaviour, h.version) for heads in self.active.values() for h in heads} | {
+            (h.behaviour, h.version) for h in self.shadow}
+        for key in [key for key in self._loaded if key not in in_use]:
+            del self._loaded[key]  # a version no longer in use: free its model
+        return tuple(f"{key}: {before.get(key)} -> {version}" for key, version in sorted(after.items())
+                     if before.get(key) != version)
 
     def _head(self, behaviour: str, version: str) -> _Head:
         resolved = self.registry.active(behaviour) if version == "active" else version

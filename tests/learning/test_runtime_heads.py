@@ -104,3 +104,24 @@ def test_active_head_opens_incidents_and_a_shadow_head_never_does(demo_config, l
     assert {line["shadow_version"] for line in lines} == {"always"}
     assert sorted({line["window_id"] for line in lines}) == ["w01", "w02"]
     assert list(data_dir.glob("shadow/*.jsonl")) == [data_dir / "shadow" / f"{BEHAVIOUR}.jsonl"]
+
+
+def test_a_promotion_reaches_a_running_scorer_without_a_restart(demo_config, registry):
+    """Heads configured as 'active' follow the registry's pointer: promote, then rollback, while the scorer runs."""
+    from counterwatch.learning.runtime import HeadScorer
+
+    trained = next(v for v in registry.versions(BEHAVIOUR) if v != "always")
+    registry.set_active(BEHAVIOUR, trained)
+    scorer = HeadScorer(_config(demo_config, registry, heads={BEHAVIOUR: "active"}), ["w01", "w02"])
+    try:
+        assert scorer.versions() == {f"w01/{BEHAVIOUR}": trained, f"w02/{BEHAVIOUR}": trained}
+        assert scorer.reload_if_changed() == ()
+        registry.set_active(BEHAVIOUR, "always")
+        assert scorer.reload_if_changed() == (f"w01/{BEHAVIOUR}: {trained} -> always",
+                                              f"w02/{BEHAVIOUR}: {trained} -> always")
+        assert [h.threshold for h in scorer.active["w01"]] == [0.0]  # the new card's threshold is in use
+        registry.rollback(BEHAVIOUR)
+        assert scorer.reload_if_changed() == (f"w01/{BEHAVIOUR}: always -> {trained}",
+                                              f"w02/{BEHAVIOUR}: always -> {trained}")
+    finally:
+        scorer.close()
