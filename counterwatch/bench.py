@@ -118,9 +118,11 @@ def perception(config_path: str, repeat: int, frames: int, as_json: bool) -> Non
 
 
 def _mount() -> None:
+    from counterwatch.bench_heads import bench_heads
     from counterwatch.bench_pipeline import bench_pipeline
 
     bench.add_command(bench_pipeline)
+    bench.add_command(bench_heads)
 
 
 _mount()

@@ -1,0 +1,91 @@
+"""`counterwatch bench heads`: what training behaviour heads costs on one CPU core, split into its two parts.
+
+1. Features, once per sample (then cached in DATASET/.features): the EfficientNet-Lite3 embedding of the person crop
+   plus the perception cascade for pose geometry and object scores, measured on a real photo (scikit-image's
+   astronaut, a person filling the frame like a counter camera's crop).
+2. Fitting from cached features: grouped cross-validation over the candidate heads, calibration and the final fit,
+   measured on synthetic features of the real width (the fit's cost depends on the shape, not on the pixels), with
+   positives clustered by group as incidents are.
+The projection for N samples is N x (1) + (2 at N).
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from dataclasses import dataclass
+
+import click
+import numpy as np
+
+
+@dataclass(frozen=True)
+class _Synthetic:
+    fold_group: str
+
+
+def _feature_ms(repeat: int) -> float:
+    from skimage import data
+
+    from counterwatch.learning.features import FeatureExtractor
+
+    image = np.ascontiguousarray(data.astronaut()[:, :, ::-1])
+    with FeatureExtractor(None) as extractor:
+        extractor.image_blocks(image, None)  # warm-up: model load and first inference
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            extractor.image_blocks(image, None)
+            times.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(times)
+
+
+def _synthetic(samples: int, groups: int, positive_share: float, seed: int):
+    from counterwatch.learning.features import EMBEDDING_DIM, GEOMETRY_NAMES, OBJECT_NAMES
+
+    rng = np.random.default_rng(seed)
+    width = EMBEDDING_DIM + len(GEOMETRY_NAMES) + len(OBJECT_NAMES)
+    group_of = rng.integers(0, groups, size=samples)
+    positive_groups = rng.random(groups) < positive_share
+    y = positive_groups[group_of]
+    direction = rng.normal(size=width).astype(np.float32)
+    x = rng.normal(size=(samples, width)).astype(np.float32) + np.outer(y * 0.15, direction).astype(np.float32)
+    x += rng.normal(size=(groups, width)).astype(np.float32)[group_of] * 0.5  # frames of one incident are alike
+    return x, y, [_Synthetic(f"g{g}") for g in group_of]
+
+
+@click.command("heads")
+@click.option("--samples", default=3000, show_default=True, type=click.IntRange(50, 200000),
+              help="Dataset size to project the training time for.")
+@click.option("--groups", default=300, show_default=True, type=click.IntRange(10, 100000),
+              help="Incidents / sequences the samples come from (grouped CV keeps each on one side).")
+@click.option("--repeat", default=10, show_default=True, type=click.IntRange(3, 1000),
+              help="Feature extractions to take the median of.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True)
+def bench_heads(samples: int, groups: int, repeat: int, seed: int, as_json: bool) -> None:
+    """Time one head's training (features per sample, then the grouped-CV fit) on one CPU core."""
+    from counterwatch.learning.heads import TrainSettings, train_head
+
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, native thread pools included
+    feature_ms = _feature_ms(repeat)
+    x, y, groups_of = _synthetic(samples, groups, 0.2, seed)
+    start = time.perf_counter()
+    head = train_head(x, y, groups_of, settings=TrainSettings(seed=seed), progress=not as_json)
+    fit_s = time.perf_counter() - start
+    report = {"cpus_used": len(os.sched_getaffinity(0)), "samples": samples, "groups": groups,
+              "feature_width": int(x.shape[1]), "feature_ms_per_sample": round(feature_ms, 1),
+              "features_s_projected": round(feature_ms * samples / 1000.0, 1), "fit_s": round(fit_s, 1),
+              "chosen_model": head.choice,
+              "first_training_s_projected": round(feature_ms * samples / 1000.0 + fit_s, 1),
+              "retraining_from_cache_s": round(fit_s, 1)}
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(f"features: {feature_ms:.1f} ms per sample (median of {repeat}, one core) -> "
+               f"{report['features_s_projected']:.0f} s for {samples} samples, once (cached afterwards)")
+    click.echo(f"fit (grouped CV over logreg+mlp, calibration, final fit) on {samples} x {x.shape[1]} features: "
+               f"{fit_s:.1f} s, chose {head.choice}")
+    click.echo(f"one behaviour, first training: {report['first_training_s_projected'] / 60:.1f} min; "
+               f"retraining from the cache: {fit_s / 60:.1f} min (each further behaviour adds the fit only)")
