@@ -243,13 +243,16 @@ async def dashboard_static(path: str) -> Response:
     return static_response(path)
 
 
-def _include_report_pages() -> None:
+def _include_page_routers() -> None:
+    """The report and staff pages (report_pages.py) and the labelling queue (labelling_pages.py)."""
+    from monitor_api.dashboard.labelling_pages import router as labelling_router
     from monitor_api.dashboard.report_pages import router as report_router
 
     router.include_router(report_router)
+    router.include_router(labelling_router)
 
 
-_include_report_pages()
+_include_page_routers()
 
 
 def _declare_policies() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from monitor_api.routes import (admin, appeals, appraisal, audit, auth, cameras, complaints, evidence, halls,
-                                incidents, live, windows)
+                                incidents, labelling, live, windows)
 
 api_router = APIRouter()
 for module in (auth, halls, incidents, evidence, appeals, windows, cameras, live, audit, admin, appraisal,
-               complaints):
+               complaints, labelling):
     api_router.include_router(module.router)

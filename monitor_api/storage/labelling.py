@@ -1,18 +1,30 @@
-"""The labelling queue's storage: frames the runner sampled, and the labels supervisors give them."""
+"""The labelling queue's storage: frames the runner sampled, and the labels supervisors give them.
+
+A label is written with its audit entry in the same transaction (like a review), so a label without its record
+cannot be committed. Role and hall-scope checks belong to the API layer and run before these functions.
+"""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
+from counterwatch.config.schema import HEAD_BEHAVIOURS
 from monitor_api.storage._sql import insert_ignore
+from monitor_api.storage.audit import Actor, record_audit
 from monitor_api.storage.incidents import ensure_references
 from monitor_api.storage.models import LabelSampleRow
+from monitor_api.storage.reviews import InvalidTransition, NotFound
 
 Score = tuple[str, float, float]  # (behaviour, probability, threshold)
+NO_VIOLATION = "none"  # nothing forbidden in the frame: a negative sample for every head
+SKIP = "skip"  # an unusable frame: kept out of the dataset
+LABELS: tuple[str, ...] = (*HEAD_BEHAVIOURS, NO_VIOLATION, SKIP)
+LABEL_ACTION = "label_sample.label"
 
 
 class LabelSampleLike(Protocol):
@@ -58,3 +70,71 @@ def labelled_samples(session: Session, hall_id: str, since: datetime | None = No
     if labels is not None:
         query = query.where(LabelSampleRow.label.in_(list(labels)))
     return list(session.scalars(query))
+
+
+def _queue_condition(hall_ids: Collection[str] | None, window_id: str | None) -> ColumnElement[bool]:
+    """Unlabelled, unpurged samples of the halls (None: every hall), optionally of one window."""
+    conditions = [LabelSampleRow.label.is_(None), LabelSampleRow.purged_at.is_(None)]
+    if hall_ids is not None:
+        conditions.append(LabelSampleRow.hall_id.in_(sorted(hall_ids)))
+    if window_id is not None:
+        conditions.append(LabelSampleRow.window_id == window_id)
+    return and_(*conditions)
+
+
+def label_queue(session: Session, hall_ids: Collection[str] | None, *, window_id: str | None = None,
+                limit: int = 50) -> list[LabelSampleRow]:
+    """The labelling queue: unlabelled, unpurged samples of the halls (None: every hall), the one the current model
+    is least sure about first, then the newest."""
+    if limit < 1:
+        raise ValueError("limit must be >= 1")
+    query = (select(LabelSampleRow).where(_queue_condition(hall_ids, window_id))
+             .order_by(LabelSampleRow.uncertainty.desc(), LabelSampleRow.captured_at.desc(),
+                       LabelSampleRow.id.desc())
+             .limit(limit))
+    return list(session.scalars(query))
+
+
+def queue_remaining(session: Session, hall_ids: Collection[str] | None, *, window_id: str | None = None) -> int:
+    """How many samples the queue holds (what label_queue would list without a limit)."""
+    query = select(func.count()).select_from(LabelSampleRow).where(_queue_condition(hall_ids, window_id))
+    return int(session.scalar(query) or 0)
+
+
+def get_label_sample(session: Session, sample_id: int) -> LabelSampleRow | None:
+    return session.get(LabelSampleRow, sample_id)
+
+
+def label_sample(session: Session, sample_id: int, label: str, user_id: int, now: datetime) -> LabelSampleRow:
+    """Give a sample its label (a head behaviour, "none" or "skip"). Relabelling is allowed; every label is audited
+    (action label_sample.label, details {label, previous}). A sample whose image was purged cannot be labelled."""
+    if label not in LABELS:
+        raise ValueError(f"unknown label {label!r}: one of {', '.join(LABELS)}")
+    row = session.execute(select(LabelSampleRow).where(LabelSampleRow.id == sample_id).with_for_update()
+                          .execution_options(populate_existing=True)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"label sample {sample_id} not found")
+    if row.purged_at is not None:
+        raise InvalidTransition(f"label sample {sample_id}: its image was purged by retention")
+    previous = row.label
+    row.label, row.labelled_by, row.labelled_at = label, user_id, now
+    record_audit(session, Actor.user(user_id), LABEL_ACTION, "label_sample", row.id, hall_id=row.hall_id,
+                 details={"label": label, "previous": previous}, at=now)
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class LabelCounts:
+    remaining: int  # unlabelled, unpurged: still in the queue
+    labelled: dict[str, int]  # label -> unpurged samples with it (what the dataset export can take); every label
+
+
+def label_counts(session: Session, hall_id: str) -> LabelCounts:
+    """Samples per label and the queue's length for one hall (purged samples are not counted)."""
+    rows = session.execute(select(LabelSampleRow.label, func.count())
+                           .where(LabelSampleRow.hall_id == hall_id, LabelSampleRow.purged_at.is_(None))
+                           .group_by(LabelSampleRow.label)).all()
+    found = {label: int(count) for label, count in rows}
+    return LabelCounts(remaining=found.pop(None, 0),
+                       labelled={label: found.get(label, 0) for label in LABELS})

@@ -7,11 +7,14 @@ allowed 403. Objects are in hall A; supervisor_b must be refused (403) for all o
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import httpx
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from monitor_api.auth.policy import app_routes, route_policy
+from tests.api.http.label_samples import seed_sample
 from tests.api.http.world import KEYS, USERS, World
 
 ALL = frozenset({"anonymous", *USERS, *KEYS})
@@ -69,6 +72,13 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/complaints/{complaint_id}/resolve"): MANAGERS,
     ("POST", "/api/v1/complaints/{complaint_id}/reply"): MANAGERS,
     ("GET", "/api/v1/reports"): frozenset({SUP_A, *MANAGERS}),
+    # The labelling queue: supervisors of the hall and managers; never auditors, staff or keys. staff_s001 passes
+    # the role check but has no halls: 403 for hall A's queue and samples.
+    ("GET", "/api/v1/labelling/queue"): frozenset({SUP_A, *MANAGERS}),
+    ("GET", "/api/v1/labelling/stats"): frozenset({SUP_A, *MANAGERS}),
+    ("GET", "/api/v1/labelling/samples/{sample_id}"): frozenset({SUP_A, *MANAGERS}),
+    ("GET", "/api/v1/labelling/samples/{sample_id}/image"): frozenset({SUP_A, *MANAGERS}),
+    ("POST", "/api/v1/labelling/samples/{sample_id}/label"): frozenset({SUP_A, *MANAGERS}),
 }
 
 
@@ -85,7 +95,7 @@ def _request(world: World, client: httpx.Client, method: str, template: str, pri
     ids = world.ids
     path = template.format(incident_id="inc-a1", evidence_id=ids["evidence_a1"], appeal_id=ids["appeal"],
                            window_id="w01", user_id=ids["someone"], key_id=ids["spare_key"],
-                           complaint_id=ids["complaint"])
+                           complaint_id=ids["complaint"], sample_id=ids["label_sample"])
     params: dict[str, str] = {}
     body: dict | None = None
     if template.endswith("/appeals"):
@@ -119,6 +129,10 @@ def _request(world: World, client: httpx.Client, method: str, template: str, pri
         params.update(since="2026-01-01T00:00:00Z", until="2026-12-31T00:00:00Z")
     elif template == "/api/v1/reports":
         params.update(hall="hall-a", period="2026-11", format="csv")
+    elif template in ("/api/v1/labelling/queue", "/api/v1/labelling/stats"):
+        params["hall"] = "hall-a"
+    elif template.endswith("/label"):
+        body = {"label": "none"}
     headers = world.headers(principal, fresh=template == "/api/v1/auth/logout")
     if method == "WS":
         url = world.base_url.replace("http://", "ws://") + path
@@ -145,7 +159,15 @@ def test_every_route_declares_a_policy_and_is_in_the_matrix(sqlite_world: World)
     assert sorted(set(EXPECTED) - set(routes)) == [], "matrix rows for routes that do not exist"
 
 
+def _seed_label_sample(world: World) -> None:
+    """A frame in hall A's labelling queue, with its image on disk."""
+    settings = world.services.settings
+    world.ids["label_sample"], _ = seed_sample(world.services.database, settings.data_dir, "hall-a", "cam1", "w01",
+                                               datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc), 0.9)
+
+
 def test_access_matrix(world: World) -> None:
+    _seed_label_sample(world)
     routes = _app_routes(world)
     failures = []
     serial = 0
