@@ -1,7 +1,8 @@
 """`counterwatch run`: every camera of the hall, one worker process per camera group, events to one sink.
 
 Workers (spawned, so that MediaPipe's native threads are never forked) read their cameras, run the pipelines and
-send incident events and pause periods to the parent over a queue; the parent is the single writer of the sink.
+send incident events, pause periods and the frames they sampled for the labelling queue to the parent over a queue;
+the parent is the single writer of the sink.
 Queue-system commands (pause/resume a window) go from the parent to every worker over per-worker control queues.
 """
 from __future__ import annotations
@@ -103,6 +104,8 @@ def _worker_main(config_path: str, camera_ids: tuple[str, ...], out: mp.Queue, c
                     out.put(("pause", period))
                 for status in result.statuses:
                     out.put(("window", status))
+                for sample in result.samples:
+                    out.put(("sample", sample))
                 stats[frame.camera_id].add(frame.wall_time, result.timings_ms)
             if time.monotonic() >= next_stats:
                 next_stats = time.monotonic() + STATS_INTERVAL_S
@@ -116,6 +119,8 @@ def _worker_main(config_path: str, camera_ids: tuple[str, ...], out: mp.Queue, c
         for pipeline in pipelines.values():
             for event in pipeline.close():
                 out.put(("incident", event))
+            for sample in pipeline.closed_samples:
+                out.put(("sample", sample))
         face_detector.close()
         models.close()
         out.put(("worker_done", camera_ids))

@@ -12,6 +12,7 @@ from pathlib import Path
 from cameras.frame import Frame
 from counterwatch.config.schema import Camera, HallConfig
 from counterwatch.incidents.events import IncidentEvent
+from counterwatch.learning.sampling import FrameSampler, SampledFrame
 from counterwatch.pipeline import LoadedModels, build_cascade, regions_for
 from counterwatch.rules.engine import RuleEngine
 from counterwatch.rules.pause import PausePeriod, QueueStatus
@@ -34,6 +35,7 @@ class StepResult:
     statuses: tuple[WindowStatus, ...] = ()  # windows whose status changed (or is due for a heartbeat)
     timings_ms: tuple[tuple[str, float], ...] = ()  # (model, ms) of this frame's perception
     shadow_events: int = 0  # events of the shadow rule engine this frame (logged under DATA_DIR/shadow, never here)
+    samples: tuple[SampledFrame, ...] = ()  # frames stored for the labelling queue this frame (learning.sampling)
 
 
 class CameraPipeline:
@@ -60,6 +62,16 @@ class CameraPipeline:
             from counterwatch.incidents.evidence import EvidenceRecorder
 
             self._evidence = EvidenceRecorder(evidence_dir, {camera.id: regions}, face_detector)
+        # The labelling queue's frames: masked like evidence, so only with a data dir and a face detector.
+        self._sampler: FrameSampler | None = None
+        if config.learning.sample_frames_per_hour > 0 and evidence_dir is not None:
+            if face_detector is None:
+                log.warning("camera %s: learning.sample_frames_per_hour is set but there is no face detector to "
+                            "mask samples with: no frames are sampled", camera.id)
+            else:
+                self._sampler = FrameSampler(config, camera.id, regions, face_detector, evidence_dir)
+        # Samples stored by close() (the pending candidates of unfinished intervals); the caller sends them on.
+        self.closed_samples: tuple[SampledFrame, ...] = ()
         self._last_frame: Frame | None = None
         self._sent: dict[str, tuple[tuple[bool, bool, str | None], float]] = {}  # window -> (status, ts sent)
 
@@ -89,9 +101,10 @@ class CameraPipeline:
             written = list(self._evidence.add_frame(frame, observation))
             written.extend(out for event in events for out in self._evidence.on_event(event))
             events = written
+        samples = self._sampler.offer(frame, states, observation) if self._sampler is not None else ()
         self._last_frame = frame
         return StepResult(states, tuple(events), self._states.take_pause_periods(), self._changed_statuses(states),
-                          observation.timings_ms, shadow)
+                          observation.timings_ms, shadow, samples)
 
     def _log_shadow(self, events: list[IncidentEvent]) -> int:
         """Keeps the shadow engine's events of the behaviours with a shadow head; appends them to
@@ -113,9 +126,12 @@ class CameraPipeline:
         return len(kept)
 
     def close(self) -> tuple[IncidentEvent, ...]:
-        """Close open incidents at the last frame's time and write pending evidence."""
+        """Close open incidents at the last frame's time and write pending evidence. Pending samples are stored
+        too; they are left in `closed_samples` (the return value stays the events)."""
         if self._heads is not None:
             self._heads.close()
+        if self._sampler is not None:
+            self.closed_samples = self._sampler.close()
         if self._last_frame is None:
             return ()
         events = list(self._rules.close_all(self._last_frame.ts, self._last_frame.wall_time))

@@ -18,6 +18,7 @@ from counterwatch.incidents.sink import IncidentSink, register_sink
 from monitor_api.incident_access import incident_message
 from monitor_api.services import Services
 from monitor_api.storage import Database, EvidenceStore, ingest_event, record_pause_period
+from monitor_api.storage.labelling import record_label_sample
 from monitor_api.storage.models import IncidentRow
 from monitor_api.window_status import window_live_message
 
@@ -79,6 +80,7 @@ class PipelineBridge:
         self._extra_sinks = extra_sinks
         self.sink = DatabaseSink(services.database, evidence_store=services.evidence, on_stored=self._stored)
         self.stored_events = 0
+        self.stored_samples = 0  # "sample" messages handled (a re-delivered path is counted but not queued twice)
 
     def _stored(self, event: IncidentEvent, message: dict[str, Any]) -> None:
         self.stored_events += 1
@@ -114,6 +116,11 @@ class PipelineBridge:
             services.hub.publish_threadsafe(window_live_message(self._hall_id, live))
         elif kind == "stats":
             services.live.record_stats(payload)
+        elif kind == "sample":
+            # A frame the runner stored under DATA_DIR/samples/ joins the labelling queue (idempotent on its path).
+            with services.database.write() as session:
+                record_label_sample(session, self._hall_id, payload)
+            self.stored_samples += 1
         else:
             logger.debug("ignoring a %s message", kind)
 

@@ -156,6 +156,15 @@ class StorageConfig(Strict):
     data_dir: str = Field(default="var/data", description="Evidence and exports directory, relative to the config.")
 
 
+class LearningConfig(Strict):
+    """The learning loop's share of the running pipeline (issue 6): frames kept for supervisors to label."""
+
+    sample_frames_per_hour: float = Field(default=0.0, ge=0, le=3600, description="Frames per window per hour of "
+                                          "service stored (privacy-masked, under DATA_DIR/samples/) for the "
+                                          "labelling queue and as negatives; the most uncertain frame of each "
+                                          "interval is kept. 0 turns sampling off.")
+
+
 class HallConfig(Strict):
     version: Literal[1] = Field(default=1, description="Config format version.")
     hall: Hall
@@ -168,6 +177,8 @@ class HallConfig(Strict):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     perception: PerceptionConfig = Field(default_factory=PerceptionConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    learning: LearningConfig = Field(default_factory=LearningConfig, description="Frame sampling for the "
+                                     "labelling queue.")
     base_dir: Path = Field(default=Path("."), exclude=True, description="Directory of the config file; set by the "
                            "loader, not in YAML.")
 

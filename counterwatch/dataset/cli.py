@@ -17,10 +17,12 @@ def dataset_cli() -> None:
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Dataset directory (merged if it exists).")
 @click.option("--since", help="Only incidents (and sampled frames) from this date (hall-local midnight) or datetime.")
 @click.option("--negatives-per-hour", default=0.0, show_default=True, type=click.FloatRange(min=0),
-              help="Sampled frames taken per window and hour of service from DATA_DIR/samples/.")
+              help="Unlabelled sampled frames taken as negatives per window and hour of service from "
+              "DATA_DIR/samples/ (frames labelled in the labelling queue are always taken, with their label).")
 @click.option("--no-detect", is_flag=True, help="Skip the offline cascade (no person crops, hand boxes or objects).")
 def export_cmd(config_path: str, out: str, since: str | None, negatives_per_hour: float, no_detect: bool) -> None:
-    """Reviewed incidents -> dataset: confirmed = positive, dismissed = hard negative (label none)."""
+    """Reviewed incidents -> dataset: confirmed = positive, dismissed = hard negative (label none); labelled frames
+    of the labelling queue with their label (skip left out)."""
     from counterwatch.cli import _load_or_exit
     from counterwatch.dataset.export import export_dataset
     from models import ModelError
@@ -34,8 +36,8 @@ def export_cmd(config_path: str, out: str, since: str | None, negatives_per_hour
         raise click.ClickException(str(exc)) from None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
-    click.echo(f"{out}: {report.positives} positive(s), {report.hard_negatives} hard negative(s), {report.sampled} "
-               f"sampled frame(s); dataset counts {report.counts}")
+    click.echo(f"{out}: {report.positives} positive(s), {report.hard_negatives} hard negative(s), {report.labelled} "
+               f"labelled frame(s), {report.sampled} sampled frame(s); dataset counts {report.counts}")
     for line in report.skipped:
         click.echo(f"skipped {line}", err=True)
 

@@ -4,17 +4,23 @@ A confirmed incident is a positive of its type; a dismissed one (including a con
 appeal) is a hard negative: label "none", negative_for [type]. The rule fired there, so it is exactly the kind of
 frame the head must learn to reject. Pending and acknowledged incidents are left out: nobody has said what they are.
 
+Frames of the labelling queue (label_samples: sampled by the runner, labelled by supervisors) are samples of their
+label: "none" is a negative, a behaviour name a positive of that behaviour, "skip" (unusable frame) is left out.
+Sampled frames that nobody labelled are taken as negatives at `negatives_per_hour`; a file with a label row (any
+label, skip included) never goes that way, so a supervisor's word is never overridden by the assumption.
+
 The image is the stored snapshot, which the evidence recorder masked before it was written; it is copied as decoded,
-not masked again, so the dataset holds what the reviewer saw. Sampled frames under DATA_DIR/samples/ are masked
-again on the way in (a cheap guard: the runner that writes them is not built yet and must not leak through here).
+not masked again, so the dataset holds what the reviewer saw. Sampled frames under DATA_DIR/samples/ (labelled or
+not) are masked again on the way in: a cheap guard that nothing the runner wrote leaks through here unmasked.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import cv2
 from sqlalchemy import select
@@ -28,6 +34,8 @@ from counterwatch.rules.schedule import HallCalendar
 logger = logging.getLogger("counterwatch.dataset")
 
 NEGATIVE = "none"
+SKIP = "skip"  # a labelling-queue label: the frame is unusable, never exported
+_LABEL = re.compile(r"^[a-z][a-z0-9_]*$")  # a behaviour name: it becomes a folder name (images/<label>/)
 
 
 @dataclass(frozen=True)
@@ -36,8 +44,10 @@ class ExportReport:
     positives: int
     hard_negatives: int
     sampled: int
-    skipped: tuple[str, ...]  # "<incident id>: why" for reviewed incidents without a usable snapshot
+    skipped: tuple[str, ...]  # "<incident id>: why" for reviewed incidents without a usable snapshot (and
+    # "label sample <id>: why" for labelled frames that could not be used)
     counts: dict[str, int]
+    labelled: int = 0  # frames of the labelling queue exported with their label (skip labels not counted)
 
 
 def parse_since(text: str | None, calendar: HallCalendar) -> datetime | None:
@@ -104,10 +114,55 @@ def reviewed_incidents(config: HallConfig, since: datetime | None) -> list[_Revi
         database.dispose()
 
 
+@dataclass(frozen=True)
+class _Labelled:
+    label_id: int
+    camera_id: str
+    window_id: str
+    captured_at: datetime
+    path: str  # relative to DATA_DIR, POSIX
+    label: str
+
+
+def labelled_frames(config: HallConfig, since: datetime | None) -> tuple[list[_Labelled], frozenset[str]]:
+    """The hall's labelled frames since `since` (oldest first), and the paths of every labelled frame of the hall
+    whatever its time (none of them may be taken as an unlabelled negative)."""
+    from monitor_api.storage import Database, database_url
+    from monitor_api.storage.labelling import labelled_samples
+
+    database = Database(database_url(config))
+    try:
+        with database.read() as session:
+            every = labelled_samples(session, config.hall.id)
+            chosen = [row for row in every if since is None or row.captured_at >= since]
+            frames = [_Labelled(row.id, row.camera_id, row.window_id, row.captured_at, row.path, row.label or "")
+                      for row in chosen]
+            return frames, frozenset(_normal_path(row.path) for row in every)
+    finally:
+        database.dispose()
+
+
+def _normal_path(path: str) -> str:
+    from monitor_api.storage import EvidencePathError
+    from monitor_api.storage.evidence import relative_evidence_path
+
+    try:
+        return relative_evidence_path(path)
+    except EvidencePathError:
+        return path
+
+
+def _sample_id(config: HallConfig, camera_id: str, window_id: str, stamp: str) -> str:
+    """One id per stored sample file, whether it is exported labelled or as an unlabelled negative: a later export
+    with a label replaces the earlier assumption in a merged dataset."""
+    return safe_id(config.hall.id, "sample", camera_id, window_id, stamp)
+
+
 def export_dataset(config: HallConfig, out: Path, *, since: str | None = None, negatives_per_hour: float = 0.0,
                    detect: bool = True) -> ExportReport:
-    """Write (or merge into) the dataset at `out`. `negatives_per_hour` caps sampled frames per window and hour of
-    service (0: take none); the frames come from DATA_DIR/samples/ where the runner stores them."""
+    """Write (or merge into) the dataset at `out`. Labelled frames of the labelling queue are always taken (with
+    their label; skip left out). `negatives_per_hour` caps unlabelled sampled frames per window and hour of service
+    (0: take none); the frames come from DATA_DIR/samples/ where the runner stores them."""
     from monitor_api.storage import EvidencePathError, resolve_evidence_path
 
     from counterwatch.dataset.sampler import CandidateFrame, sample_negative_frames
@@ -117,7 +172,7 @@ def export_dataset(config: HallConfig, out: Path, *, since: str | None = None, n
     data_dir = data_dir_of(config)
     source = f"hall:{config.hall.id}"
     writer = DatasetWriter(out, since=since_at.isoformat() if since_at else None, config_hash=config_hash(config))
-    positives = negatives = sampled = 0
+    positives = negatives = sampled = labelled = 0
     skipped: list[str] = []
     with Annotator(config, detect=detect) as annotator:
         for incident in reviewed_incidents(config, since_at):
@@ -139,14 +194,42 @@ def export_dataset(config: HallConfig, out: Path, *, since: str | None = None, n
                                                      incident.started_at))
             positives += incident.confirmed
             negatives += not incident.confirmed
-        # The rate applies to stored frames too: the runner may store more than a given export wants.
+        labelled_rows, labelled_paths = labelled_frames(config, since_at)
+        for row in labelled_rows:
+            if row.label == SKIP:
+                # Unusable: also out of a merged dataset that took the file as an unlabelled negative before.
+                writer.discard(_sample_id(config, row.camera_id, row.window_id, PurePosixPath(row.path).stem))
+                continue
+            problem = None if _LABEL.fullmatch(row.label) else f"label {row.label!r} is not a behaviour name"
+            image = None
+            if problem is None:
+                try:
+                    image = cv2.imread(str(resolve_evidence_path(data_dir, row.path)), cv2.IMREAD_COLOR)
+                except EvidencePathError as exc:
+                    logger.warning("label sample %s: %s", row.label_id, exc)
+                problem = None if image is not None else f"no readable image at {row.path}"
+            if problem is not None:
+                skipped.append(f"label sample {row.label_id}: {problem}")
+                continue
+            image = annotator.mask(image, row.camera_id)
+            local_day = calendar.local_date(row.captured_at).isoformat()
+            writer.add(_sample_id(config, row.camera_id, row.window_id, PurePosixPath(row.path).stem), image,
+                       label=row.label, source=source,
+                       group=f"sample:{row.camera_id}:{row.window_id}:{local_day}",
+                       window=row.window_id, camera=row.camera_id, time=row.captured_at, label_id=row.label_id,
+                       annotation=annotator.annotate(image, row.camera_id, row.window_id, row.captured_at))
+            labelled += 1
+        # The rate applies to stored frames too: the runner may store more than a given export wants. Labelled files
+        # are not candidates: the label decides (skip included).
+        unlabelled = (s for s in stored_samples(data_dir, since_at)
+                      if s.path.relative_to(data_dir).as_posix() not in labelled_paths)
         candidates = (CandidateFrame(s.camera_id, s.window_id, s.at, image)
-                      for s in stored_samples(data_dir, since_at) for image in [s.read()] if image is not None)
+                      for s in unlabelled for image in [s.read()] if image is not None)
         for frame in sample_negative_frames(candidates, negatives_per_hour, calendar):
             image = annotator.mask(frame.image, frame.camera_id)
             stamp = frame.at.strftime("%Y%m%dT%H%M%S%fZ")
             local_day = calendar.local_date(frame.at).isoformat()
-            writer.add(safe_id(config.hall.id, "sample", frame.camera_id, frame.window_id, stamp), image,
+            writer.add(_sample_id(config, frame.camera_id, frame.window_id, stamp), image,
                        label=NEGATIVE, source=source,
                        # Frames of one window on one day are alike (same person, same light): one group.
                        group=f"sample:{frame.camera_id}:{frame.window_id}:{local_day}",
@@ -156,4 +239,4 @@ def export_dataset(config: HallConfig, out: Path, *, since: str | None = None, n
     info = writer.close()
     for line in skipped:
         logger.warning("skipped %s", line)
-    return ExportReport(out, positives, negatives, sampled, tuple(skipped), info["counts"])
+    return ExportReport(out, positives, negatives, sampled, tuple(skipped), info["counts"], labelled)

@@ -62,6 +62,7 @@ class Sample:
     hand_boxes: tuple[BoxList, ...] = ()
     objects: tuple[DetectedObject, ...] = ()
     crop: str | None = None
+    label_id: int | None = None  # the label_samples row a supervisor labelled (labelling queue); None otherwise
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
@@ -83,7 +84,7 @@ class Sample:
             hand_boxes=tuple(tuple(b) for b in document.get("hand_boxes") or ()),  # type: ignore[misc]
             objects=tuple(DetectedObject(o["label"], float(o["score"]), tuple(o["box"]))  # type: ignore[arg-type]
                           for o in document.get("objects") or ()),
-            crop=document.get("crop"))
+            crop=document.get("crop"), label_id=document.get("label_id"))
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,8 @@ class DatasetWriter:
 
     def add(self, sample_id: str, image: np.ndarray, *, label: str, source: str, group: str,
             annotation: Annotation = Annotation(), negative_for: tuple[str, ...] = (), window: str | None = None,
-            camera: str | None = None, time: datetime | None = None, review_id: int | None = None) -> Sample:
+            camera: str | None = None, time: datetime | None = None, review_id: int | None = None,
+            label_id: int | None = None) -> Sample:
         """Write the image (already privacy-masked: the writer never sees raw camera frames), its person crop and
         YOLO boxes. Encoded like evidence snapshots (JPEG q90, 4:4:4) so a masked area stays flat."""
         old = self._samples.pop(sample_id, None)
@@ -181,9 +183,16 @@ class DatasetWriter:
                         negative_for=tuple(negative_for), window=window, camera=camera,
                         time=time.astimezone(timezone.utc).isoformat() if time is not None else None,
                         review_id=review_id, person_box=annotation.person_box, hand_boxes=annotation.hand_boxes,
-                        objects=annotation.objects, crop=crop)
+                        objects=annotation.objects, crop=crop, label_id=label_id)
         self._samples[sample_id] = sample
         return sample
+
+    def discard(self, sample_id: str) -> bool:
+        """Take a sample (and its files) out of the dataset; False if it was not there."""
+        old = self._samples.pop(sample_id, None)
+        if old is not None:
+            self._remove_files(old)
+        return old is not None
 
     def _remove_files(self, sample: Sample) -> None:
         for relative in (sample.image, sample.crop, f"labels/{sample.sample_id}.txt"):

@@ -1,8 +1,9 @@
 """Frames sampled during normal operation, as negatives: the rate control, and the store under DATA_DIR/samples/.
 
 Most of the time nothing is wrong at a window; a model trained only on incident snapshots never sees that ordinary
-time. The runner can pass its (already masked) frames through `sample_negative_frames` and store what it yields with
-`store_sample`; `counterwatch dataset export` picks the stored files up with `stored_samples`.
+time. The runner's FrameSampler (counterwatch.learning.sampling) stores masked frames with `store_sample` and queues
+them for labelling; `counterwatch dataset export` picks the stored files up with `stored_samples`, taking the ones
+nobody labelled through `sample_negative_frames` at its --negatives-per-hour rate.
 
 Rate: at most one frame per window every 3600 / rate seconds of service time, taken from the first frame at or after
 the next due time. Deterministic (a re-run over the same frames picks the same ones) and spread evenly over the day,
