@@ -72,6 +72,7 @@ class CameraPipeline:
                 self._sampler = FrameSampler(config, camera.id, regions, face_detector, evidence_dir)
         # Samples stored by close() (the pending candidates of unfinished intervals); the caller sends them on.
         self.closed_samples: tuple[SampledFrame, ...] = ()
+        self._next_head_reload: float | None = None  # wall-clock seconds; heads follow promotions / rollbacks
         self._last_frame: Frame | None = None
         self._sent: dict[str, tuple[tuple[bool, bool, str | None], float]] = {}  # window -> (status, ts sent)
 
@@ -86,7 +87,25 @@ class CameraPipeline:
                                             state.pause_source, state.ts, state.wall_time))
         return tuple(changed)
 
+    def _reload_heads(self, frame: Frame) -> None:
+        """Every RELOAD_INTERVAL_S of stream wall time: let heads configured as 'active' follow the registry."""
+        from counterwatch.learning.runtime import RELOAD_INTERVAL_S, RegistryError
+
+        now = frame.wall_time.timestamp()
+        if self._next_head_reload is not None and self._next_head_reload > now:
+            return
+        self._next_head_reload = now + RELOAD_INTERVAL_S
+        try:
+            changes = self._heads.reload_if_changed()
+        except (RegistryError, OSError, ValueError) as error:
+            log.error("camera %s: behaviour heads not reloaded, the ones in use stay: %s", self.camera.id, error)
+            return
+        for change in changes:
+            log.info("camera %s: behaviour head %s", self.camera.id, change)
+
     def step(self, frame: Frame) -> StepResult:
+        if self._heads is not None:
+            self._reload_heads(frame)
         observation = self._cascade.observe(frame)
         states = self._states.build(observation, frame.image)
         events: list[IncidentEvent] = []

@@ -23,7 +23,8 @@ SECONDS = 12.0
 
 @pytest.fixture(scope="module")
 def registry(datasets, tmp_path_factory):
-    """A real trained head, plus a copy of it whose card threshold is 0: it fires on every frame."""
+    """A real trained head, plus copies of it whose card threshold is 0 ("always": it fires on every frame) and 1
+    ("never": a calibrated probability does not reach 1)."""
     registry = Registry(tmp_path_factory.mktemp("heads") / "heads")
     [(_, version, _)] = train_dataset(load_dataset(datasets["train"]), registry, [BEHAVIOUR],
                                       TrainSettings(seed=0, candidates=("logreg",)), cache_dir=datasets["cache"],
@@ -32,6 +33,9 @@ def registry(datasets, tmp_path_factory):
     shutil.copytree(registry.root / BEHAVIOUR / version, always)
     card = json.loads((always / "card.json").read_text(encoding="utf-8"))
     (always / "card.json").write_text(json.dumps({**card, "threshold": 0.0, "version": "always"}), encoding="utf-8")
+    never = registry.root / BEHAVIOUR / "never"
+    shutil.copytree(registry.root / BEHAVIOUR / version, never)
+    (never / "card.json").write_text(json.dumps({**card, "threshold": 1.0, "version": "never"}), encoding="utf-8")
     return registry
 
 
@@ -110,7 +114,7 @@ def test_a_promotion_reaches_a_running_scorer_without_a_restart(demo_config, reg
     """Heads configured as 'active' follow the registry's pointer: promote, then rollback, while the scorer runs."""
     from counterwatch.learning.runtime import HeadScorer
 
-    trained = next(v for v in registry.versions(BEHAVIOUR) if v != "always")
+    trained = next(v for v in registry.versions(BEHAVIOUR) if v not in ("always", "never"))
     registry.set_active(BEHAVIOUR, trained)
     scorer = HeadScorer(_config(demo_config, registry, heads={BEHAVIOUR: "active"}), ["w01", "w02"])
     try:
@@ -125,3 +129,41 @@ def test_a_promotion_reaches_a_running_scorer_without_a_restart(demo_config, reg
                                               f"w02/{BEHAVIOUR}: always -> {trained}")
     finally:
         scorer.close()
+
+
+def test_a_running_pipeline_picks_up_a_promotion(demo_config, loaded_models, registry):
+    """The camera pipeline re-resolves 'active' heads every RELOAD_INTERVAL_S of wall time: with "never" active,
+    promoting the always-firing head while it runs opens sleeping incidents from the next reload on, not before."""
+    from cameras.frame import Frame
+    from counterwatch.demo_scene import SceneRenderer
+    from counterwatch.learning.runtime import RELOAD_INTERVAL_S
+    from tests.rules.helpers import ORIGIN
+
+    registry.set_active(BEHAVIOUR, "never")
+    config = _config(demo_config, registry, heads={BEHAVIOUR: "active"})
+    pipeline = CameraPipeline(config, config.cameras[0], loaded_models, QueueStatus(), evidence_dir=None,
+                              face_detector=loaded_models.cascade_models.face_detector)
+    renderer, rng = SceneRenderer({}), np.random.default_rng(0)
+    present = frozenset({"w01", "w02"})
+    wall_step = 1.0  # one wall second per frame (stream time 0.5 s): reloads come every RELOAD_INTERVAL_S frames
+    promoted_at, reload_at = 5, int(RELOAD_INTERVAL_S / wall_step)
+    opened: list[tuple[int, str]] = []
+    in_use: list[int] = []  # frames whose main staff carry the promoted head's score (its card threshold is 0)
+    try:
+        for i in range(reload_at + 35):
+            if i == promoted_at:
+                registry.set_active(BEHAVIOUR, "always")
+            frame = Frame(config.cameras[0].id, i, i / FPS, ORIGIN + timedelta(seconds=i * wall_step),
+                          renderer.frame(present, frozenset(), rng))
+            result = pipeline.step(frame)
+            opened += [(i, e.window_id) for e in _sleeping(result.events) if e.kind.value == "opened"]
+            if any(t == 0.0 for s in result.states for p in s.staff[:1] for _, _, t in p.cues.head):
+                in_use.append(i)
+        pipeline.close()
+    finally:
+        registry.set_active(BEHAVIOUR, "never")
+    # Not before the reload; from the next freshly analysed frame on (the motion gate may reuse a score a while).
+    assert in_use and in_use[0] >= reload_at and in_use == list(range(in_use[0], reload_at + 35)), in_use
+    assert in_use[0] <= reload_at + 15
+    assert sorted(w for _, w in opened) == ["w01", "w02"]
+    assert all(i > reload_at for i, _ in opened), (opened, in_use)
