@@ -4,19 +4,31 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+# Two stamps: the base install is all `make demo` needs; `make test` adds the test and detector extras (torch +
+# ultralytics for `models train-detector` / `models export`, ~7 GB). Each reinstalls when pyproject.toml or
+# requirements.lock changes (the test stamp through the base one), and each ends with `pip check`.
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: demo test venv system-test-deps clean
 
-$(STAMP): pyproject.toml requirements.lock
+$(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==26.3
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
-	$(BIN)/python -m pip check
+
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
+	$(PIP) install --quiet pip==26.3
+	$(PIP) install --quiet -c requirements.lock -e .
+	$(PIP) check
 	touch $(STAMP)
 
-venv: $(STAMP)
+$(TEST_STAMP): $(STAMP)
+	$(PIP) install --quiet -c requirements.lock -e '.[test,detector]'
+	$(PIP) check
+	touch $(TEST_STAMP)
+
+venv: $(TEST_STAMP)
 
 system-test-deps:
 	bash scripts/install-test-system-deps.sh
@@ -28,7 +40,7 @@ var/demo/scene.mp4: $(STAMP) counterwatch/demo_scene.py configs/demo.yaml
 demo: $(STAMP) var/demo/scene.mp4
 	$(BIN)/counterwatch run --config configs/demo.yaml --bootstrap-users
 
-test: $(STAMP) system-test-deps
+test: $(TEST_STAMP) system-test-deps
 	$(BIN)/python -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 

@@ -104,7 +104,7 @@ def verify(ctx: click.Context, names: tuple[str, ...], repeat: int, as_json: boo
               show_default=True, help="Directory for the ONNX file and its manifest.")
 @click.option("--name", default=None, help="Manifest name; default yolo_detect / yolo_pose.")
 def export(weights: Path, task: str, imgsz: int, out_dir: Path, name: str | None) -> None:
-    """Export YOLO WEIGHTS (.pt) to ONNX plus a pinned manifest (needs the train extra)."""
+    """Export YOLO WEIGHTS (.pt) to ONNX plus a pinned manifest (needs the detector extra)."""
     from models.export import ExportUnavailable, export_yolo
 
     try:
@@ -115,6 +115,58 @@ def export(weights: Path, task: str, imgsz: int, out_dir: Path, name: str | None
     except (ModelError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {manifest} and its ONNX; load it with --manifest-dir {manifest.parent}")
+
+
+@models_cli.command("train-detector")
+@click.option("--dataset", "dataset", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Dataset directory (manifest.jsonl, labels/, classes.txt) from `counterwatch dataset export`.")
+@click.option("--base", required=True,
+              help="Local YOLO .pt to fine-tune, or a model YAML such as yolo11n.yaml (random init); never downloaded.")
+@click.option("--epochs", default=50, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--imgsz", default=640, show_default=True, type=int, help="Square training and ONNX input size.")
+@click.option("--batch", default=16, show_default=True, type=click.IntRange(1, 1024))
+@click.option("--val-fraction", default=0.2, show_default=True,
+              type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="About this share of the images, whole groups only, is held out for validation.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seeds the group split and training.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, or a CUDA device index such as 0.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(0, 64), help="Data-loader workers.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("data/models/detectors"), show_default=True,
+              help="Registry directory; the result lands in OUT/NAME/VERSION/.")
+@click.option("--name", default="yolo_detect", show_default=True,
+              help="Manifest name (yolo_detect replaces the shipped placeholder).")
+@click.option("--quiet", is_flag=True, help="No ultralytics progress output.")
+def train_detector_command(dataset: Path, base: str, epochs: int, imgsz: int, batch: int, val_fraction: float,
+                           seed: int, device: str, workers: int, out_dir: Path, name: str, quiet: bool) -> None:
+    """Fine-tune a YOLO detector on a dataset's boxes, export ONNX and register it (needs the detector extra).
+
+    Slow on a CPU: about 1 s per training image per epoch at 640 px for yolo11n on 2 cores (see the README).
+    """
+    from models.export import ExportUnavailable
+    from models.train_detector import DatasetError, train_detector
+
+    try:
+        result = train_detector(dataset, base, out=out_dir, name=name, epochs=epochs, imgsz=imgsz, batch=batch,
+                                val_fraction=val_fraction, seed=seed, device=device, workers=workers,
+                                progress=not quiet)
+    except ExportUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    except DatasetError as exc:
+        raise click.ClickException(f"dataset {dataset}: {exc}") from exc
+    except (ModelError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    metrics, data = result.card["metrics"], result.card["dataset"]
+    click.echo(f"trained {name} {result.directory.name}: {data['train']['images']} train / {data['val']['images']} "
+               f"val images, mAP50 {metrics['mAP50']:.3f}, mAP50-95 {metrics['mAP50-95']:.3f}, "
+               f"{result.card['train_seconds']:.0f} s")
+    where = result.directory.absolute()
+    if "person" not in result.card["dataset"]["classes"]:
+        click.echo("warning: the classes have no 'person'; the cascade finds people with models.detector, so this "
+                   "model cannot be the hall's detector unless its dataset boxes every person", err=True)
+    click.echo(f"wrote {result.onnx.name}, {result.manifest.name} and card.json in {where}")
+    click.echo(f"use it: models.manifest_dirs: [{where}] and models.detector: {name} in the hall config "
+               f"(or --manifest-dir {where})")
 
 
 # The learning loop's commands (train-heads, promote, rollback, loso) live in counterwatch.learning.cli.

@@ -1,7 +1,7 @@
 """Export YOLO weights to ONNX with ultralytics and write a pinned manifest next to the ONNX file.
 
-ultralytics (the ``train`` extra, with torch) is only a tool: it is imported inside ``export_yolo`` and never at
-module import, and it is told to stay offline and not to pip-install anything.
+ultralytics (the ``detector`` extra, with torch) is only a tool: it is imported inside ``export_yolo`` and never
+at module import, and it is told to stay offline and not to pip-install anything.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from ruamel.yaml import YAML
 from models.errors import ModelError
 from models.manifest import file_sha256, load_manifest_file
 
-__all__ = ["ExportUnavailable", "YOLO_LICENCE", "export_yolo", "write_onnx_manifest"]
+__all__ = ["ExportUnavailable", "YOLO_LICENCE", "export_yolo", "import_ultralytics", "write_onnx_manifest"]
 
 logger = logging.getLogger("counterwatch.models")
 
@@ -40,10 +41,12 @@ def write_onnx_manifest(
     description: str = "",
     licence: str = YOLO_LICENCE,
     options: Mapping[str, object] | None = None,
+    header: str | None = None,
 ) -> Path:
     """Write ``<name>.yaml`` beside an ONNX file (path relative to it, sha256 pinned) and validate it.
 
-    ``task`` is ``detect`` or ``pose``. Returns the manifest path; load it with ``load_manifests([its dir])``.
+    ``task`` is ``detect`` or ``pose``; ``header`` is the comment on the first line. Returns the manifest path;
+    load it with ``load_manifests([its dir])``.
     """
     if task not in _TASKS:
         raise ValueError(f"task must be one of {sorted(_TASKS)}, got {task!r}")
@@ -66,16 +69,19 @@ def write_onnx_manifest(
         "class_map": [names[i] for i in range(len(names))] if contiguous else {int(k): v for k, v in names.items()},
     }
     manifest_path = onnx_path.parent / f"{name}.yaml"
+    default_header = f"Written by `counterwatch models export`; the sha256 pins {onnx_path.name}."
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     with manifest_path.open("w", encoding="utf-8") as handle:
-        handle.write(f"# Written by `counterwatch models export`; the sha256 pins {onnx_path.name}.\n")
+        handle.write(f"# {header or default_header}\n")
         yaml.dump(data, handle)
     load_manifest_file(manifest_path)  # fail now, not at the next start-up, if anything is off
     return manifest_path
 
 
-def _import_ultralytics(config_dir: Path):
+def import_ultralytics(config_dir: Path):
+    """``ultralytics.YOLO``, imported offline: no auto-install, no online checks, its settings in ``config_dir``
+    (unless YOLO_CONFIG_DIR is set, or ultralytics was imported before). Raises ExportUnavailable without it."""
     # Offline and no auto-install: on a hall node a missing dependency must fail, not reach for the network.
     os.environ["YOLO_OFFLINE"] = "1"
     os.environ["YOLO_AUTOINSTALL"] = "False"
@@ -83,7 +89,8 @@ def _import_ultralytics(config_dir: Path):
     try:
         from ultralytics import YOLO
     except ImportError as exc:
-        raise ExportUnavailable("install the train extra: pip install -e '.[train]'") from exc
+        raise ExportUnavailable("ultralytics is not installed; install the detector extra (torch + ultralytics, "
+                                "~7 GB): pip install -c requirements.lock -e '.[detector]'") from exc
     return YOLO
 
 
@@ -104,15 +111,17 @@ def export_yolo(weights: Path, *, task: str, imgsz: int, out_dir: Path, name: st
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="counterwatch-export-") as scratch:
-        YOLO = _import_ultralytics(Path(scratch) / "ultralytics-config")
+        YOLO = import_ultralytics(Path(scratch) / "ultralytics-config")
         # Export from a copy so ultralytics writes its ONNX into scratch space, not beside the operator's weights.
         local = Path(scratch) / weights.name
         shutil.copy2(weights, local)
         model = YOLO(str(local))
         if model.task != task:
             raise ModelError(name, f"{weights} is a {model.task!r} model, not {task!r}", f"pass --task {model.task}")
-        exported = Path(model.export(format="onnx", imgsz=imgsz, dynamic=False, simplify=False, half=False,
-                                     device="cpu"))
+        with warnings.catch_warnings():  # torch deprecates the TorchScript exporter ultralytics still uses
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", message="Converting a tensor to a Python")  # its tracer, same
+            exported = Path(model.export(format="onnx", imgsz=imgsz, dynamic=False, simplify=False, device="cpu"))
         target = out_dir / f"{name}.onnx"
         shutil.move(str(exported), target)
         names = dict(model.names)

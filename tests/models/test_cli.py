@@ -1,11 +1,11 @@
-"""`counterwatch models list | verify | export` through click's CliRunner."""
+"""`counterwatch models list | verify | export` through click's CliRunner (export with the real ultralytics)."""
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -121,7 +121,8 @@ def test_export_without_ultralytics_exits_2(runner, tmp_path, monkeypatch) -> No
         monkeypatch.delenv(key)
     result = runner.invoke(models_cli, ["export", str(weights), "--task", "pose", "--out", str(tmp_path)])
     assert result.exit_code == 2
-    assert "install the train extra: pip install -e '.[train]'" in result.output
+    assert "ultralytics is not installed; install the detector extra" in result.output
+    assert "pip install -c requirements.lock -e '.[detector]'" in result.output
     # It was told to stay offline before trying the import.
     assert os.environ["YOLO_OFFLINE"] == "1" and os.environ["YOLO_AUTOINSTALL"] == "False"
     assert not list(tmp_path.glob("*.yaml"))
@@ -133,52 +134,53 @@ def test_export_rejects_missing_weights(runner, tmp_path) -> None:
     assert "model 'yolo_detect': weights" in result.output and "not found" in result.output
 
 
-class _FakeUltralyticsYOLO:
-    """Stands in for ultralytics.YOLO (a train-extra tool, not the code under test): its export writes a
-    constant-output ONNX graph the way ultralytics writes one beside the weights."""
+@pytest.fixture()
+def no_network(monkeypatch):
+    """Name lookups and connections fail at once and are recorded: an export must never go online."""
+    attempts: list[str] = []
 
-    calls: list[dict] = []
+    def refuse(*args, **kwargs):
+        attempts.append(repr(args[:2]))
+        raise OSError("network is off in this test")
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.task = "pose" if "pose" in path else "detect"
-        self.names = {0: "person"} if self.task == "pose" else {0: "person", 1: "cell phone", 2: "cup"}
-
-    def export(self, **kwargs) -> str:
-        type(self).calls.append({"path": self.path, **kwargs})
-        channels = 56 if self.task == "pose" else 4 + len(self.names)
-        target = self.path.rsplit(".", 1)[0] + ".onnx"
-        imgsz = kwargs["imgsz"]
-        constant_output_model(Path(target), np.zeros((1, channels, 20), np.float32), [1, 3, imgsz, imgsz])
-        return target
+    for owner, attribute in ((socket, "getaddrinfo"), (socket, "create_connection"), (socket.socket, "connect")):
+        monkeypatch.setattr(owner, attribute, refuse)
+    return attempts
 
 
-def test_export_writes_onnx_and_a_pinned_manifest(runner, tmp_path, monkeypatch) -> None:
-    fake = types.ModuleType("ultralytics")
-    fake.YOLO = _FakeUltralyticsYOLO
-    monkeypatch.setitem(sys.modules, "ultralytics", fake)
-    for key in ("YOLO_OFFLINE", "YOLO_AUTOINSTALL", "YOLO_CONFIG_DIR"):
+def test_export_writes_onnx_and_a_pinned_manifest(runner, tmp_path, monkeypatch, no_network) -> None:
+    # Real ultralytics (the detector extra): an untrained one-class YOLO11n-pose built from its YAML, saved as .pt.
+    from models.export import import_ultralytics
+
+    for key in ("YOLO_OFFLINE", "YOLO_AUTOINSTALL", "YOLO_CONFIG_DIR"):  # restored after the test
         monkeypatch.setenv(key, "unset-by-test")
         monkeypatch.delenv(key)
+    YOLO = import_ultralytics(tmp_path / "ultralytics-config")
+    import ultralytics
+    from ultralytics.utils import YAML as UltralyticsYAML
+
+    config = UltralyticsYAML.load(Path(ultralytics.__file__).parent / "cfg" / "models" / "11" / "yolo11-pose.yaml")
+    UltralyticsYAML.save(tmp_path / "yolo11n-pose.yaml", {**config, "nc": 1})  # the "n" in the name picks the scale
+    model = YOLO(str(tmp_path / "yolo11n-pose.yaml"))
+    model.model.names = {0: "person"}
     weights = tmp_path / "staff-pose.pt"
-    weights.write_bytes(b"weights")
+    model.save(weights)
     out = tmp_path / "models"
-    result = runner.invoke(models_cli, ["export", str(weights), "--task", "pose", "--imgsz", "320",
+    result = runner.invoke(models_cli, ["export", str(weights), "--task", "pose", "--imgsz", "96",
                                         "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    call = _FakeUltralyticsYOLO.calls[-1]
-    assert call["format"] == "onnx" and call["imgsz"] == 320 and call["dynamic"] is False
-    assert Path(call["path"]).parent != tmp_path  # exported from a scratch copy, not beside the weights
+    assert result.exit_code == 0, result.output + repr(result.exception)
     assert sorted(p.name for p in out.iterdir()) == ["yolo_pose.onnx", "yolo_pose.yaml"]
-    assert not (tmp_path / "staff-pose.onnx").exists()
+    assert not (tmp_path / "staff-pose.onnx").exists()  # exported from a scratch copy, not beside the weights
 
     registry = load_manifests([out])
     manifest = registry["yolo_pose"]
     assert manifest.origin == out / "yolo_pose.yaml"  # replaces the shipped placeholder
     assert manifest.files[0].sha256 == file_sha256(out / "yolo_pose.onnx")
-    assert manifest.input_size == (320, 320) and manifest.class_map == ["person"]
+    assert manifest.input_size == (96, 96) and manifest.class_map == ["person"]
+    assert f"sha256 {file_sha256(weights)[:12]}" in manifest.description
     verified = runner.invoke(models_cli, ["--manifest-dir", str(out), "verify", "yolo_pose"])
     assert verified.exit_code == 0, verified.output
 
     wrong_task = runner.invoke(models_cli, ["export", str(weights), "--task", "detect", "--out", str(out)])
     assert wrong_task.exit_code == 1 and "is a 'pose' model, not 'detect'; pass --task pose" in wrong_task.output
+    assert no_network == [], f"ultralytics tried to go online: {no_network}"
