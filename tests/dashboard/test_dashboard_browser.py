@@ -41,14 +41,6 @@ def hall(tmp_path: Path):
         live.stop()
 
 
-@pytest.fixture
-def browser():
-    chromium = Browser()
-    try:
-        yield chromium
-    finally:
-        chromium.quit()
-
 
 def _text(driver, css: str) -> str:
     return driver.find_element("css selector", css).text

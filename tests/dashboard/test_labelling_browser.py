@@ -30,14 +30,6 @@ def hall(tmp_path: Path):
         live.stop()
 
 
-@pytest.fixture
-def browser():
-    chromium = Browser()
-    try:
-        yield chromium
-    finally:
-        chromium.quit()
-
 
 def _shown_sample(driver) -> int | None:
     found = driver.find_elements("css selector", ".labelling[data-sample-id]")

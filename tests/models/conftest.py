@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import cv2
 import numpy as np
 import pytest
@@ -107,3 +109,20 @@ def astronaut_face(face_detector, astronaut):
     faces = face_detector.detect(astronaut)
     assert len(faces) == 1, faces
     return faces[0]
+
+
+@pytest.fixture()
+def no_network(monkeypatch):
+    """Name lookups and connections fail at once and are recorded (never hang): ultralytics must never go online
+    (no downloads, no auto-install, no analytics). Returns the list of attempts."""
+    attempts: list[str] = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(repr(args[:2]))
+        raise OSError("network is off in this test")
+
+    for owner, attribute in ((socket, "getaddrinfo"), (socket, "create_connection"), (socket.socket, "connect"),
+                             (socket.socket, "connect_ex")):
+        monkeypatch.setattr(owner, attribute, refuse)
+    monkeypatch.delenv("ULTRALYTICS_API_KEY", raising=False)
+    return attempts

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -133,19 +132,6 @@ def test_export_rejects_missing_weights(runner, tmp_path) -> None:
     assert result.exit_code == 1
     assert "model 'yolo_detect': weights" in result.output and "not found" in result.output
 
-
-@pytest.fixture()
-def no_network(monkeypatch):
-    """Name lookups and connections fail at once and are recorded: an export must never go online."""
-    attempts: list[str] = []
-
-    def refuse(*args, **kwargs):
-        attempts.append(repr(args[:2]))
-        raise OSError("network is off in this test")
-
-    for owner, attribute in ((socket, "getaddrinfo"), (socket, "create_connection"), (socket.socket, "connect")):
-        monkeypatch.setattr(owner, attribute, refuse)
-    return attempts
 
 
 def test_export_writes_onnx_and_a_pinned_manifest(runner, tmp_path, monkeypatch, no_network) -> None:

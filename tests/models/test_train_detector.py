@@ -6,7 +6,6 @@ The detector extra (torch + ultralytics) is installed by `make test`; this test 
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import cv2
@@ -30,22 +29,6 @@ def _yolo_env(monkeypatch, tmp_path):
         monkeypatch.delenv(key)
     monkeypatch.setenv("YOLO_CONFIG_DIR", str(tmp_path / "ultralytics-config"))
 
-
-@pytest.fixture()
-def no_network(monkeypatch):
-    """Any attempt to resolve a name or open a connection fails at once (and is recorded), never hangs."""
-    attempts: list[str] = []
-
-    def refuse(*args, **kwargs):
-        attempts.append(repr(args[:2]))
-        raise OSError("network is off in this test")
-
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.delenv("ULTRALYTICS_API_KEY", raising=False)
-    return attempts
 
 
 def _scene(rng: np.random.Generator, n_objects: int) -> tuple[np.ndarray, list[DetectedObject]]:
