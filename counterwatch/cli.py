@@ -204,6 +204,9 @@ def _mount_subcommands() -> None:
     from counterwatch.dataset.cli import dataset_cli
 
     main.add_command(dataset_cli, "dataset")
+    from counterwatch.purge_cli import purge
+
+    main.add_command(purge, "purge")
 
 
 _mount_subcommands()

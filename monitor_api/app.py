@@ -24,6 +24,7 @@ from monitor_api.live.state import LiveState
 from monitor_api.middleware import BodySizeLimit, SecurityHeaders
 from monitor_api.problems import Problem, install_problem_handlers
 from monitor_api.reports.monthly import MonthlyReportScheduler
+from monitor_api.retention import RetentionScheduler
 from monitor_api.routes import api_router
 from monitor_api.routes.reports import router as reports_router
 from monitor_api.routes.ops import incident_counts
@@ -104,6 +105,8 @@ def create_app(settings: ApiSettings, *, services: Services | None = None, prepa
         logger.info("API ready: %s, halls %s", services.database, [c.hall.id for c in settings.halls])
         monthly = MonthlyReportScheduler(services.database, settings.data_dir, services.calendars)  # type: ignore[arg-type]
         monthly.start()
+        retention = RetentionScheduler(services.database, settings.data_dir, settings.halls)  # hourly purge
+        retention.start()
         if services.webhook is not None:
             services.webhook.start()  # type: ignore[attr-defined]  # the appraisal webhook's delivery worker
         try:
@@ -111,6 +114,7 @@ def create_app(settings: ApiSettings, *, services: Services | None = None, prepa
         finally:
             if services.webhook is not None:
                 services.webhook.stop()  # type: ignore[attr-defined]
+            retention.stop()
             monthly.stop()
             services.hub.bind(None)
 

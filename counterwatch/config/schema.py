@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from shapely.geometry import Polygon as ShapelyPolygon
@@ -150,10 +150,36 @@ class PerceptionConfig(Strict):
     ocr_confirm: bool = Field(default=True, description="Confirm a seen pause marker by reading the sign text.")
 
 
+# Retention classes: evidence is classed by kind until a review moves it to the outcome's class (the names in
+# monitor_api.storage.evidence); "samples" are the frames sampled for the labelling queue.
+EVIDENCE_RETENTION_CLASSES = ("snapshot", "clip", "confirmed", "dismissed")
+SAMPLES_RETENTION_CLASS = "samples"
+RETENTION_CLASSES = (*EVIDENCE_RETENTION_CLASSES, SAMPLES_RETENTION_CLASS)
+MAX_RETENTION_DAYS = 3650.0  # ten years; to keep a class for ever, leave it out of retention_days
+
+RetentionDays = Annotated[float, Field(ge=0, le=MAX_RETENTION_DAYS, allow_inf_nan=False)]
+
+
 class StorageConfig(Strict):
     url: str = Field(default="sqlite:///var/counterwatch.db", description="SQLAlchemy database URL (SQLite file "
                      "relative to the config file, or postgresql://...).")
     data_dir: str = Field(default="var/data", description="Evidence and exports directory, relative to the config.")
+    retention_days: dict[str, RetentionDays] = Field(
+        default_factory=dict, description="Retention class -> days (0..3650) after which files are deleted (rows "
+        "stay, marked purged): snapshot, clip (unreviewed evidence), confirmed, dismissed (evidence after that "
+        "review outcome), samples (frames of the labelling queue). A class left out is kept for ever; empty (the "
+        "default) deletes nothing: deleting evidence is the operator's decision. Evidence of an incident with an "
+        "undecided appeal is kept until the decision. Applied hourly by `counterwatch run`/`serve`, or once by "
+        "`counterwatch purge`.")
+
+    @field_validator("retention_days")
+    @classmethod
+    def _known_retention_classes(cls, days: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(days) - set(RETENTION_CLASSES))
+        if unknown:
+            raise ValueError(f"unknown retention class(es) {', '.join(map(repr, unknown))}: retention_days takes "
+                             f"{', '.join(RETENTION_CLASSES)}")
+        return days
 
 
 class LearningConfig(Strict):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
 
 from monitor_api.storage.models import AppealRow, EvidenceKind, EvidenceRow, IncidentRow, ReviewState
@@ -169,28 +169,44 @@ class PurgeReport:
     failed: tuple[int, ...]  # files that could not be deleted (left unpurged, retried next time)
 
 
-def purge_evidence(session: Session, data_dir: Path, now: datetime,
-                   retention_days_by_class: Mapping[str, float]) -> PurgeReport:
-    """Delete evidence files older than their class's retention and mark their rows purged (rows stay, as a record).
-
-    A class missing from the table is kept: retention is opt-in per class, never a default that deletes. Evidence of
-    an incident with an undecided appeal is kept until the appeal is decided (due process needs it). Files are
-    deleted before the transaction commits: if the commit fails, a later run finds the files gone and marks the rows
-    then, whereas the other order could leave files on disk that no row points to.
-    """
+def _check_retention(retention_days_by_class: Mapping[str, float]) -> None:
     for name, days in retention_days_by_class.items():
         if days < 0:
             raise ValueError(f"retention for class {name!r} must be >= 0 days, got {days}")
+
+
+def _expired(retention_class: str, cutoff: datetime, hall_id: str | None) -> list[ColumnElement[bool]]:
+    """Unpurged evidence of a class created before cutoff (of one hall's incidents, when hall_id is given)."""
+    conditions = [EvidenceRow.purged_at.is_(None), EvidenceRow.retention_class == retention_class,
+                  EvidenceRow.created_at < cutoff]
+    if hall_id is not None:
+        conditions.append(EvidenceRow.incident_id.in_(select(IncidentRow.id).where(IncidentRow.hall_id == hall_id)))
+    return conditions
+
+
+def _open_appeal() -> ColumnElement[bool]:
+    return exists().where(AppealRow.incident_id == EvidenceRow.incident_id, AppealRow.decided_at.is_(None))
+
+
+def purge_evidence(session: Session, data_dir: Path, now: datetime,
+                   retention_days_by_class: Mapping[str, float], *, hall_id: str | None = None) -> PurgeReport:
+    """Delete evidence files older than their class's retention and mark their rows purged (rows stay, as a record).
+
+    A class missing from the table is kept: retention is opt-in per class, never a default that deletes. Evidence of
+    an incident with an undecided appeal is kept until the appeal is decided (due process needs it). With hall_id,
+    only evidence of that hall's incidents is considered (each hall's config governs its own evidence); None: every
+    hall. Files are deleted before the transaction commits: if the commit fails, a later run finds the files gone and
+    marks the rows then, whereas the other order could leave files on disk that no row points to.
+    """
+    _check_retention(retention_days_by_class)
     if not retention_days_by_class:
         return PurgeReport((), 0, 0, 0, ())
-    open_appeal = exists().where(AppealRow.incident_id == EvidenceRow.incident_id, AppealRow.decided_at.is_(None))
+    open_appeal = _open_appeal()
     purged: list[int] = []
     failed: list[int] = []
     freed = gone = held = 0
     for retention_class, days in retention_days_by_class.items():
-        cutoff = now - timedelta(days=days)
-        expired = (EvidenceRow.purged_at.is_(None), EvidenceRow.retention_class == retention_class,
-                   EvidenceRow.created_at < cutoff)
+        expired = _expired(retention_class, now - timedelta(days=days), hall_id)
         held += len(session.scalars(select(EvidenceRow.id).where(*expired, open_appeal)).all())
         rows = session.scalars(select(EvidenceRow).where(*expired, ~open_appeal).order_by(EvidenceRow.id)
                                .with_for_update(skip_locked=True)).all()
@@ -211,8 +227,32 @@ def purge_evidence(session: Session, data_dir: Path, now: datetime,
             row.purged_at = now
             purged.append(row.id)
     if purged:
-        logger.info("purged %d evidence file(s), %d bytes freed", len(purged), freed)
+        logger.info("purged %d evidence file(s)%s, %d bytes freed", len(purged),
+                    f" of hall {hall_id}" if hall_id is not None else "", freed)
     return PurgeReport(tuple(purged), freed, gone, held, tuple(failed))
+
+
+@dataclass(frozen=True)
+class ExpiredEvidence:
+    """What purge_evidence would do now, without doing it (a dry run)."""
+
+    by_class: Mapping[str, int]  # retention class -> unpurged rows past retention that would be purged
+    held_for_appeal: int  # past retention but kept: the incident has an undecided appeal
+
+
+def expired_evidence(session: Session, now: datetime, retention_days_by_class: Mapping[str, float], *,
+                     hall_id: str | None = None) -> ExpiredEvidence:
+    """Count the evidence purge_evidence would purge with the same arguments; reads only."""
+    _check_retention(retention_days_by_class)
+    open_appeal = _open_appeal()
+    by_class: dict[str, int] = {}
+    held = 0
+    for retention_class, days in retention_days_by_class.items():
+        expired = _expired(retention_class, now - timedelta(days=days), hall_id)
+        by_class[retention_class] = int(session.scalar(
+            select(func.count()).select_from(EvidenceRow).where(*expired, ~open_appeal)) or 0)
+        held += int(session.scalar(select(func.count()).select_from(EvidenceRow).where(*expired, open_appeal)) or 0)
+    return ExpiredEvidence(by_class, held)
 
 
 def evidence_file_exists(data_dir: Path, row: EvidenceRow) -> bool:

@@ -5,9 +5,11 @@ cannot be committed. Role and hall-scope checks belong to the API layer and run 
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, func, select
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from counterwatch.config.schema import HEAD_BEHAVIOURS
 from monitor_api.storage._sql import insert_ignore
 from monitor_api.storage.audit import Actor, record_audit
+from monitor_api.storage.evidence import EvidencePathError, resolve_evidence_path
 from monitor_api.storage.incidents import ensure_references
 from monitor_api.storage.models import LabelSampleRow
 from monitor_api.storage.reviews import InvalidTransition, NotFound
@@ -25,6 +28,8 @@ NO_VIOLATION = "none"  # nothing forbidden in the frame: a negative sample for e
 SKIP = "skip"  # an unusable frame: kept out of the dataset
 LABELS: tuple[str, ...] = (*HEAD_BEHAVIOURS, NO_VIOLATION, SKIP)
 LABEL_ACTION = "label_sample.label"
+
+logger = logging.getLogger("counterwatch.api.storage")
 
 
 class LabelSampleLike(Protocol):
@@ -138,3 +143,62 @@ def label_counts(session: Session, hall_id: str) -> LabelCounts:
     found = {label: int(count) for label, count in rows}
     return LabelCounts(remaining=found.pop(None, 0),
                        labelled={label: found.get(label, 0) for label in LABELS})
+
+
+@dataclass(frozen=True)
+class SamplePurgeReport:
+    purged_ids: tuple[int, ...]
+    bytes_freed: int
+    files_already_gone: int
+    failed: tuple[int, ...]  # images that could not be deleted (left unpurged, retried next time)
+
+
+def _expired_samples(hall_id: str, cutoff: datetime) -> ColumnElement[bool]:
+    return and_(LabelSampleRow.hall_id == hall_id, LabelSampleRow.purged_at.is_(None),
+                LabelSampleRow.captured_at < cutoff)
+
+
+def expired_label_samples(session: Session, now: datetime, days: float, *, hall_id: str) -> int:
+    """How many samples purge_label_samples would purge with the same arguments (a dry run); reads only."""
+    if days < 0:
+        raise ValueError(f"sample retention must be >= 0 days, got {days}")
+    query = select(func.count()).select_from(LabelSampleRow).where(
+        _expired_samples(hall_id, now - timedelta(days=days)))
+    return int(session.scalar(query) or 0)
+
+
+def purge_label_samples(session: Session, data_dir: Path, now: datetime, days: float, *,
+                        hall_id: str) -> SamplePurgeReport:
+    """Delete the images of a hall's samples captured more than `days` before now and mark the rows purged (rows
+    stay, labels included; purged samples leave the queue and the dataset export).
+
+    An image already gone counts as gone and its row is marked; an image that cannot be deleted leaves its row
+    unpurged, so the next run tries again. A stored path that would leave data_dir is marked purged without touching
+    the disk. Files are deleted before the transaction commits (as in purge_evidence).
+    """
+    if days < 0:
+        raise ValueError(f"sample retention must be >= 0 days, got {days}")
+    rows = session.scalars(select(LabelSampleRow).where(_expired_samples(hall_id, now - timedelta(days=days)))
+                           .order_by(LabelSampleRow.id).with_for_update(skip_locked=True)).all()
+    purged: list[int] = []
+    failed: list[int] = []
+    freed = gone = 0
+    for row in rows:
+        try:
+            path = resolve_evidence_path(data_dir, row.path)
+            size = path.stat().st_size
+            path.unlink()
+            freed += size
+        except FileNotFoundError:
+            gone += 1
+        except EvidencePathError as error:
+            logger.error("label sample %d: %s; marked purged without touching the disk", row.id, error)
+        except OSError as error:
+            logger.error("label sample %d: cannot delete %s: %s", row.id, row.path, error)
+            failed.append(row.id)
+            continue
+        row.purged_at = now
+        purged.append(row.id)
+    if purged:
+        logger.info("purged %d label sample(s) of hall %s, %d bytes freed", len(purged), hall_id, freed)
+    return SamplePurgeReport(tuple(purged), freed, gone, tuple(failed))

@@ -148,3 +148,44 @@ def test_learned_head_fields_validate() -> None:
     issues = _issues(GOOD + "models:\n  window_heads: {w9: {eating: active}}\n")
     assert "unknown window 'w9'" in issues["models.window_heads.w9"][0]
     assert issues["models.window_heads.w9"][1] is not None
+
+
+def test_retention_days_defaults_to_nothing_deleted_and_ships_configured() -> None:
+    assert parse_config(GOOD).storage.retention_days == {}
+    config = parse_config(GOOD + "storage:\n  retention_days: {snapshot: 180, clip: 90.5, confirmed: 730, "
+                          "dismissed: 30, samples: 0}\n")
+    assert config.storage.retention_days == {"snapshot": 180.0, "clip": 90.5, "confirmed": 730.0,
+                                             "dismissed": 30.0, "samples": 0.0}
+    for relative in SHIPPED:
+        days = load_config(REPO / relative).storage.retention_days
+        assert set(days) == {"snapshot", "clip", "confirmed", "dismissed", "samples"} and min(days.values()) >= 30
+
+
+def test_retention_classes_match_the_storage_names() -> None:
+    from counterwatch.config.schema import EVIDENCE_RETENTION_CLASSES, RETENTION_CLASSES
+    from monitor_api.storage.evidence import RETENTION_CLASS_BY_REVIEW
+    from monitor_api.storage.models import EvidenceKind
+
+    assert set(EVIDENCE_RETENTION_CLASSES) == ({kind.value for kind in EvidenceKind}
+                                               | set(RETENTION_CLASS_BY_REVIEW.values()))
+    assert set(RETENTION_CLASSES) == {*EVIDENCE_RETENTION_CLASSES, "samples"}
+
+
+def test_bad_retention_days_are_named() -> None:
+    issues = _issues(GOOD + "storage:\n  retention_days: {snapshots: 30, audio: 1, clip: 3}\n")
+    message, line = issues["storage.retention_days"]
+    assert "unknown retention class(es) 'audio', 'snapshots'" in message
+    assert "snapshot, clip, confirmed, dismissed, samples" in message and line == 14
+    issues = _issues(GOOD + "storage:\n  retention_days: {snapshot: -1, clip: 100000, samples: .nan}\n")
+    assert "greater than or equal to 0" in issues["storage.retention_days.snapshot"][0]
+    assert "less than or equal to 3650" in issues["storage.retention_days.clip"][0]
+    assert "finite number" in issues["storage.retention_days.samples"][0]
+    assert "valid number" in _issues(GOOD + "storage:\n  retention_days: {clip: soon}\n")[
+        "storage.retention_days.clip"][0]
+
+
+def test_check_config_rejects_bad_retention(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(GOOD + "storage:\n  retention_days: {clip: -5}\n")
+    result = CliRunner().invoke(main, ["check-config", str(path)])
+    assert result.exit_code == 2 and f"{path}:14: storage.retention_days.clip" in result.output

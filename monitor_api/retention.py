@@ -1,0 +1,131 @@
+"""Retention: each hall's `storage.retention_days` applied to its evidence and labelling samples.
+
+`run_retention(database, data_dir, halls, now)` is the whole logic (tested with a fixed `now`): for every hall with
+retention configured, its evidence (classes snapshot, clip, confirmed, dismissed) and its sampled frames ("samples")
+past their retention are deleted from disk and marked purged, one write transaction per hall. A hall with empty
+`retention_days` is skipped: nothing is deleted unless an operator configured it. `preview_retention` counts what a
+run would purge without deleting anything (`counterwatch purge --dry-run`). `RetentionScheduler` runs it hourly from
+a daemon thread while `counterwatch run` or `serve` runs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from counterwatch.config.schema import EVIDENCE_RETENTION_CLASSES, SAMPLES_RETENTION_CLASS, HallConfig
+from monitor_api.storage.db import Database
+from monitor_api.storage.evidence import ExpiredEvidence, PurgeReport, expired_evidence, purge_evidence
+from monitor_api.storage.labelling import SamplePurgeReport, expired_label_samples, purge_label_samples
+
+logger = logging.getLogger("counterwatch.api.retention")
+
+
+def evidence_retention(config: HallConfig) -> dict[str, float]:
+    """The evidence classes of a hall's retention_days (what purge_evidence takes)."""
+    return {name: days for name, days in config.storage.retention_days.items() if name in EVIDENCE_RETENTION_CLASSES}
+
+
+@dataclass(frozen=True)
+class HallRetentionReport:
+    hall_id: str
+    evidence: PurgeReport
+    samples: SamplePurgeReport | None  # None: "samples" is not configured, sampled frames are kept
+
+
+@dataclass(frozen=True)
+class HallRetentionPreview:
+    hall_id: str
+    evidence: ExpiredEvidence
+    samples: int | None  # samples that would be purged; None: "samples" is not configured
+
+
+def run_retention(database: Database, data_dir: Path, halls: Iterable[HallConfig],
+                  now: dt.datetime) -> dict[str, HallRetentionReport]:
+    """Purge each configured hall's expired evidence and samples; hall id -> report (halls without retention are
+    left out). Each hall is its own write transaction, so one hall's failure does not undo another's purge."""
+    reports: dict[str, HallRetentionReport] = {}
+    for config in halls:
+        if not config.storage.retention_days:
+            continue
+        hall_id = config.hall.id
+        sample_days = config.storage.retention_days.get(SAMPLES_RETENTION_CLASS)
+        with database.write() as session:
+            evidence = purge_evidence(session, data_dir, now, evidence_retention(config), hall_id=hall_id)
+            samples = (purge_label_samples(session, data_dir, now, sample_days, hall_id=hall_id)
+                       if sample_days is not None else None)
+        reports[hall_id] = HallRetentionReport(hall_id, evidence, samples)
+    return reports
+
+
+def preview_retention(database: Database, halls: Iterable[HallConfig],
+                      now: dt.datetime) -> dict[str, HallRetentionPreview]:
+    """What run_retention would purge now, per configured hall; deletes and writes nothing."""
+    previews: dict[str, HallRetentionPreview] = {}
+    for config in halls:
+        if not config.storage.retention_days:
+            continue
+        hall_id = config.hall.id
+        sample_days = config.storage.retention_days.get(SAMPLES_RETENTION_CLASS)
+        with database.read() as session:
+            evidence = expired_evidence(session, now, evidence_retention(config), hall_id=hall_id)
+            samples = (expired_label_samples(session, now, sample_days, hall_id=hall_id)
+                       if sample_days is not None else None)
+        previews[hall_id] = HallRetentionPreview(hall_id, evidence, samples)
+    return previews
+
+
+class RetentionScheduler:
+    """Runs `run_retention` after `first_delay_s` and then every `interval_s` (hourly by default). A failed run
+    (database busy, disk error) is logged and tried again at the next tick."""
+
+    def __init__(self, database: Database, data_dir: Path, halls: Iterable[HallConfig], *,
+                 interval_s: float = 3600.0, first_delay_s: float = 120.0,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+        if interval_s <= 0 or first_delay_s < 0:
+            raise ValueError("interval_s must be > 0 and first_delay_s >= 0")
+        self._database, self._data_dir, self._halls = database, data_dir, tuple(halls)
+        self._interval_s, self._first_delay_s, self._clock = interval_s, first_delay_s, clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        unconfigured = [config.hall.id for config in self._halls if not config.storage.retention_days]
+        if unconfigured:
+            logger.info("retention not configured for hall(s) %s: their evidence and samples are kept",
+                        ", ".join(unconfigured))
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def run_once(self, now: dt.datetime) -> Mapping[str, HallRetentionReport] | None:
+        """One tick: the reports, or None when the run failed (logged; the next tick tries again)."""
+        try:
+            reports = run_retention(self._database, self._data_dir, self._halls, now)
+        except Exception:  # retried at the next tick; the app keeps running
+            logger.exception("retention run failed")
+            return None
+        for report in reports.values():
+            failed = len(report.evidence.failed) + (len(report.samples.failed) if report.samples else 0)
+            if failed:
+                logger.warning("retention, hall %s: %d file(s) could not be deleted; retried next run",
+                               report.hall_id, failed)
+        return reports
+
+    def _run(self) -> None:
+        delay = self._first_delay_s
+        while not self._stop.wait(delay):
+            delay = self._interval_s
+            self.run_once(self._clock())
