@@ -17,7 +17,8 @@ from counterwatch.incidents.events import IncidentEvent
 from counterwatch.incidents.sink import IncidentSink, register_sink
 from monitor_api.incident_access import incident_message
 from monitor_api.services import Services
-from monitor_api.storage import Database, EvidenceStore, ingest_event, record_pause_period
+from monitor_api.storage import (Database, EvidencePathError, EvidenceStore, ingest_event, record_pause_period,
+                                 resolve_evidence_path)
 from monitor_api.storage.labelling import record_label_sample
 from monitor_api.storage.models import IncidentRow
 from monitor_api.window_status import window_live_message
@@ -81,6 +82,7 @@ class PipelineBridge:
         self.sink = DatabaseSink(services.database, evidence_store=services.evidence, on_stored=self._stored)
         self.stored_events = 0
         self.stored_samples = 0  # "sample" messages handled (a re-delivered path is counted but not queued twice)
+        self.dropped_samples = 0  # sampled frames deleted instead of queued: the disk guard refused them
 
     def _stored(self, event: IncidentEvent, message: dict[str, Any]) -> None:
         self.stored_events += 1
@@ -117,12 +119,25 @@ class PipelineBridge:
         elif kind == "stats":
             services.live.record_stats(payload)
         elif kind == "sample":
-            # A frame the runner stored under DATA_DIR/samples/ joins the labelling queue (idempotent on its path).
+            # A frame the runner stored under DATA_DIR/samples/ joins the labelling queue (idempotent on its path),
+            # unless the disk is nearly full: then, as with evidence, the file is deleted (incidents come first).
+            if not services.evidence.allowed():
+                self._drop_sample(payload.path)
+                return
             with services.database.write() as session:
                 record_label_sample(session, self._hall_id, payload)
             self.stored_samples += 1
         else:
             logger.debug("ignoring a %s message", kind)
+
+    def _drop_sample(self, path: str) -> None:
+        self.dropped_samples += 1
+        try:
+            resolve_evidence_path(self._services.evidence.data_dir, path).unlink(missing_ok=True)
+        except (EvidencePathError, OSError) as error:
+            logger.error("sampled frame %s not queued (disk guard) and not deleted: %s", path, error)
+            return
+        logger.warning("sampled frame %s dropped: the disk guard keeps the free space for evidence", path)
 
     def close(self) -> None:
         self.sink.close()

@@ -48,3 +48,34 @@ def test_unexpected_errors_are_problem_documents_without_internals(sqlite_world:
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "reference" in response.json()["detail"] and "pw@db" not in response.text
+
+
+def test_bridge_queues_sampled_frames_unless_the_disk_guard_refuses(sqlite_world: World) -> None:
+    """A "sample" message joins the labelling queue once (idempotent on its path); when the disk is nearly full the
+    file is deleted instead, exactly as evidence is, and nothing is queued."""
+    import dataclasses
+
+    from monitor_api.storage import EvidenceStore
+    from monitor_api.storage.models import LabelSampleRow
+    from tests.api.http.label_samples import Sample, render_jpeg
+
+    data_dir = sqlite_world.services.evidence.data_dir
+
+    def sample(second: int) -> Sample:
+        relative = f"samples/cam1/w01/20260302T0130{second:02d}000000Z.jpg"
+        (data_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+        (data_dir / relative).write_bytes(render_jpeg(80))
+        return Sample("cam1", "w01", T0 + timedelta(seconds=second), relative, (("phone_use", 0.3, 0.3),), 1.0)
+
+    kept = sample(1)
+    bridge = PipelineBridge(sqlite_world.services, "hall-a")
+    bridge.handle("sample", kept)
+    bridge.handle("sample", kept)  # re-delivered
+    full = dataclasses.replace(sqlite_world.services, evidence=EvidenceStore(data_dir, min_free_bytes=2**62))
+    refused = sample(2)
+    guarded = PipelineBridge(full, "hall-a")
+    guarded.handle("sample", refused)
+    with sqlite_world.services.database.read() as session:
+        assert [row.path for row in session.query(LabelSampleRow)] == [kept.path]
+    assert (data_dir / kept.path).is_file() and not (data_dir / refused.path).exists()
+    assert (bridge.stored_samples, guarded.stored_samples, guarded.dropped_samples) == (2, 0, 1)
