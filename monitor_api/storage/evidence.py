@@ -188,6 +188,31 @@ def _open_appeal() -> ColumnElement[bool]:
     return exists().where(AppealRow.incident_id == EvidenceRow.incident_id, AppealRow.decided_at.is_(None))
 
 
+@dataclass(frozen=True)
+class FileRemoval:
+    purge: bool  # mark the row purged (deleted, already gone, or a path outside data_dir); False: retry next time
+    freed: int  # bytes deleted
+    gone: bool  # the file was already missing
+
+
+def remove_data_file(data_dir: Path, relative: str, what: str) -> FileRemoval:
+    """Delete a file kept under data_dir for retention (evidence, sampled frames). A path that would leave data_dir
+    is never touched but counts as purged (the row points nowhere it may); a file that cannot be deleted is not."""
+    try:
+        path = resolve_evidence_path(data_dir, relative)
+        size = path.stat().st_size
+        path.unlink()
+        return FileRemoval(True, size, False)
+    except FileNotFoundError:
+        return FileRemoval(True, 0, True)
+    except EvidencePathError as error:
+        logger.error("%s: %s; marked purged without touching the disk", what, error)
+        return FileRemoval(True, 0, False)
+    except OSError as error:
+        logger.error("%s: cannot delete %s: %s", what, relative, error)
+        return FileRemoval(False, 0, False)
+
+
 def purge_evidence(session: Session, data_dir: Path, now: datetime,
                    retention_days_by_class: Mapping[str, float], *, hall_id: str | None = None) -> PurgeReport:
     """Delete evidence files older than their class's retention and mark their rows purged (rows stay, as a record).
@@ -211,19 +236,12 @@ def purge_evidence(session: Session, data_dir: Path, now: datetime,
         rows = session.scalars(select(EvidenceRow).where(*expired, ~open_appeal).order_by(EvidenceRow.id)
                                .with_for_update(skip_locked=True)).all()
         for row in rows:
-            try:
-                path = resolve_evidence_path(data_dir, row.path)
-                size = path.stat().st_size
-                path.unlink()
-                freed += size
-            except FileNotFoundError:
-                gone += 1
-            except EvidencePathError as error:
-                logger.error("evidence %d: %s; marked purged without touching the disk", row.id, error)
-            except OSError as error:
-                logger.error("evidence %d: cannot delete %s: %s", row.id, row.path, error)
+            removal = remove_data_file(data_dir, row.path, f"evidence {row.id}")
+            if not removal.purge:
                 failed.append(row.id)
                 continue
+            freed += removal.freed
+            gone += removal.gone
             row.purged_at = now
             purged.append(row.id)
     if purged:

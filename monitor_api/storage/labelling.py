@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from counterwatch.config.schema import HEAD_BEHAVIOURS
 from monitor_api.storage._sql import insert_ignore
 from monitor_api.storage.audit import Actor, record_audit
-from monitor_api.storage.evidence import EvidencePathError, resolve_evidence_path
+from monitor_api.storage.evidence import remove_data_file
 from monitor_api.storage.incidents import ensure_references
 from monitor_api.storage.models import LabelSampleRow
 from monitor_api.storage.reviews import InvalidTransition, NotFound
@@ -184,19 +184,12 @@ def purge_label_samples(session: Session, data_dir: Path, now: datetime, days: f
     failed: list[int] = []
     freed = gone = 0
     for row in rows:
-        try:
-            path = resolve_evidence_path(data_dir, row.path)
-            size = path.stat().st_size
-            path.unlink()
-            freed += size
-        except FileNotFoundError:
-            gone += 1
-        except EvidencePathError as error:
-            logger.error("label sample %d: %s; marked purged without touching the disk", row.id, error)
-        except OSError as error:
-            logger.error("label sample %d: cannot delete %s: %s", row.id, row.path, error)
+        removal = remove_data_file(data_dir, row.path, f"label sample {row.id}")
+        if not removal.purge:
             failed.append(row.id)
             continue
+        freed += removal.freed
+        gone += removal.gone
         row.purged_at = now
         purged.append(row.id)
     if purged:
