@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from monitor_api.cli import scoring_config_option
+
 
 @click.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="Hall config file.")
@@ -26,21 +28,23 @@ import click
 @click.option("--cookie-secure", is_flag=True, help="Mark the session cookie Secure (serve behind TLS).")
 @click.option("--bootstrap-users", is_flag=True, help="On a database without users, create `admin` and "
               "`supervisor` with generated passwords (printed once).")
+@scoring_config_option
 def run(config_path: str, workers: int, seconds: float, host: str, port: int, no_api: bool, cookie_secure: bool,
-        bootstrap_users: bool) -> None:
+        bootstrap_users: bool, scoring_config_path: str | None) -> None:
     """Run cameras, perception, rules and the API; incidents go to the hall database (and incidents.jsonl)."""
     from counterwatch.cli import _load_or_exit
     from counterwatch.incidents.media import remove_partials
     from counterwatch.incidents.sink import JsonlSink
     from counterwatch.runner import Runner
     from monitor_api.app import build_services, create_app
-    from monitor_api.cli import announce_accounts, api_settings
+    from monitor_api.cli import announce_accounts, api_settings, scoring_config_or_exit
     from monitor_api.ingest import PipelineBridge
     from monitor_api.server import ApiServer, ApiServerError
     from monitor_api.storage import StorageConfigError, open_hall_database
 
     config = _load_or_exit(config_path)
     assert config is not None
+    scoring_config = scoring_config_or_exit(scoring_config_path)  # before any camera, worker or database starts
     data_dir = config.resolve(config.storage.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     remove_partials(data_dir / "evidence")  # half-written evidence left by a crash, before any worker writes
@@ -51,7 +55,7 @@ def run(config_path: str, workers: int, seconds: float, host: str, port: int, no
     if report.recovered_incidents:
         click.echo(f"closed {len(report.recovered_incidents)} incident(s) left open by a crash")
     runner = Runner(config, str(Path(config_path).resolve()), data_dir, workers=workers)
-    settings = api_settings(config, cookie_secure=cookie_secure, expect_cameras=True)
+    settings = api_settings(config, cookie_secure=cookie_secure, expect_cameras=True, scoring_config=scoring_config)
     services = build_services(settings, database=database,
                               queue_control=lambda _hall, window_id, paused: runner.set_queue_pause(window_id, paused))
     bridge = PipelineBridge(services, config.hall.id, extra_sinks=(JsonlSink(data_dir),))

@@ -84,10 +84,19 @@ class WebhookWorker:
 
     # --- enqueueing (called after a decision has committed) ---------------------------------------------------------
 
+    @staticmethod
+    def _key(event: str, hall_id: str, key_material: str) -> str:
+        return hashlib.sha256(f"{event}|{hall_id}|{key_material}".encode()).hexdigest()[:40]
+
+    @staticmethod
+    def _exists(session: Session, key: str) -> bool:
+        return session.scalars(select(WebhookDeliveryRow.id)
+                               .where(WebhookDeliveryRow.idempotency_key == key)).first() is not None
+
     def _enqueue(self, session: Session, event: str, hall_id: str, key_material: str,
                  periods: list[dict[str, Any]], trigger: dict[str, Any] | None, now: datetime) -> str | None:
-        key = hashlib.sha256(f"{event}|{hall_id}|{key_material}".encode()).hexdigest()[:40]
-        if session.scalars(select(WebhookDeliveryRow.id).where(WebhookDeliveryRow.idempotency_key == key)).first():
+        key = self._key(event, hall_id, key_material)
+        if self._exists(session, key):
             return None  # this logical delivery exists already
         body = {"event": event, "delivery_id": key, "occurred_at": now.isoformat(), "hall_id": hall_id,
                 "trigger": trigger, "periods": periods}
@@ -127,11 +136,21 @@ class WebhookWorker:
         return key
 
     def enqueue_closed_periods(self, now: datetime) -> list[str]:
-        """The previous month (and the previous year in January) of each hall, once."""
+        """The previous month (and the previous year in January) of each hall, once.
+
+        Called on every poll: halls whose delivery exists are skipped on a read, before any score is computed, so a
+        quiet poll neither recomputes a month nor takes the (SQLite: whole-database) write lock."""
+        months = [(hall_id, Period.month_of(add_months(Period.month_of(now, tz).start_local, -1), tz))
+                  for hall_id, tz in sorted(self.timezones.items())]
+        with self.database.read() as session:
+            due = [(hall_id, month) for hall_id, month in months
+                   if not self._exists(session, self._key("period.closed", hall_id, month.label))]
+        if not due:
+            return []
         keys = []
         with self.database.write() as session:
-            for hall_id, tz in sorted(self.timezones.items()):
-                month = Period.month_of(add_months(Period.month_of(now, tz).start_local, -1), tz)
+            for hall_id, month in due:
+                tz = month.tz
                 periods = [month] + ([Period(month.label[:4], tz)] if month.label.endswith("-12") else [])
                 documents = [period_json(session, hall_id, period, self.config) for period in periods]
                 key = self._enqueue(session, "period.closed", hall_id, month.label, documents, None, now)

@@ -1,6 +1,8 @@
-"""A scripted November 2026 in one hall, on a real SQLite database, shared by the report tests (module scope: the
-migration and the Argon2 hashes are the slow part). Incidents enter through the pipeline's DatabaseSink
-(ingest_event) and are reviewed through the storage review functions, as in production."""
+"""A scripted November 2026 in one hall, on a real database, shared by the report tests (module scope: the
+migration and the Argon2 hashes are the slow part). `report_world` is parametrised over SQLite (a temporary file)
+and PostgreSQL (the API tests' embedded server, a copy of its migrated template database), so every report test runs
+on both backends. Incidents enter through the pipeline's DatabaseSink (ingest_event) and are reviewed through the
+storage review functions, as in production."""
 from __future__ import annotations
 
 import secrets
@@ -19,6 +21,8 @@ from monitor_api.services import Services
 from monitor_api.settings import ApiSettings
 from monitor_api.storage import Actor, file_appeal, record_pause_period, review_incident
 from monitor_api.storage.models import ReviewDecision, Role
+from tests.api.conftest import _postgres_template, postgres_server  # noqa: F401 (fixtures used by report_world)
+from tests.api.postgres_server import EmbeddedPostgres
 from tests.api.storage.helpers import HALL_YAML, T0, hall_config, lifecycle
 
 PASSWORD = "report-test-password-1"
@@ -63,10 +67,25 @@ class ReportWorld:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def report_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty database for one test module: a new SQLite file, or a copy of the migrated PostgreSQL template."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('reports-db') / 'cw.db'}"
+        return
+    server: EmbeddedPostgres = request.getfixturevalue("postgres_server")
+    name = f"reports_{request.module.__name__.rsplit('.', 1)[-1]}"
+    url = server.create_database(name, template=request.getfixturevalue("_postgres_template"))
+    try:
+        yield url
+    finally:
+        server.drop_database(name)
+
+
 @pytest.fixture(scope="module")
-def report_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReportWorld]:
+def report_world(report_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReportWorld]:
     tmp = tmp_path_factory.mktemp("reports")
-    settings = ApiSettings(database_url=f"sqlite:///{tmp / 'cw.db'}", data_dir=tmp / "data",
+    settings = ApiSettings(database_url=report_database_url, data_dir=tmp / "data",
                            halls=(hall_config(HALL_A), hall_config(HALL_B)), session_secret=secrets.token_urlsafe(40),
                            argon2_time_cost=1, argon2_memory_kib=1024, argon2_parallelism=1, min_free_bytes=0)
     services = build_services(settings)

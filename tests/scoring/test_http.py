@@ -2,59 +2,22 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from monitor_api.scoring.webhook import verify
 from monitor_api.storage.models import AuditLogRow, WebhookDeliveryRow
+from tests.api.http.appraisal_helpers import SECRET, Receiver, running_receiver, served_scores, staff_entry
 from tests.api.http.world import World, build_world
-
-SECRET = "s3cret-for-the-appraisal-webhook"
-
-
-class Receiver:
-    """A loopback HTTP server: answers 500 twice, then 200; records every request and checks its signature."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({
-                    "body": body, "key": self.headers["Idempotency-Key"],
-                    "valid": verify(SECRET, self.headers["X-Counterwatch-Timestamp"], body,
-                                    self.headers["X-Counterwatch-Signature"])})
-                self.send_response(500 if len(receiver.requests) <= 2 else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.stop()
+    """Answers 500 twice, then 200: the first delivery is retried."""
+    yield from running_receiver(failures=2)
 
 
 @pytest.fixture
@@ -66,18 +29,6 @@ def hooked_world(sqlite_database_url: str, tmp_path: Path, receiver: Receiver) -
     built.stop()
 
 
-def _scores(world: World, period: str, principal: str = "key_appraisal") -> dict[str, Any]:
-    with world.client() as client:
-        response = client.get("/api/v1/appraisal/scores", params={"period": period, "hall": "hall-a"},
-                              headers=world.headers(principal))
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _staff(document: dict[str, Any], staff_id: str) -> dict[str, Any]:
-    return next(item for item in document["staff"] if item["staff_id"] == staff_id)
-
-
 def test_webhook_signed_retried_once_logically_and_same_numbers_as_the_endpoint(hooked_world: World,
                                                                                  receiver: Receiver) -> None:
     world = hooked_world
@@ -85,9 +36,7 @@ def test_webhook_signed_retried_once_logically_and_same_numbers_as_the_endpoint(
         response = client.post("/api/v1/incidents/inc-a1/review", headers=world.headers("manager"),
                                json={"decision": "confirm", "reason_code": "confirmed_as_detected"})
     assert response.status_code == 200, response.text
-    deadline = time.monotonic() + 10
-    while len(receiver.requests) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    receiver.wait_for(3)
     time.sleep(0.3)  # nothing more may arrive
     assert len(receiver.requests) == 3
     assert all(request["valid"] for request in receiver.requests)
@@ -101,9 +50,9 @@ def test_webhook_signed_retried_once_logically_and_same_numbers_as_the_endpoint(
     assert body["trigger"] == {"kind": "review", "incident_id": "inc-a1", "decision": "confirm"}
     pushed = {document["period"]: document for document in body["periods"]}
     assert set(pushed) == {"2026-03", "2026"}
-    served = _scores(world, "2026-03")["halls"][0]
+    served = served_scores(world, "2026-03")["halls"][0]
     assert pushed["2026-03"] == served  # the webhook and the endpoint serve the same numbers
-    s001 = _staff(served, "s001")
+    s001 = staff_entry(served, "s001")
     assert sorted(d["id"] for d in s001["deductions"]) == ["inc-a1", "inc-a3"]
     assert s001["score"] == 100 - s001["deducted"] and s001["deducted"] > 0
     assert any(flag["name"] == "escalation" for flag in s001["flags"])
@@ -111,15 +60,15 @@ def test_webhook_signed_retried_once_logically_and_same_numbers_as_the_endpoint(
 
 def test_an_upheld_appeal_recomputes_the_served_scores(sqlite_world: World) -> None:
     world = sqlite_world
-    before = _staff(_scores(world, "2026-03", "manager")["halls"][0], "s001")
+    before = staff_entry(served_scores(world, "2026-03", "manager")["halls"][0], "s001")
     assert [d["id"] for d in before["deductions"]] == ["inc-a3"]
     with world.client() as client:
         response = client.post(f"/api/v1/appeals/{world.ids['appeal']}/decision", headers=world.headers("manager2"),
                                json={"decision": "upheld", "note": "the clip shows a citizen"})
     assert response.status_code == 200, response.text
-    after = _staff(_scores(world, "2026-03", "manager")["halls"][0], "s001")
+    after = staff_entry(served_scores(world, "2026-03", "manager")["halls"][0], "s001")
     assert (after["deductions"], after["score"], after["flags"]) == ([], 100, [])
-    assert _staff(_scores(world, "2026", "manager")["halls"][0], "s001")["score"] == 100
+    assert staff_entry(served_scores(world, "2026", "manager")["halls"][0], "s001")["score"] == 100
 
 
 def test_the_scores_endpoint_needs_the_appraisal_scope(sqlite_world: World) -> None:
@@ -153,7 +102,7 @@ def test_complaint_intake_accept_reject_resolve_reply_and_upheld_counted(world: 
         supervising = client.post(f"/api/v1/complaints/{valid_id}/resolve", headers=manager, json={
             "resolution": "supervision", "supervision_opinion": "窗口负责人督办", "deadline": "2026-03-10T09:00:00Z"})
         assert supervising.json()["status"] == "supervising", supervising.text
-        no_score = _staff(_scores(world, "2026-03", "manager")["halls"][0], "s001")
+        no_score = staff_entry(served_scores(world, "2026-03", "manager")["halls"][0], "s001")
         assert all(d["source"] != "complaint" for d in no_score["deductions"])
         resolved = client.post(f"/api/v1/complaints/{valid_id}/resolve", headers=manager,
                                json={"resolution": "supervision", "outcome": "upheld"})
@@ -164,7 +113,7 @@ def test_complaint_intake_accept_reject_resolve_reply_and_upheld_counted(world: 
         assert client.get(f"/api/v1/complaints/{valid_id}", headers=world.headers("supervisor_b")).status_code == 403
         listed = client.get("/api/v1/complaints", headers=supervisor, params={"hall": "hall-a"}).json()
         assert {item["id"] for item in listed} >= {valid_id, invalid_id}
-    s001 = _staff(_scores(world, "2026-03", "manager")["halls"][0], "s001")
+    s001 = staff_entry(served_scores(world, "2026-03", "manager")["halls"][0], "s001")
     assert [d["id"] for d in s001["deductions"] if d["source"] == "complaint"] == [str(valid_id)]
     with world.services.database.read() as session:
         actions = set(session.scalars(select(AuditLogRow.action).where(AuditLogRow.object_type == "complaint")))
@@ -174,7 +123,7 @@ def test_complaint_intake_accept_reject_resolve_reply_and_upheld_counted(world: 
 
 def test_staff_see_their_own_scores_and_nobody_elses(sqlite_world: World) -> None:
     world = sqlite_world
-    served = _staff(_scores(world, "2026-03", "manager")["halls"][0], "s001")
+    served = staff_entry(served_scores(world, "2026-03", "manager")["halls"][0], "s001")
     with world.client() as client:
         mine = client.get("/api/v1/appraisal/mine", params={"period": "2026-03"}, headers=world.headers("staff_s001"))
         assert mine.status_code == 200, mine.text
