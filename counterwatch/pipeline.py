@@ -8,6 +8,8 @@ from counterwatch.config.schema import Camera, HallConfig
 from vision.cascade import CascadeModels, CascadeSettings, PerceptionCascade
 from vision.regions import WindowRegion
 
+PHONE_CLASSIFIER_MODEL = "efficientnet_lite3"  # the ImageNet classifier behind perception.phone_classifier
+
 
 def regions_for(config: HallConfig, camera: Camera) -> tuple[WindowRegion, ...]:
     windows = {window.id: window for window in config.windows}
@@ -61,9 +63,11 @@ def load_models(config: HallConfig | None) -> LoadedModels:
     try:
         names = chosen or _defaults()
         text_reader = load(names.ocr) if names.ocr and (config is None or config.perception.ocr_confirm) else None
+        use_classifier = config is None or config.perception.phone_classifier
         models = CascadeModels(detector=load(names.detector), pose=load(names.pose),
                                face_detector=load(names.face_detector), face_mesh=load(names.face_mesh),
-                               hands=load(names.hands), marker=load(names.marker), text_reader=text_reader)
+                               hands=load(names.hands), marker=load(names.marker), text_reader=text_reader,
+                               phone_classifier=load(PHONE_CLASSIFIER_MODEL) if use_classifier else None)
     except BaseException:
         stack.close()
         raise

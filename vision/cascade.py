@@ -2,7 +2,8 @@
 
 Per window: the motion gate decides whether the window needs a fresh look (or reuses the last one); the object
 detector runs on the window crop (phones are small), pose and face only on people standing in the staff zone,
-the face mesh only on the face crop, hands only when an object or a raised wrist makes them matter, and the
+the face mesh only on the face crop, hands only when an object or a raised wrist makes them matter (and then,
+when configured, an ImageNet classifier on crops around the hands for phone evidence: vision.hand_phone), and the
 sign check only while nobody is in the staff zone. `naive=True` runs every model everywhere on every frame (the
 benchmark baseline).
 """
@@ -16,6 +17,7 @@ import numpy as np
 from cameras.frame import Frame
 from models.types import Box, Detection, Pose
 from vision.face_geometry import head_pitch_degrees, mean_eye_aspect_ratio
+from vision.hand_phone import hand_phone_detections
 from vision.motion import MotionGate
 from vision.observation import Observation, Person, SignReading, WindowMotion
 from vision.regions import Crop, WindowRegion, crop, grow_box
@@ -55,6 +57,8 @@ class CascadeModels:
     hands: object
     marker: object
     text_reader: object | None = None  # None: the sign text is not read (marker only)
+    # ImageNet classifier scoring crops around the hands wherever hands are looked at (vision.hand_phone); None: off
+    phone_classifier: object | None = None
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,10 @@ class PerceptionCascade:
             is_staff = region is None or self._in_staff_zone(person, region, width, height)
             if is_staff and in_depth < self._settings.max_staff_per_window:
                 objects = _merge(objects, self._objects_near(image, person, timer))
-                person = self._analyse_person(image, person, objects, timer)
+                person, hands_checked = self._analyse_person(image, person, objects, timer)
+                if hands_checked and self._models.phone_classifier is not None:
+                    objects += timer.run("phone_classifier", hand_phone_detections, self._models.phone_classifier,
+                                         image, person)
                 in_depth += 1
             persons.append(person)
         return _WindowResult(tuple(persons), objects)
@@ -159,11 +166,12 @@ class PerceptionCascade:
         return tuple(_to_frame(d, patch) for d in found if d.label != "person")
 
     def _analyse_person(self, image: np.ndarray, person: Person, objects: tuple[Detection, ...],
-                        timer: _Timer) -> Person:
+                        timer: _Timer) -> tuple[Person, bool]:
+        """The person with pose, face and (when they matter) hands; True when the hands were looked at."""
         height, width = image.shape[:2]
         body = crop(image, grow_box(person.box, 0.1, width, height), min_side=256, max_side=640)
         if body is None:
-            return person
+            return person, False
         poses = timer.run("pose", self._models.pose.estimate, body.image)
         pose = _to_frame(max(poses, key=lambda p: p.score), body) if poses else None
         person = replace(person, pose=pose)
@@ -177,8 +185,8 @@ class PerceptionCascade:
                 person = self._measure_face(image, person, face.box, timer)
         if self._naive or _hands_matter(person, objects):
             hands = timer.run("hands", self._models.hands.detect, body.image)
-            person = replace(person, hands=tuple(_to_frame(hand, body) for hand in hands))
-        return person
+            return replace(person, hands=tuple(_to_frame(hand, body) for hand in hands)), True
+        return person, False
 
     def _measure_face(self, image: np.ndarray, person: Person, face_box: Box, timer: _Timer) -> Person:
         height, width = image.shape[:2]

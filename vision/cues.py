@@ -19,6 +19,8 @@ from vision.observation import Person
 PHONE_LABELS = frozenset({"cell phone"})
 # "remote" is what COCO detectors often call a phone held edge-on; it counts only as a weaker phone.
 PHONE_LOOKALIKE_LABELS = frozenset({"remote"})
+# A hand crop an ImageNet classifier scored as a phone (vision.hand_phone); its score is already calibrated.
+PHONE_CLASSIFIER_LABEL = "phone (hand classifier)"
 FOOD_LABELS = frozenset({"banana", "apple", "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut",
                          "cake", "bowl", "fork", "spoon"})
 DRINK_LABELS = frozenset({"cup", "bottle", "wine glass"})
@@ -163,10 +165,12 @@ def phone_score(person_box: Box, body: BodyFrame, objects: Iterable[Detection],
 
     Without any hand point (pose failed, hands hidden) a phone over the person still counts, weakly: a phone lying
     on the desk in front of the staff is in their box too, so it must not weigh like one in the hand.
+    A hand-crop classifier score (PHONE_CLASSIFIER_LABEL: its box is the crop around a hand) counts like a phone
+    box (weighted by closeness to this person's hands), so detector and classifier evidence combine by max.
     """
     best = 0.0
     for obj in objects:
-        if obj.label in PHONE_LABELS:
+        if obj.label in PHONE_LABELS or obj.label == PHONE_CLASSIFIER_LABEL:
             factor = 1.0
         elif obj.label in PHONE_LOOKALIKE_LABELS:
             factor = settings.lookalike_factor

@@ -148,6 +148,11 @@ class PerceptionConfig(Strict):
     static_recheck_s: float = Field(default=10.0, gt=0, le=600, description="Run the heavy models at least this often "
                                     "even on a still scene (a sleeping person does not move).")
     ocr_confirm: bool = Field(default=True, description="Confirm a seen pause marker by reading the sign text.")
+    phone_classifier: bool = Field(default=True, description="Where the cascade looks at a staff person's hands, "
+                                   "also score crops around them with the EfficientNet-Lite3 ImageNet classifier "
+                                   "(phone-like classes) and combine that with the detector's phone evidence (max); "
+                                   "about 20 ms per hand crop on one core, up to 4 crops per person. False: detector "
+                                   "evidence only.")
 
 
 # Retention classes: evidence is classed by kind until a review moves it to the outcome's class (the names in

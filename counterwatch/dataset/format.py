@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from counterwatch.incidents.media import encode_snapshot, write_bytes_atomic
+from vision.cues import PHONE_CLASSIFIER_LABEL
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.jsonl"
@@ -34,6 +35,8 @@ DATASET_JSON = "dataset.json"
 CLASSES_TXT = "classes.txt"
 
 BoxList = tuple[float, float, float, float]
+# Detections whose box is not an object's outline: the hand-crop phone classifier scores a crop around a hand.
+NOT_BOXES = frozenset({PHONE_CLASSIFIER_LABEL})
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,8 @@ class DatasetWriter:
     def _write_yolo(self, sample_id: str, width: int, height: int, objects: tuple[DetectedObject, ...]) -> None:
         lines = []
         for obj in objects:
+            if obj.label in NOT_BOXES:
+                continue  # kept in the manifest (a head feature), never a detector training box
             if obj.label not in self._classes:
                 self._classes.append(obj.label)
             x1, y1, x2, y2 = obj.box

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from counterwatch.cli import main
 from counterwatch.dataset import CandidateFrame, read_manifest, store_sample
+from counterwatch.dataset.format import NOT_BOXES
 from counterwatch.incidents.privacy import MASK_BGR, citizen_polygons_mask
 from counterwatch.pipeline import regions_for
 from tests.dataset.conftest import T0, History
@@ -44,10 +45,11 @@ def test_reviewed_incidents_become_exactly_the_expected_labels(history: History,
     assert 60 < x1 < 200 and x2 < 640 and y2 - y1 > 200
     crop = cv2.imread(str(tmp_path / "ds" / phone.crop))
     assert crop.shape[:2] == (int(round(y2)) - int(y1), int(round(x2)) - int(x1))
-    if phone.objects:  # YOLO labels exist exactly where objects were detected, with valid class ids
+    boxed = [o for o in phone.objects if o.label not in NOT_BOXES]  # not the hand classifier's crops
+    if boxed:  # YOLO labels exist exactly where objects were detected, with valid class ids
         classes = (tmp_path / "ds/classes.txt").read_text().splitlines()
         lines = (tmp_path / f"ds/labels/{phone.sample_id}.txt").read_text().splitlines()
-        assert len(lines) == len(phone.objects)
+        assert len(lines) == len(boxed)
         assert all(0 <= int(line.split()[0]) < len(classes) for line in lines)
 
 

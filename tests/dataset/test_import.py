@@ -60,3 +60,22 @@ def test_folder_set_then_yolo_set_append_to_one_dataset(tmp_path: Path, astronau
     assert names[int(first[0])] == "phone" and [float(v) for v in first[1:]] == [0.5, 0.5, 0.2, 0.4]
     info = json.loads((out / "dataset.json").read_text())
     assert info["sources"] == {"har": 4, "phones": 2} and info["counts"]["none"] == 2
+
+
+def test_hand_classifier_phone_scores_stay_in_the_manifest_but_are_never_yolo_boxes(tmp_path: Path,
+                                                                                    astronaut_bgr: np.ndarray) -> None:
+    """The hand-crop phone classifier's detections are a crop around a hand, not a phone's outline: a head may use
+    their score (manifest), a detector must not learn their box (labels/)."""
+    from counterwatch.dataset.format import Annotation, DatasetWriter, DetectedObject
+    from vision.cues import PHONE_CLASSIFIER_LABEL
+
+    writer = DatasetWriter(tmp_path / "ds")
+    objects = (DetectedObject("cell phone", 0.8, (100.0, 100.0, 140.0, 180.0)),
+               DetectedObject(PHONE_CLASSIFIER_LABEL, 0.6, (80.0, 80.0, 200.0, 200.0)))
+    sample = writer.add("s1", astronaut_bgr, label="phone_use", source="test", group="g1",
+                        annotation=Annotation(objects=objects))
+    writer.close()
+    assert [o.label for o in sample.objects] == ["cell phone", PHONE_CLASSIFIER_LABEL]
+    lines = (tmp_path / "ds/labels/s1.txt").read_text().splitlines()
+    assert len(lines) == 1 and lines[0].split()[0] == "0"
+    assert (tmp_path / "ds/classes.txt").read_text().splitlines() == ["cell phone"]
