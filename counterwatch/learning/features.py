@@ -29,7 +29,7 @@ GEOMETRY_NAMES = ("person_found", "pose_found", "head_down_margin", "wrist_mouth
                   "eyes_measured", "head_pitch")
 OBJECT_NAMES = ("phone_near_hand", "drink_near_hand", "food_near_hand", "phone_any", "drink_any", "food_any")
 # Bump when a block's meaning changes: old cache files then miss instead of feeding stale features.
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2  # 2: the cascade phone cue includes the hand-crop classifier (perception.phone_classifier)
 FEATURE_SPEC = {"version": FEATURE_VERSION, "embedding": {"model": "efficientnet_lite3", "dim": EMBEDDING_DIM,
                                                           "input": "crop file | person_box | whole image"},
                 "geometry": list(GEOMETRY_NAMES), "objects": list(OBJECT_NAMES)}
