@@ -10,10 +10,11 @@ import hashlib
 import logging
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
@@ -213,6 +214,32 @@ def remove_data_file(data_dir: Path, relative: str, what: str) -> FileRemoval:
         return FileRemoval(False, 0, False)
 
 
+@dataclass(frozen=True)
+class RowsPurged:
+    purged: tuple[int, ...]
+    failed: tuple[int, ...]
+    freed: int
+    gone: int
+
+
+def purge_rows(rows: Sequence[Any], data_dir: Path, now: datetime, what: str) -> RowsPurged:
+    """Remove each row's file (`row.path` under data_dir) and mark the row `purged_at = now`; a row whose file
+    cannot be deleted stays unpurged (the next run retries). `what` names a row in log lines ("evidence")."""
+    purged: list[int] = []
+    failed: list[int] = []
+    freed = gone = 0
+    for row in rows:
+        removal = remove_data_file(data_dir, row.path, f"{what} {row.id}")
+        if not removal.purge:
+            failed.append(row.id)
+            continue
+        freed += removal.freed
+        gone += removal.gone
+        row.purged_at = now
+        purged.append(row.id)
+    return RowsPurged(tuple(purged), tuple(failed), freed, gone)
+
+
 def purge_evidence(session: Session, data_dir: Path, now: datetime,
                    retention_days_by_class: Mapping[str, float], *, hall_id: str | None = None) -> PurgeReport:
     """Delete evidence files older than their class's retention and mark their rows purged (rows stay, as a record).
@@ -235,15 +262,11 @@ def purge_evidence(session: Session, data_dir: Path, now: datetime,
         held += len(session.scalars(select(EvidenceRow.id).where(*expired, open_appeal)).all())
         rows = session.scalars(select(EvidenceRow).where(*expired, ~open_appeal).order_by(EvidenceRow.id)
                                .with_for_update(skip_locked=True)).all()
-        for row in rows:
-            removal = remove_data_file(data_dir, row.path, f"evidence {row.id}")
-            if not removal.purge:
-                failed.append(row.id)
-                continue
-            freed += removal.freed
-            gone += removal.gone
-            row.purged_at = now
-            purged.append(row.id)
+        done = purge_rows(rows, data_dir, now, "evidence")
+        purged.extend(done.purged)
+        failed.extend(done.failed)
+        freed += done.freed
+        gone += done.gone
     if purged:
         logger.info("purged %d evidence file(s)%s, %d bytes freed", len(purged),
                     f" of hall {hall_id}" if hall_id is not None else "", freed)

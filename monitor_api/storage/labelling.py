@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from counterwatch.config.schema import HEAD_BEHAVIOURS
 from monitor_api.storage._sql import insert_ignore
 from monitor_api.storage.audit import Actor, record_audit
-from monitor_api.storage.evidence import remove_data_file
+from monitor_api.storage.evidence import purge_rows
 from monitor_api.storage.incidents import ensure_references
 from monitor_api.storage.models import LabelSampleRow
 from monitor_api.storage.reviews import InvalidTransition, NotFound
@@ -180,18 +180,7 @@ def purge_label_samples(session: Session, data_dir: Path, now: datetime, days: f
         raise ValueError(f"sample retention must be >= 0 days, got {days}")
     rows = session.scalars(select(LabelSampleRow).where(_expired_samples(hall_id, now - timedelta(days=days)))
                            .order_by(LabelSampleRow.id).with_for_update(skip_locked=True)).all()
-    purged: list[int] = []
-    failed: list[int] = []
-    freed = gone = 0
-    for row in rows:
-        removal = remove_data_file(data_dir, row.path, f"label sample {row.id}")
-        if not removal.purge:
-            failed.append(row.id)
-            continue
-        freed += removal.freed
-        gone += removal.gone
-        row.purged_at = now
-        purged.append(row.id)
-    if purged:
-        logger.info("purged %d label sample(s) of hall %s, %d bytes freed", len(purged), hall_id, freed)
-    return SamplePurgeReport(tuple(purged), freed, gone, tuple(failed))
+    done = purge_rows(rows, data_dir, now, "label sample")
+    if done.purged:
+        logger.info("purged %d label sample(s) of hall %s, %d bytes freed", len(done.purged), hall_id, done.freed)
+    return SamplePurgeReport(done.purged, done.freed, done.gone, done.failed)
