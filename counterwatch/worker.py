@@ -89,11 +89,11 @@ class CameraPipeline:
 
     def _reload_heads(self, frame: Frame) -> None:
         """Every RELOAD_INTERVAL_S of stream wall time: let heads configured as 'active' follow the registry."""
-        from counterwatch.learning.runtime import RELOAD_INTERVAL_S, RegistryError
-
         now = frame.wall_time.timestamp()
         if self._next_head_reload is not None and self._next_head_reload > now:
-            return
+            return  # the per-frame path: one comparison
+        from counterwatch.learning.runtime import RELOAD_INTERVAL_S, RegistryError
+
         self._next_head_reload = now + RELOAD_INTERVAL_S
         try:
             changes = self._heads.reload_if_changed()

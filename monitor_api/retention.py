@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,16 +43,20 @@ class HallRetentionPreview:
     samples: int | None  # samples that would be purged; None: "samples" is not configured
 
 
+def _configured(halls: Iterable[HallConfig]) -> Iterator[tuple[HallConfig, float | None]]:
+    """The halls with retention configured, each with its samples' retention (None: samples are kept)."""
+    for config in halls:
+        if config.storage.retention_days:
+            yield config, config.storage.retention_days.get(SAMPLES_RETENTION_CLASS)
+
+
 def run_retention(database: Database, data_dir: Path, halls: Iterable[HallConfig],
                   now: dt.datetime) -> dict[str, HallRetentionReport]:
     """Purge each configured hall's expired evidence and samples; hall id -> report (halls without retention are
     left out). Each hall is its own write transaction, so one hall's failure does not undo another's purge."""
     reports: dict[str, HallRetentionReport] = {}
-    for config in halls:
-        if not config.storage.retention_days:
-            continue
+    for config, sample_days in _configured(halls):
         hall_id = config.hall.id
-        sample_days = config.storage.retention_days.get(SAMPLES_RETENTION_CLASS)
         with database.write() as session:
             evidence = purge_evidence(session, data_dir, now, evidence_retention(config), hall_id=hall_id)
             samples = (purge_label_samples(session, data_dir, now, sample_days, hall_id=hall_id)
@@ -65,11 +69,8 @@ def preview_retention(database: Database, halls: Iterable[HallConfig],
                       now: dt.datetime) -> dict[str, HallRetentionPreview]:
     """What run_retention would purge now, per configured hall; deletes and writes nothing."""
     previews: dict[str, HallRetentionPreview] = {}
-    for config in halls:
-        if not config.storage.retention_days:
-            continue
+    for config, sample_days in _configured(halls):
         hall_id = config.hall.id
-        sample_days = config.storage.retention_days.get(SAMPLES_RETENTION_CLASS)
         with database.read() as session:
             evidence = expired_evidence(session, now, evidence_retention(config), hall_id=hall_id)
             samples = (expired_label_samples(session, now, sample_days, hall_id=hall_id)

@@ -41,7 +41,6 @@ def hall(tmp_path: Path):
         live.stop()
 
 
-
 def _text(driver, css: str) -> str:
     return driver.find_element("css selector", css).text
 

@@ -30,7 +30,6 @@ def hall(tmp_path: Path):
         live.stop()
 
 
-
 def _shown_sample(driver) -> int | None:
     found = driver.find_elements("css selector", ".labelling[data-sample-id]")
     return int(found[0].get_attribute("data-sample-id")) if found else None
