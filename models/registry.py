@@ -24,6 +24,7 @@ logger = logging.getLogger("counterwatch.models")
 _BUILTIN: dict[str, str] = {
     "ssd_cvdnn": "models.ssd_cvdnn:SsdCvDnnDetector",
     "yolo_onnx": "models.yolo_onnx:YoloOnnxDetector",
+    "yolox_onnx": "models.yolox_onnx:YoloxOnnxDetector",
     "yolo_pose_onnx": "models.yolo_onnx:YoloOnnxPoseEstimator",
     "mediapipe_pose": "models.mediapipe_pose:MediaPipePoseEstimator",
     "mediapipe_face_detection": "models.mediapipe_face:MediaPipeFaceDetector",

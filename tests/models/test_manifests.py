@@ -15,7 +15,7 @@ from models.registry import runtime_class, runtime_types
 
 OFFLINE_DEFAULTS = {
     "ssd_mobilenet_v2_coco", "mediapipe_pose", "mediapipe_face_detection", "mediapipe_face_mesh",
-    "mediapipe_hands", "aruco_4x4_50", "rapidocr_ppocr", "efficientnet_lite3",
+    "mediapipe_hands", "aruco_4x4_50", "rapidocr_ppocr", "efficientnet_lite3", "yolox_nano",
 }
 
 

@@ -1,0 +1,96 @@
+"""YOLOX (Megvii) detection ONNX exports through onnxruntime (CPU): the project's default person detector.
+
+Pre- and post-processing are in models.yolox_decode; the input size comes from the graph (static) and the class
+names from the manifest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from models.base import ObjectDetector, check_bgr
+from models.manifest import ModelManifest, Runtime, class_names
+from models.types import Box, Detection
+from models.yolox_decode import YOLOX_STRIDES, decode_yolox, grid_cells, resize_top_left, yolox_layout
+
+__all__ = ["YoloxOnnxDetector"]
+
+
+class YoloxOnnxDetector(ObjectDetector):
+    type = "yolox_onnx"
+    runtime = Runtime.onnxruntime
+
+    def __init__(
+        self,
+        manifest: ModelManifest,
+        files: Sequence[Path],
+        *,
+        iou_threshold: float = 0.45,
+        max_det: int = 300,
+        num_threads: int = 1,
+        strides: Sequence[int] = YOLOX_STRIDES,
+    ) -> None:
+        super().__init__(manifest, files)
+        if not 0.0 <= iou_threshold <= 1.0:
+            raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold}")
+        if not isinstance(max_det, int) or max_det < 1:
+            raise ValueError(f"max_det must be an int >= 1, got {max_det!r}")
+        if not isinstance(num_threads, int) or num_threads < 0:
+            raise ValueError(f"num_threads must be an int >= 0 (0 = onnxruntime default), got {num_threads!r}")
+        if not strides or not all(isinstance(s, int) and s > 0 for s in strides):
+            raise ValueError(f"strides must be positive ints, got {strides!r}")
+        self.iou_threshold = float(iou_threshold)
+        self.max_det = max_det
+        self.strides = tuple(strides)
+        self.class_names = class_names(manifest, list(files))
+        if not self.class_names:
+            raise ValueError("class_map is empty; list the model's class names in the manifest")
+        self.num_classes = max(self.class_names) + 1
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = num_threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(self.file("weights")), sess_options=options,
+                                             providers=["CPUExecutionProvider"])
+        model_input = self._session.get_inputs()[0]
+        shape = model_input.shape
+        if len(shape) != 4 or not all(isinstance(d, int) for d in shape[2:]) or shape[1] != 3:
+            raise ValueError(f"{self.file('weights')}: YOLOX input must be a static (1, 3, H, W), got {shape}")
+        self._input_name = model_input.name
+        self.input_size = (int(shape[3]), int(shape[2]))
+        if manifest.input_size is not None and tuple(manifest.input_size) != self.input_size:
+            raise ValueError(f"manifest input_size {list(manifest.input_size)} differs from the model's "
+                             f"{list(self.input_size)} (width, height)")
+        output_shape = self._session.get_outputs()[0].shape
+        if all(isinstance(d, int) for d in output_shape):
+            yolox_layout(output_shape, self.num_classes, self.input_size, self.strides)
+        self._cells = grid_cells(self.input_size, self.strides)
+
+    def _release(self) -> None:
+        self._session = None
+
+    def detect(self, image_bgr: np.ndarray, *, min_score: float) -> tuple[Detection, ...]:
+        check_bgr(image_bgr)
+        if not 0.0 <= min_score <= 1.0:
+            raise ValueError(f"min_score must be in [0, 1], got {min_score}")
+        blob, transform = resize_top_left(image_bgr, self.input_size)
+        with self._lock:
+            self._ensure_open()
+            output = self._session.run(None, {self._input_name: blob})[0]
+        decoded = decode_yolox(output, self.num_classes, self.input_size, min_score=min_score,
+                               iou_threshold=self.iou_threshold, max_det=self.max_det, strides=self.strides,
+                               cells=self._cells)
+        height, width = image_bgr.shape[:2]
+        detections = []
+        for (x1, y1, x2, y2), score, class_id in zip(transform.to_image(decoded.boxes), decoded.scores,
+                                                     decoded.class_ids):
+            box = Box(min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)).clip(width, height)
+            if box.width <= 0 or box.height <= 0:
+                continue
+            detections.append(Detection(label=self.class_names.get(int(class_id), f"class_{int(class_id)}"),
+                                        class_id=int(class_id), score=float(np.clip(score, 0.0, 1.0)), box=box))
+        return tuple(detections)
