@@ -67,7 +67,9 @@ def load_models(config: HallConfig | None) -> LoadedModels:
         models = CascadeModels(detector=load(names.detector), pose=load(names.pose),
                                face_detector=load(names.face_detector), face_mesh=load(names.face_mesh),
                                hands=load(names.hands), marker=load(names.marker), text_reader=text_reader,
-                               phone_classifier=load(PHONE_CLASSIFIER_MODEL) if use_classifier else None)
+                               phone_classifier=load(PHONE_CLASSIFIER_MODEL) if use_classifier else None,
+                               person_detector=load(names.person_detector)
+                               if names.person_detector and names.person_detector != names.detector else None)
     except BaseException:
         stack.close()
         raise

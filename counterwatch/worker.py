@@ -49,7 +49,7 @@ class CameraPipeline:
         if config.models.heads_for_any(region.window_id for region in regions) or config.models.shadow_heads:
             from counterwatch.learning.runtime import HeadScorer
 
-            self._heads = HeadScorer(config, [region.window_id for region in regions])
+            self._heads = HeadScorer.from_config(config, [region.window_id for region in regions])
         self._states = WindowStateBuilder(config, camera, regions, calendar, queue, heads=self._heads)
         self._rules = RuleEngine(config, calendar)
         # Shadow: the same rules over states carrying the candidate heads' results. Its events never leave this

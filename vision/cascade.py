@@ -1,7 +1,9 @@
 """The perception cascade: Frame -> Observation, running each heavy model only where it is needed.
 
-Per window: the motion gate decides whether the window needs a fresh look (or reuses the last one); the object
-detector runs on the window crop (phones are small), pose and face only on people standing in the staff zone,
+Per window: the motion gate decides whether the window needs a fresh look (or reuses the last one); the person
+detector and the object detector run on the window crop (people confirmed across both: vision.person_ensemble) and
+the object detector again around the staff person's hands (phones are small), pose and face only on people in the
+staff zone,
 the face mesh only on the face crop, hands only when an object or a raised wrist makes them matter (and then,
 when configured, an ImageNet classifier on crops around the hands for phone evidence: vision.hand_phone), and the
 sign check only while nobody is in the staff zone. `naive=True` runs every model everywhere on every frame (the
@@ -20,6 +22,7 @@ from vision.face_geometry import head_pitch_degrees, mean_eye_aspect_ratio
 from vision.hand_phone import hand_phone_detections
 from vision.motion import MotionGate
 from vision.observation import Observation, Person, SignReading, WindowMotion
+from vision.person_ensemble import CANDIDATE_MIN_SCORE, confirm_people, merge_objects
 from vision.regions import Crop, WindowRegion, crop, grow_box
 from vision.signs import SignReader
 
@@ -50,7 +53,7 @@ class CascadeSettings:
 class CascadeModels:
     """The runtimes the cascade uses (see models/). The caller owns and closes them."""
 
-    detector: object
+    detector: object  # objects (and people, when person_detector is None)
     pose: object
     face_detector: object
     face_mesh: object
@@ -59,6 +62,9 @@ class CascadeModels:
     text_reader: object | None = None  # None: the sign text is not read (marker only)
     # ImageNet classifier scoring crops around the hands wherever hands are looked at (vision.hand_phone); None: off
     phone_classifier: object | None = None
+    # People on the window crop; None: `detector` alone finds them. With both, both run on the window crop and
+    # people are confirmed across them (vision.person_ensemble); the object boxes of both are kept.
+    person_detector: object | None = None
 
 
 @dataclass(frozen=True)
@@ -131,10 +137,20 @@ class PerceptionCascade:
         if patch is None:
             return _WindowResult((), ())
         min_score = min(self._settings.person_min_score, self._settings.object_min_score)
-        found = timer.run("detector", self._models.detector.detect, patch.image, min_score=min_score)
-        found = tuple(_to_frame(d, patch) for d in found)
-        people = [d for d in found if d.label == "person" and d.score >= self._settings.person_min_score]
-        objects = tuple(d for d in found if d.label != "person" and d.score >= self._settings.object_min_score)
+        if self._models.person_detector is None:
+            found = timer.run("detector", self._models.detector.detect, patch.image, min_score=min_score)
+            people_found = found
+        else:
+            first = timer.run("person_detector", self._models.person_detector.detect, patch.image,
+                              min_score=min(min_score, CANDIDATE_MIN_SCORE))
+            second = timer.run("detector", self._models.detector.detect, patch.image,
+                               min_score=min(min_score, CANDIDATE_MIN_SCORE))
+            people_found = confirm_people(first, second)
+            found = merge_objects([d for d in first if d.label != "person"], [d for d in second if d.label != "person"])
+        people = [_to_frame(d, patch) for d in people_found
+                  if d.label == "person" and d.score >= self._settings.person_min_score]
+        objects = tuple(_to_frame(d, patch) for d in found
+                        if d.label != "person" and d.score >= self._settings.object_min_score)
         window_id = region.window_id if region else None
         people.sort(key=lambda d: d.score, reverse=True)
         persons: list[Person] = []
@@ -143,7 +159,7 @@ class PerceptionCascade:
             person = Person(detection.box, detection.score, window_id)
             is_staff = region is None or self._in_staff_zone(person, region, width, height)
             if is_staff and in_depth < self._settings.max_staff_per_window:
-                objects = _merge(objects, self._objects_near(image, person, timer))
+                objects = merge_objects(objects, self._objects_near(image, person, timer))
                 person, hands_checked = self._analyse_person(image, person, objects, timer)
                 if hands_checked and self._models.phone_classifier is not None:
                     objects += timer.run("phone_classifier", hand_phone_detections, self._models.phone_classifier,
@@ -206,19 +222,6 @@ class PerceptionCascade:
         cx, cy = person.box.center
         return region.contains("staff_zone", width, height, cx, cy) or region.contains(
             "staff_zone", width, height, *person.foot_point)
-
-
-def _merge(first: tuple[Detection, ...], second: tuple[Detection, ...]) -> tuple[Detection, ...]:
-    """Union of two detection lists; where the same label overlaps (IoU > 0.5) the higher score is kept."""
-    merged = list(first)
-    for detection in second:
-        twin = next((i for i, d in enumerate(merged) if d.label == detection.label and d.box.iou(detection.box) > 0.5),
-                    None)
-        if twin is None:
-            merged.append(detection)
-        elif detection.score > merged[twin].score:
-            merged[twin] = detection
-    return tuple(merged)
 
 
 def _to_frame(value, patch: Crop):

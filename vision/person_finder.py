@@ -1,10 +1,12 @@
-"""Find people on a whole CCTV frame with the small COCO detector: multi-scale overlapping tiles, fused.
+"""Find people on a whole CCTV frame with a small square-input COCO detector: overlapping tiles, fused.
 
-SSD MobileNet sees its input at 300x300 and its smallest anchors cover about a tenth of that, so a seated person
-150 px tall in a 1920x1080 frame shrinks to ~40 px and is mostly missed on a full-frame pass. Tiles bring people up
-to a size the detector knows; the price is one detector run per tile. Measured on `cctv_people` (see
-`counterwatch eval persons`): a wide 533x300 full-frame pass plus tiles of 2/3 and 1/2 of the frame height, CLAHE
-on infrared frames and the fusion below.
+A 1920x1080 frame squeezed into a 416x416 (YOLOX-Nano) or 300x300 (SSD) input shrinks a seated person 150 px tall
+to 30-40 px, where these detectors miss most people. Tiles bring people up to a size the detector knows; the price
+is one detector run per tile. Tile sizes are set by the scale they give at the detector's input (input pixels per
+frame pixel), so one setting serves both input sizes: at scales 0.4 and 0.6 a 120-200 px person becomes 50-120 px.
+The full-frame pass (letterboxed, or `wide_detector` at a 16:9 input) keeps the people too big for a tile.
+Infrared frames get CLAHE first; `flip` runs every pass again on the mirrored image (a second look, double cost).
+Measured on `cctv_people` with `counterwatch eval persons`.
 
 At run time the cascade does not need this: it runs the detector on each window's crop, much closer to the staff
 person. The finder is for scoring the detector on whole frames, and for tools that look for people anywhere (e.g.
@@ -27,7 +29,8 @@ INFRARED_MAX_CHANNEL_SPREAD = 2.0
 
 @dataclass(frozen=True)
 class FinderSettings:
-    tile_fractions: tuple[float, ...] = (2 / 3, 1 / 2)  # tile side as a fraction of the frame's shorter side
+    # Tile side = detector input side / scale: input pixels per frame pixel in each tile pass.
+    tile_scales: tuple[float, ...] = (0.4, 0.6)
     tile_overlap: float = 0.3  # fraction of a tile shared with its neighbour: a person cut by one tile is whole in another
     min_score: float = 0.3  # score of a fused person box to be returned
     candidate_min_score: float = 0.05  # raw detections kept for fusion (agreement can lift two weak ones)
@@ -35,14 +38,15 @@ class FinderSettings:
     truncated_weight: float = 0.3  # score factor for a box touching an inner tile edge (a cut person: wrong extent)
     agreement_bonus: float = 0.5  # how much a second detection of the same person raises the fused score
     infrared_clahe: bool = True  # local contrast equalisation on infrared frames (flat, low-contrast grey)
+    flip: bool = False  # every pass again on the mirrored image: a second look at each person, twice the cost
     # A box lying inside a much better one is a body part of that person (head and shoulders, a torso); a stricter
     # filter (any box inside a better one) also removed people seated behind others in crowded frames.
     inside_containment: float = 0.85  # fraction of the weaker box's area inside the better box
     inside_score_ratio: float = 0.5  # ... and scoring below this fraction of the better box's score
 
     def __post_init__(self) -> None:
-        if not self.tile_fractions or not all(0.1 <= f <= 1.0 for f in self.tile_fractions):
-            raise ValueError(f"FinderSettings.tile_fractions must be within 0.1..1, got {self.tile_fractions}")
+        if not all(0.05 <= s <= 4.0 for s in self.tile_scales):
+            raise ValueError(f"FinderSettings.tile_scales must be within 0.05..4, got {self.tile_scales}")
         if not 0.0 <= self.tile_overlap < 0.9:
             raise ValueError(f"FinderSettings.tile_overlap must be within 0..0.9, got {self.tile_overlap}")
         for name in ("min_score", "candidate_min_score", "cluster_iou", "truncated_weight", "agreement_bonus",
@@ -86,23 +90,39 @@ def tile_grid(width: int, height: int, side: int, overlap: float) -> tuple[Box, 
     return tuple(Box(x, y, x + side, y + side) for y in starts(height) for x in starts(width))
 
 
-class PersonFinder:
-    """People on a whole frame: a wide full-frame pass, tiles at each scale, fused into one box per person.
+def mirrored_people(detector, image: np.ndarray, min_score: float) -> list[Detection]:
+    """People found on the horizontally mirrored image, in the original image's pixels."""
+    width = image.shape[1]
+    found = detector.detect(np.ascontiguousarray(image[:, ::-1]), min_score=min_score)
+    return [Detection(d.label, d.class_id, d.score, Box(width - d.box.x2, d.box.y1, width - d.box.x1, d.box.y2))
+            for d in found if d.label == "person"]
 
-    `detector` is an ObjectDetector at its trained square input (tiles are square); `wide_detector`, when given, is
+
+class PersonFinder:
+    """People on a whole frame: a full-frame pass, tiles at each scale, fused into one box per person.
+
+    `detector` is an ObjectDetector with a square `input_size` (tiles are square); `wide_detector`, when given, is
     the same model at a 16:9 input for the full-frame pass (keeps the detail a square squash throws away).
     """
 
     def __init__(self, detector, settings: FinderSettings = FinderSettings(), *, wide_detector=None) -> None:
         if not hasattr(detector, "detect"):
             raise ValueError("detector must be an ObjectDetector (has .detect)")
+        size = getattr(detector, "input_size", None)
+        if size is None or len(size) != 2 or size[0] != size[1]:
+            raise ValueError(f"detector must have a square input_size (width, height) for square tiles, got {size}")
         self._detector = detector
+        self._input_side = int(size[0])
         self._wide = wide_detector or detector
         self._settings = settings
 
     @property
     def settings(self) -> FinderSettings:
         return self._settings
+
+    def tile_sides(self, width: int, height: int) -> tuple[int, ...]:
+        """Tile side in frame pixels for each scale (a tile never exceeds the frame's shorter side)."""
+        return tuple(min(width, height, round(self._input_side / scale)) for scale in self._settings.tile_scales)
 
     def find(self, image: np.ndarray) -> tuple[Detection, ...]:
         """Person detections in frame pixels, best first, fused scores >= settings.min_score."""
@@ -115,8 +135,7 @@ class PersonFinder:
         if s.infrared_clahe and is_infrared(image):
             image = equalise(image)
         raw: list[_Candidate] = [_Candidate(d.box, d.score) for d in self._people(self._wide, image)]
-        for fraction in s.tile_fractions:
-            side = round(min(width, height) * fraction)
+        for side in self.tile_sides(width, height):
             for tile in tile_grid(width, height, side, s.tile_overlap):
                 x1, y1, x2, y2 = tile.to_int()
                 for d in self._people(self._detector, image[y1:y2, x1:x2]):
@@ -125,9 +144,13 @@ class PersonFinder:
                     raw.append(_Candidate(box, d.score * penalty))
         return _fuse(raw, s)
 
-    def _people(self, detector, image: np.ndarray) -> tuple[Detection, ...]:
-        found = detector.detect(np.ascontiguousarray(image), min_score=self._settings.candidate_min_score)
-        return tuple(d for d in found if d.label == "person")
+    def _people(self, detector, image: np.ndarray) -> list[Detection]:
+        """People on one pass; with `flip`, also on the mirrored image."""
+        min_score = self._settings.candidate_min_score
+        found = [d for d in detector.detect(np.ascontiguousarray(image), min_score=min_score) if d.label == "person"]
+        if self._settings.flip:
+            found += mirrored_people(detector, image, min_score)
+        return found
 
 
 def _touches_inner_edge(box: Box, tile: Box, width: int, height: int, margin: float = 6.0) -> bool:

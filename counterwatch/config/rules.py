@@ -1,7 +1,7 @@
 """Behaviour-rule thresholds. Defaults are the seed table in DESIGN.md; every threshold lives here, not in code."""
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from counterwatch.config.base import Strict
 
@@ -66,6 +66,42 @@ class Drinking(RuleBase):
     clear_s: float = Field(default=15.0, ge=0, le=600, description="No cue for this long closes the incident.")
 
 
+class Smoking(RuleBase):
+    """行为规定 5 (1): smoking at the counter. A cigarette is too small for the object detector and no image cue for
+    it measured better than chance, so puffs are told by hand-to-mouth geometry and timing alone: movements of a
+    puff's length with no food, cup or phone near, repeated over minutes (counterwatch/rules/smoking.py). Coughing
+    into a hand looks the same, hence off until a hall has checked it on its own cameras."""
+
+    enabled: bool = Field(default=False, description="Turn the rule on for this hall (off by default: geometry "
+                          "only, see README).")
+    dwell_s: float = Field(default=120.0, ge=10, le=3600, description="Sliding window length: a smoker takes a puff "
+                           "every 20-60 s.")
+    min_hand_to_mouth: int = Field(default=3, ge=2, le=100, description="Puff-like movements that must start "
+                                   "within the window (one long movement, a chin resting on a hand, is never "
+                                   "repetition).")
+    clear_s: float = Field(default=90.0, ge=0, le=1800, description="No puff-like frame for this long closes the "
+                           "incident (longer than the pause between puffs).")
+    min_movement_s: float = Field(default=1.5, ge=0, le=60, description="A movement counts only when the hand "
+                                  "stayed at the mouth at least this long (a puff lasts 1.5-3 s; scratching the "
+                                  "nose is shorter). A learned smoking head firing on the movement waives it.")
+    max_movement_s: float = Field(default=8.0, gt=0, le=600, description="A movement longer than this is resting "
+                                  "the head on a hand, not a puff, and never counts.")
+    object_memory_s: float = Field(default=10.0, ge=0, le=600, description="Food, a cup or bottle, or a phone near "
+                                   "the person from this long before a movement until its end keeps the movement "
+                                   "from counting (eating, drinking and calls look the same, and detectors miss "
+                                   "objects held at the mouth).")
+    phone_max_score: float = Field(default=0.3, gt=0, le=1, description="A phone cue at or above this counts as a "
+                                   "phone near the person.")
+
+    @field_validator("max_movement_s")
+    @classmethod
+    def _longer_than_min(cls, value: float, info: ValidationInfo) -> float:
+        shortest = info.data.get("min_movement_s")
+        if shortest is not None and value <= shortest:
+            raise ValueError(f"max_movement_s ({value}) must exceed min_movement_s ({shortest})")
+        return value
+
+
 class Sleeping(RuleBase):
     """行为规定 5 (2): dozing on the counter (趴台打盹)."""
 
@@ -116,6 +152,7 @@ class RulesConfig(Strict):
     phone_use: PhoneUse = Field(default_factory=PhoneUse)
     eating: Eating = Field(default_factory=Eating)
     drinking: Drinking = Field(default_factory=Drinking)
+    smoking: Smoking = Field(default_factory=Smoking)
     sleeping: Sleeping = Field(default_factory=Sleeping)
     late_arrival: LateArrival = Field(default_factory=LateArrival)
     left_during_service: LeftDuringService = Field(default_factory=LeftDuringService)

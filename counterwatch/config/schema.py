@@ -80,7 +80,13 @@ class Camera(Strict):
 
 
 class ModelsConfig(Strict):
-    detector: str = Field(default="ssd_mobilenet_v2_coco", description="Object/person detector model name.")
+    person_detector: str | None = Field(default="yolox_nano", description="Person detector on each window crop; "
+                                        "`detector` runs on the crop too and a person both find keeps the geometric "
+                                        "mean of their scores, one only one finds half its score (fewer empty chairs "
+                                        "and posters taken for people). Null: `detector` alone finds people.")
+    detector: str = Field(default="ssd_mobilenet_v2_coco", description="Object detector (phones, cups, food) on each "
+                          "window crop and again on the staff person's hands and desk; confirms (or, with "
+                          "person_detector null, finds) people.")
     pose: str = Field(default="mediapipe_pose", description="Body pose model name.")
     face_detector: str = Field(default="mediapipe_face_detection", description="Face detector model name.")
     face_mesh: str = Field(default="mediapipe_face_mesh", description="Face landmark model name.")
@@ -92,9 +98,11 @@ class ModelsConfig(Strict):
     heads_registry: str | None = Field(default=None, description="Directory of the behaviour-heads registry "
                                        "(`<behaviour>/<version>/`), relative to the config file; null: "
                                        "data/models/heads of the working directory.")
-    heads: dict[str, str] = Field(default_factory=dict, description="Behaviour -> head version used as one more "
-                                  "cue by that behaviour's rule: 'active' (the registry's active pointer) or a "
-                                  "version id. Empty: no heads run.")
+    heads: dict[str, str] = Field(default_factory=lambda: dict.fromkeys(HEAD_BEHAVIOURS, "active"),
+                                  description="Behaviour -> head version used as one more cue by that behaviour's "
+                                  "rule: 'active' (the registry's active pointer: the head shipped with counterwatch "
+                                  "until the hall promotes one of its own) or a version id. Default: every "
+                                  "behaviour 'active'. {} (empty): no heads run.")
     shadow_heads: dict[str, str] = Field(default_factory=dict, description="Behaviour -> candidate head version "
                                          "run in shadow: its rule results are logged under DATA_DIR/shadow, never "
                                          "stored as incidents or alerted.")
@@ -155,6 +163,43 @@ class PerceptionConfig(Strict):
                                    "evidence only.")
 
 
+class PresenceConfig(Strict):
+    """Presence at the post fused from the detector, pose, motion and the empty-zone reference (vision.presence)."""
+
+    enabled: bool = Field(default=True, description="Fuse the cues into each window's occupancy; false: a person "
+                          "detected in the staff zone is the only sign of presence.")
+    reference_learn_s: float = Field(default=10.0, gt=0, le=3600, description="Seconds an unchanging staff zone "
+                                     "with nobody detected, while the window is paused or closed, must last before "
+                                     "it becomes the window's empty-zone reference.")
+    reference_update_tau_s: float = Field(default=120.0, gt=0, le=86400, description="Time constant (s) of the slow "
+                                          "update of the reference while the window stays paused or closed and empty.")
+    reference_max_age_s: float = Field(default=21600.0, gt=0, le=604800, description="A reference not refreshed "
+                                       "for this long (s) is not used (presence falls back to detector, pose, motion).")
+    reference_empty_below: float = Field(default=0.05, ge=0, le=1, description="Fraction of the staff zone's blocks "
+                                         "unlike the reference at or below which the zone reads as empty.")
+    reference_occupied_above: float = Field(default=0.25, ge=0, le=1, description="Fraction of blocks unlike the "
+                                            "reference at or above which the zone reads as occupied (person-sized).")
+    reference_support_s: float = Field(default=120.0, gt=0, le=3600, description="A staff zone unlike its reference "
+                                       "counts as a person only this long (s, fading) after a detection or movement "
+                                       "there: a moved chair or a bumped camera is still, a person rarely is.")
+    motion_above: float = Field(default=0.004, ge=0, le=1, description="Staff-zone motion score (fraction of changed "
+                                "pixels between analysed frames) that counts as movement.")
+    switch_tau_s: float = Field(default=5.0, gt=0, le=3600, description="Expected seconds between changes of "
+                                "occupancy: the smoothing of the presence filter.")
+    occupied_above: float = Field(default=0.7, gt=0, lt=1, description="Occupancy from which a window with no "
+                                  "person detected still counts as staffed.")
+    empty_below: float = Field(default=0.3, gt=0, lt=1, description="Occupancy below which it counts as empty "
+                               "again (hysteresis).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PresenceConfig:
+        if self.reference_empty_below >= self.reference_occupied_above:
+            raise ValueError("reference_empty_below must be below reference_occupied_above")
+        if self.empty_below >= self.occupied_above:
+            raise ValueError("empty_below must be below occupied_above")
+        return self
+
+
 # Retention classes: evidence is classed by kind until a review moves it to the outcome's class (the names in
 # monitor_api.storage.evidence); "samples" are the frames sampled for the labelling queue.
 EVIDENCE_RETENTION_CLASSES = ("snapshot", "clip", "confirmed", "dismissed")
@@ -187,6 +232,12 @@ class StorageConfig(Strict):
         return days
 
 
+LABEL_TARGET = 50
+"""Labelled frames per behaviour a hall needs of its own cameras: `counterwatch models adapt-curve` measures F1 on
+a camera the heads never saw as k of its labelled frames per behaviour are added (k = 0, 10, 25, 50, 100); the
+goal is F1 >= 0.95 at about 50. The labelling queue serves behaviours below it first."""
+
+
 class LearningConfig(Strict):
     """The learning loop's share of the running pipeline (issue 6): frames kept for supervisors to label."""
 
@@ -194,6 +245,11 @@ class LearningConfig(Strict):
                                           "service stored (privacy-masked, under DATA_DIR/samples/) for the "
                                           "labelling queue and as negatives; the most uncertain frame of each "
                                           "interval is kept. 0 turns sampling off.")
+    label_target_per_behaviour: int = Field(default=LABEL_TARGET, ge=1, le=10000, description="Labelled frames "
+                                            "per behaviour the hall aims for (`counterwatch models adapt-curve`: "
+                                            "the aim is F1 >= 0.95 on a new camera at about 50). The labelling "
+                                            "queue shows first the frames whose most likely behaviour is still "
+                                            "below it; the dashboard shows each behaviour's progress towards it.")
 
 
 class HallConfig(Strict):
@@ -207,6 +263,7 @@ class HallConfig(Strict):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     perception: PerceptionConfig = Field(default_factory=PerceptionConfig)
+    presence: PresenceConfig = Field(default_factory=PresenceConfig, description="Presence fusion at the post.")
     storage: StorageConfig = Field(default_factory=StorageConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig, description="Frame sampling for the "
                                      "labelling queue.")

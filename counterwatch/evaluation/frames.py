@@ -13,6 +13,11 @@ in the order of BEHAVIOURS (phone first: a call posture with a cup in view is a 
 - sleeping: head down scores HEAD_DOWN; eyes closed (raw eye aspect ratio below EYES_CLOSED_EAR: one photo has no
   per-person baseline, which the rules use) scores EYES_CLOSED; both together BOTH_SLEEP_CUES.
 - none: nothing reached the threshold, or no person was found.
+- learned heads (on by default; BehaviourCues.head): where a head scored the photo, its probability, put on the
+  same scale (`head_evidence`: DECISION_THRESHOLD exactly at the head's own threshold), replaces the rule evidence
+  of its behaviour. The head's features hold every cue above; the cues alone fire on people doing nothing forbidden
+  (a wallet at the ear, a cup on the table, a head bent over papers), and leaving them in (the max of both) measured
+  worse on the photo source the heads never saw (`counterwatch models loso`, README).
 """
 from __future__ import annotations
 
@@ -31,10 +36,14 @@ from vision.cues import BehaviourCues, CueSettings, person_cues
 
 log = logging.getLogger("counterwatch.evaluation")
 
-BEHAVIOURS = ("phone_use", "eating", "drinking", "sleeping", "none")
+BEHAVIOURS = ("phone_use", "eating", "drinking", "sleeping", "none")  # what the per-frame decision can say
+# Truth labels a photo set may carry: the decision's, and smoking, which no single frame shows (the smoking rule
+# counts puffs over minutes): a smoking photo is scored as a miss or as the behaviour decided instead.
+TRUTH_LABELS = ("phone_use", "eating", "drinking", "smoking", "sleeping", "none")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 DECISION_THRESHOLD = 0.3
+PHOTO_WINDOW = "photo"  # the one window a HeadScorer for photos is built for
 CALL_EVIDENCE = 0.6
 AT_MOUTH = 0.7
 FOOD_ONLY = 0.35
@@ -47,14 +56,14 @@ EYES_CLOSED_EAR = 0.15
 
 @dataclass(frozen=True)
 class LabelMap:
-    """Folder name -> behaviour (one of BEHAVIOURS)."""
+    """Folder name -> behaviour (one of TRUTH_LABELS)."""
 
     folders: tuple[tuple[str, str], ...]
 
     def __post_init__(self) -> None:
         for folder, behaviour in self.folders:
-            if behaviour not in BEHAVIOURS:
-                raise ValueError(f"label map: folder {folder!r} maps to {behaviour!r}; use one of {BEHAVIOURS}")
+            if behaviour not in TRUTH_LABELS:
+                raise ValueError(f"label map: folder {folder!r} maps to {behaviour!r}; use one of {TRUTH_LABELS}")
 
     def behaviour(self, folder: str) -> str | None:
         return dict(self.folders).get(folder)
@@ -105,8 +114,8 @@ def parse_class_map(text: str) -> dict[int, str]:
     result = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         key, _, value = part.partition("=")
-        if not key.strip().isdigit() or value.strip() not in BEHAVIOURS:
-            raise ValueError(f"--yolo-classes: expected CLASS_ID=BEHAVIOUR with a behaviour in {BEHAVIOURS}, "
+        if not key.strip().isdigit() or value.strip() not in TRUTH_LABELS:
+            raise ValueError(f"--yolo-classes: expected CLASS_ID=BEHAVIOUR with a behaviour in {TRUTH_LABELS}, "
                              f"got {part!r}")
         result[int(key)] = value.strip()
     if not result:
@@ -130,7 +139,7 @@ def list_yolo_photos(root: Path, classes: Mapping[int, str], *, limit: int | Non
             ids = {int(line.split()[0]) for line in label.read_text().splitlines() if line.strip()} \
                 if label.exists() else set()
             found = {classes[i] for i in ids if i in classes}
-            truth = next((b for b in BEHAVIOURS if b in found and b != "none"), "none")
+            truth = next((b for b in TRUTH_LABELS if b in found and b != "none"), "none")
             photos.append(LabelledPhoto(path, split.name, truth))
     if limit is not None and 0 < limit < len(photos):
         photos = [photos[i] for i in np.linspace(0, len(photos) - 1, limit).round().astype(int)]
@@ -153,9 +162,25 @@ def decide(cues: BehaviourCues | None) -> Decision:
     eyes_closed = cues.eye_aspect_ratio is not None and cues.eye_aspect_ratio < EYES_CLOSED_EAR
     sleep = BOTH_SLEEP_CUES if cues.head_down and eyes_closed else HEAD_DOWN if cues.head_down else (
         EYES_CLOSED if eyes_closed else 0.0)
-    evidence = (("phone_use", phone), ("eating", food), ("drinking", drink), ("sleeping", sleep))
+    evidence = tuple(_fused(name, value, cues) for name, value in
+                     (("phone_use", phone), ("eating", food), ("drinking", drink), ("sleeping", sleep)))
     best = max(evidence, key=lambda item: item[1])  # max keeps the first of equals: BEHAVIOURS order
     return Decision(best[0] if best[1] >= DECISION_THRESHOLD else "none", evidence)
+
+
+def head_evidence(probability: float, threshold: float) -> float:
+    """A head's probability on the decision's 0..1 evidence scale: DECISION_THRESHOLD at the head's threshold,
+    linear on each side of it."""
+    if probability >= threshold:
+        return DECISION_THRESHOLD + (1.0 - DECISION_THRESHOLD) * (probability - threshold) / max(1e-9, 1.0 - threshold)
+    return DECISION_THRESHOLD * probability / max(1e-9, threshold)
+
+
+def _fused(behaviour: str, rule: float, cues: BehaviourCues) -> tuple[str, float]:
+    entry = next(((p, t) for name, p, t in cues.head if name == behaviour), None)
+    if entry is None:
+        return behaviour, rule
+    return behaviour, head_evidence(*entry)
 
 
 @dataclass(frozen=True)
@@ -176,7 +201,13 @@ class FramesReport:
 
     @property
     def confusion(self) -> Confusion:
-        return Confusion.from_pairs(BEHAVIOURS, [(r.truth, r.decision.label) for r in self.results])
+        return Confusion.from_pairs(self.classes, [(r.truth, r.decision.label) for r in self.results])
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The decision's classes, and smoking when some photo is labelled so."""
+        smoking = any(r.truth == "smoking" for r in self.results)
+        return tuple(b for b in TRUTH_LABELS if b != "smoking" or smoking)
 
 
 def main_person(persons: Sequence) -> object | None:
@@ -188,7 +219,10 @@ def main_person(persons: Sequence) -> object | None:
 
 
 def evaluate_frames(photos: Sequence[LabelledPhoto], cascade, *, cue_settings: CueSettings = CueSettings(),
-                    name: str = "") -> FramesReport:
+                    name: str = "", heads=None) -> FramesReport:
+    """`heads`: a counterwatch.learning.runtime.HeadScorer with window "photo" (None: rules only)."""
+    from dataclasses import replace
+
     from cameras.frame import Frame
 
     results = []
@@ -200,6 +234,8 @@ def evaluate_frames(photos: Sequence[LabelledPhoto], cascade, *, cue_settings: C
         observation = cascade.observe(Frame("photo", index, float(index), datetime.now(timezone.utc), image))
         person = main_person(observation.persons)
         cues = person_cues(person, observation.objects, settings=cue_settings) if person is not None else None
+        if cues is not None and heads is not None:
+            cues = replace(cues, head=heads.score(PHOTO_WINDOW, image, person, observation.objects)[0])
         ms = (time.perf_counter() - started) * 1000.0
         decision = decide(cues)
         results.append(PhotoResult(str(photo.path), photo.truth, decision, cues, len(observation.persons),
@@ -217,8 +253,8 @@ def summarise(report: FramesReport, *, per_image: bool = False) -> dict:
         "decision_rule": {"threshold": DECISION_THRESHOLD, "call": CALL_EVIDENCE, "object_at_mouth": AT_MOUTH,
                           "food_only": FOOD_ONLY, "cup_only": CUP_ONLY, "head_down": HEAD_DOWN, "eyes_closed": EYES_CLOSED,
                           "eyes_closed_ear": EYES_CLOSED_EAR},
-        "per_behaviour": {b: confusion.counts(b).as_dict() for b in BEHAVIOURS},
-        "macro_f1_behaviours": _r(confusion.macro_f1(BEHAVIOURS[:-1])),
+        "per_behaviour": {b: confusion.counts(b).as_dict() for b in report.classes},
+        "macro_f1_behaviours": _r(confusion.macro_f1(report.classes[:-1])),
         "macro_f1_all": _r(confusion.macro_f1()), "accuracy": _r(confusion.accuracy),
         "confusion": {"classes": list(confusion.classes), "matrix": [list(row) for row in confusion.matrix]},
         "ms_per_image": {"mean": _r(float(np.mean(times))) if times else None,
@@ -238,7 +274,7 @@ def summarise(report: FramesReport, *, per_image: bool = False) -> dict:
 def cue_rates(report: FramesReport) -> dict:
     """How often each cue fired per true behaviour: which cue carries which class (and which misleads)."""
     rates: dict = {}
-    for behaviour in BEHAVIOURS:
+    for behaviour in report.classes:
         rows = [r for r in report.results if r.truth == behaviour]
         if not rows:
             continue

@@ -5,8 +5,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-INCIDENT_TYPES = ("absent_without_pause", "phone_use", "eating", "drinking", "sleeping", "late_arrival",
-                  "left_during_service")
+INCIDENT_TYPES = ("absent_without_pause", "phone_use", "eating", "drinking", "smoking", "sleeping",
+                  "late_arrival", "left_during_service")
 
 
 class EventKind(str, enum.Enum):

@@ -1,89 +1,112 @@
-"""Proof on public data: leave-one-source-out heads vs the rules-only per-frame decision, plus within-har CV.
+"""Transfer measured on public photos: leave-one-source-out heads vs the rules' per-frame decision.
 
-Datasets are built in memory from ../shared/data/dev (never copied into the repo): `har` (folder-per-class photos,
-label map configs/eval/har.yaml, one group per file) and `phones_handheld` (YOLO: phone -> phone_use,
-wallet/airpods -> none; its images are frames of a few videos, so neighbouring frames share a group).
+The sources come from a recipe (counterwatch.learning.sources; data never enters the repo). For each source that
+holds positives of a behaviour, heads are trained on every other `train` source (mirrored crops included, as for
+the shipped heads) and measured on the held-out source: the head alone at its card threshold, the rules alone, and
+the per-frame decision over all behaviours (counterwatch.evaluation.frames.decide, what `eval frames` reports:
+each head in place of its rule evidence, the highest evidence wins).
+Sources without any behaviour (people doing nothing forbidden) give each behaviour's false-alarm rate, measured with
+heads that never saw them.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from counterwatch.learning.features import BEHAVIOURS, FeatureExtractor, Sample
-from counterwatch.learning.heads import TrainSettings, binary_metrics, grouped_oof, train_head
-
-REPO = Path(__file__).resolve().parents[2]
-PHONES_CLASSES = {0: "none", 1: "phone_use", 2: "none"}  # data.yaml: airpods, phone, wallet
-FRAMES_PER_GROUP = 20  # phones_handheld: opencv_frame_<n>; 20 consecutive frames are one scene
-
-
-def har_samples(root: Path, *, limit: int | None = None) -> list[Sample]:
-    from counterwatch.evaluation.frames import list_photos, load_label_map
-
-    photos = list_photos(root, load_label_map(REPO / "configs/eval/har.yaml"), limit_per_folder=limit)
-    return [Sample(f"har/{p.folder}/{p.path.stem}", p.path, p.truth, source="har", group=f"har/{p.path.name}",
-                   camera="har") for p in photos]
-
-
-def phones_samples(root: Path, *, limit: int | None = None) -> list[Sample]:
-    from counterwatch.evaluation.frames import list_yolo_photos
-
-    samples = []
-    for p in list_yolo_photos(root, PHONES_CLASSES, limit=limit):
-        match = re.match(r"(.*?)(\d+)_(?:png|jpg)\.rf\.", p.path.name)
-        group = f"{match.group(1)}{int(match.group(2)) // FRAMES_PER_GROUP}" if match else p.path.stem
-        samples.append(Sample(f"phones/{p.folder}/{p.path.stem}", p.path, p.truth, source="phones_handheld",
-                              group=f"phones/{group}", camera="phones_handheld"))
-    return samples
+from counterwatch.learning.heads import TrainSettings, binary_metrics, train_head
+from counterwatch.learning.sources import Recipe, recipe_samples
 
 
 def _scores(truth: np.ndarray, predicted: np.ndarray) -> dict:
     return {k: v for k, v in binary_metrics(truth, predicted).items() if k in ("precision", "recall", "f1", "support")}
 
 
-def run_loso(data: Path, *, cache_dir: Path, limit: int | None = None, settings: TrainSettings = TrainSettings(),
-             cv_folds: int = 5) -> dict:
-    """{'sources': counts, 'loso': [...per held-out source and behaviour...], 'har_cv': {...per behaviour...}}."""
-    from counterwatch.evaluation.frames import BEHAVIOURS as DECISIONS
+class FeatureTable:
+    """Every sample's feature row, mirrored row, rules decision and cues, read once."""
 
-    samples = har_samples(data / "har", limit=limit) + phones_samples(data / "phones_handheld",
-                                                                        limit=None if limit is None else limit * 4)
+    def __init__(self, samples: Sequence[Sample], extractor: FeatureExtractor, *, progress: bool = True) -> None:
+        from counterwatch.evaluation.frames import BEHAVIOURS as DECISIONS
+
+        self.samples = list(samples)
+        self.x, rules = extractor.matrix(self.samples, progress=progress)
+        self.x_mirrored, _ = extractor.matrix(self.samples, mirrored=True, progress=False)
+        self.rules = np.array([DECISIONS[i] for i in rules])
+        self.cues = [extractor.sample_cues(s) for s in self.samples]
+        self.labels = np.array([s.label for s in self.samples])
+        self.sources = np.array([s.source for s in self.samples])
+
+    def train(self, mask: np.ndarray, behaviour: str, settings: TrainSettings, *, weights: np.ndarray | None = None):
+        """A head trained on the masked samples and their mirrored twins (a sample and its twin share a CV group);
+        `weights` (per sample) as for train_head, e.g. a hall's own labels among public photos."""
+        index = np.flatnonzero(mask & np.array([s.teaches(behaviour) for s in self.samples], dtype=bool))
+        chosen = [self.samples[i] for i in index]
+        x = np.vstack([self.x[index], self.x_mirrored[index]])
+        y = np.concatenate([self.labels[index] == behaviour] * 2)
+        w = None if weights is None else np.concatenate([weights[index]] * 2)
+        return train_head(x, y, chosen + chosen, settings=settings, progress=False, weights=w)
+
+    def decisions(self, mask: np.ndarray, heads: dict[str, tuple[np.ndarray, float]]) -> np.ndarray:
+        """The fused per-frame decision of the masked samples given each head's probabilities and threshold."""
+        from counterwatch.evaluation.frames import decide
+
+        out = []
+        for row, index in enumerate(np.flatnonzero(mask)):
+            cues = self.cues[index]
+            if cues is not None:
+                cues = replace(cues, head=tuple((b, float(p[row]), t) for b, (p, t) in heads.items()))
+            out.append(decide(cues).label)
+        return np.array(out)
+
+
+def run_loso(recipe: Recipe, data_root: Path, *, cache_dir: Path, limit: int | None = None,
+             settings: TrainSettings = TrainSettings(), progress: bool = True) -> dict:
+    """{'sources': counts, 'loso': [...per held-out source and behaviour...], 'negatives': {...}}."""
+    samples = recipe_samples(recipe, data_root, limit=limit)
+    roles = {name: source.role for name, source in recipe.sources.items()}
     with FeatureExtractor(cache_dir) as extractor:
-        x, rules = extractor.matrix(samples)
-    rule_labels = np.array([DECISIONS[i] for i in rules])
-    labels = np.array([s.label for s in samples])
-    sources = np.array([s.source for s in samples])
-    result: dict = {"sources": {src: int((sources == src).sum()) for src in sorted(set(sources))}, "loso": [],
-                    "har_cv": {}}
-    for held in sorted(set(sources)):
-        train, test = sources != held, sources == held
+        table = FeatureTable(samples, extractor, progress=progress)
+    trainable = np.array([roles[s] == "train" for s in table.sources])
+    result: dict = {"sources": {src: {"role": roles[src], "photos": int((table.sources == src).sum())}
+                                for src in sorted(set(table.sources))}, "loso": [], "negatives": {}}
+    for held in sorted(set(table.sources)):
+        test = table.sources == held
+        if roles[held] == "negatives" or not any((table.labels[test] == b).any() for b in BEHAVIOURS):
+            continue
+        train = trainable & ~test
+        heads = {}
         for behaviour in BEHAVIOURS:
-            y_train, y_test = labels[train] == behaviour, labels[test] == behaviour
-            if not y_test.any() or y_train.sum() < 2:
-                continue  # the held-out source has no such label, or the others cannot teach it
-            head = train_head(x[train], y_train, _subset(samples, train), settings=settings, progress=False)
-            predicted = head.model.predict_proba(x[test])[:, 1] >= head.threshold
+            if (table.labels[train] == behaviour).sum() >= 2:
+                head = table.train(train, behaviour, settings)
+                heads[behaviour] = (head.model.predict_proba(table.x[test])[:, 1], head.threshold, head.choice)
+        fused = table.decisions(test, {b: (p, t) for b, (p, t, _) in heads.items()})
+        for behaviour, (probability, threshold, choice) in heads.items():
+            y_test = table.labels[test] == behaviour
+            if not y_test.any():
+                continue
             result["loso"].append({
                 "held_out": held, "behaviour": behaviour, "train": int(train.sum()), "test": int(test.sum()),
-                "model": head.choice, "threshold": round(head.threshold, 4),
-                "heads": _scores(y_test, predicted), "rules": _scores(y_test, rule_labels[test] == behaviour)})
-    har = sources == "har"
-    for behaviour in BEHAVIOURS:
-        y = labels[har] == behaviour
-        oof, choice = grouped_oof(x[har], y, [s.fold_group for s in _subset(samples, har)], settings, cv_folds)
-        head_metrics = binary_metrics(y, oof >= _target_threshold(settings, y, oof), oof)
-        result["har_cv"][behaviour] = {"model": choice, "heads": head_metrics,
-                                       "rules": _scores(y, rule_labels[har] == behaviour)}
+                "model": choice, "threshold": round(threshold, 4),
+                "heads": _scores(y_test, probability >= threshold),
+                "rules": _scores(y_test, table.rules[test] == behaviour),
+                "fused": _scores(y_test, fused == behaviour)})
+    # Sources of people doing nothing forbidden: how often each behaviour fires there when the heads never saw them
+    # (a `train` source held out) or as shipped (a `negatives` source, never trained on).
+    for src in sorted(set(table.sources)):
+        test = table.sources == src
+        if any((table.labels[test] == b).any() for b in BEHAVIOURS):
+            continue
+        train = trainable & ~test
+        heads = {b: table.train(train, b, settings) for b in BEHAVIOURS}
+        probabilities = {b: (h.model.predict_proba(table.x[test])[:, 1], h.threshold) for b, h in heads.items()}
+        fused = table.decisions(test, probabilities)
+        result["negatives"][src] = {
+            b: {"heads": round(float((p >= t).mean()), 4), "rules": round(float((table.rules[test] == b).mean()), 4),
+                "fused": round(float((fused == b).mean()), 4)} for b, (p, t) in probabilities.items()}
     return result
-
-
-def _target_threshold(settings: TrainSettings, y: np.ndarray, oof: np.ndarray) -> float:
-    from counterwatch.learning.heads import choose_threshold
-
-    return choose_threshold(y, oof, settings.target_precision)[0]
 
 
 def _subset(samples: Sequence[Sample], mask: np.ndarray) -> list[Sample]:
@@ -92,15 +115,15 @@ def _subset(samples: Sequence[Sample], mask: np.ndarray) -> list[Sample]:
 
 def format_loso(result: dict) -> str:
     def row(name: str, m: dict) -> str:
-        return f"{name:6s} P {m['precision']:.2f}  R {m['recall']:.2f}  F1 {m['f1']:.2f}"
+        return f"{name} P {m['precision']:.2f} R {m['recall']:.2f} F1 {m['f1']:.2f}"
 
-    lines = [f"sources: {result['sources']}", "", "leave-one-source-out (train on the others, test on the held-out):"]
+    lines = [f"sources: {result['sources']}", "",
+             "leave-one-source-out (heads trained on the other train sources, measured on the held-out one):"]
     for r in result["loso"]:
         lines.append(f"  held out {r['held_out']:16s} {r['behaviour']:9s} (n={r['test']}, positives="
                      f"{r['heads']['support']}, head={r['model']}, thr={r['threshold']})")
-        lines.append(f"    {row('heads', r['heads'])}   |   {row('rules', r['rules'])}")
-    lines += ["", "within-har grouped CV (out-of-fold, threshold for the target precision):"]
-    for behaviour, r in result["har_cv"].items():
-        lines.append(f"  {behaviour:9s} {row('heads', r['heads'])} AUC {r['heads'].get('auc', float('nan')):.2f}"
-                     f" ({r['model']})   |   {row('rules', r['rules'])}")
+        lines.append(f"    {row('heads', r['heads'])} | {row('rules', r['rules'])} | {row('fused', r['fused'])}")
+    for src, rates in result["negatives"].items():
+        lines.append(f"  false alarms on {src} (every photo is none): " + ", ".join(
+            f"{b} heads {r['heads']:.2f} rules {r['rules']:.2f} fused {r['fused']:.2f}" for b, r in rates.items()))
     return "\n".join(lines)

@@ -11,7 +11,7 @@ person and objects are passed in, so the cascade does not run again.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from counterwatch.config.schema import HallConfig
 from counterwatch.learning.features import FeatureExtractor
-from counterwatch.learning.registry import DEFAULT_ROOT, HeadPredictor, Registry, RegistryError
+from counterwatch.learning.registry import BUILTIN_ROOT, DEFAULT_ROOT, HeadPredictor, Registry, RegistryError
 
 RELOAD_INTERVAL_S = 30.0  # how often a running pipeline looks for a promotion or rollback of an 'active' head
 
@@ -39,18 +39,27 @@ def registry_root(config: HallConfig) -> Path:
 
 
 class HeadScorer:
-    def __init__(self, config: HallConfig, window_ids: Iterable[str], *,
-                 extractor: FeatureExtractor | None = None) -> None:
-        self.registry = Registry(registry_root(config))
+    """`heads`: window id -> behaviour -> version ('active' or an id); `shadow`: behaviour -> candidate version."""
+
+    def __init__(self, registry: Registry, heads: Mapping[str, Mapping[str, str]],
+                 shadow: Mapping[str, str] | None = None, *, extractor: FeatureExtractor | None = None) -> None:
+        self.registry = registry
         self._extractor = extractor or FeatureExtractor(None)
         self._owns_extractor = extractor is None
         self._loaded: dict[tuple[str, str], _Head] = {}
-        self._configured = {window_id: dict(sorted(config.models.heads_for(window_id).items()))
-                            for window_id in window_ids}
-        self._configured_shadow = dict(sorted(config.models.shadow_heads.items()))
+        self._configured = {window_id: dict(sorted(versions.items())) for window_id, versions in heads.items()}
+        self._configured_shadow = dict(sorted((shadow or {}).items()))
         self.active: dict[str, tuple[_Head, ...]] = {}
         self.shadow: tuple[_Head, ...] = ()
         self._build()
+
+    @classmethod
+    def from_config(cls, config: HallConfig, window_ids: Iterable[str], *,
+                    extractor: FeatureExtractor | None = None) -> "HeadScorer":
+        """The heads a hall config asks for at these windows, from the hall's registry and the shipped heads."""
+        registry = Registry(registry_root(config), builtin=BUILTIN_ROOT)
+        heads = {window_id: config.models.heads_for(window_id) for window_id in window_ids}
+        return cls(registry, heads, config.models.shadow_heads, extractor=extractor)
 
     def _build(self) -> None:
         active = {window_id: tuple(self._head(b, v) for b, v in heads.items())
@@ -85,7 +94,7 @@ class HeadScorer:
         key = (behaviour, resolved)
         if key not in self._loaded:
             card = self.registry.card(behaviour, resolved)
-            predictor = HeadPredictor(behaviour, root=self.registry.root, version=resolved, extractor=self._extractor)
+            predictor = HeadPredictor(behaviour, registry=self.registry, version=resolved, extractor=self._extractor)
             threshold = float(card.get("threshold", predictor.threshold))
             if not 0.0 <= threshold <= 1.0:
                 raise RegistryError(f"{behaviour} {resolved}: card threshold {threshold} is not within 0..1")

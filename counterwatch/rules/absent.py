@@ -1,7 +1,9 @@
 """absent_without_pause (行为规定 3): nobody at the post, no 暂停办理 set, while the window should be serving.
 
-- Absence: no person in the staff zone. A visitor in the zone counts as someone at the post (two people are not an
-  absence); people on the citizen side do not.
+- Absence: nobody at the post (`WindowState.staff_present`): no person detected in the staff zone, and the presence
+  fusion (detector, pose, motion, the window's empty-zone reference; vision.presence) does not say occupied. A
+  visitor in the zone counts as someone at the post (two people are not an absence); people on the citizen side
+  do not.
 - Opens when an absence has lasted `dwell_s` with no staff in >= `min_fraction` of the frames of the last `dwell_s`
   seconds (false detections of an empty chair tolerated; a present person whose detection drops out now and then
   stays far below it), while the window is on schedule and not paused, on a frame without staff. The onset is the
@@ -49,9 +51,11 @@ class AbsentWithoutPause(Rule):
         waiting = self._citizens_waiting
         onset = self._incident.onset or self._absence.onset
         held = seconds(frame.ts - onset.ts) if onset is not None else "0 s"
+        presence = ("" if state.occupancy is None else
+                    f"; occupancy {state.occupancy:.2f} from {', '.join(state.presence_cues)}")
         return (f"no staff in zone for {held} ({self._absence.fraction:.0%} of the frames of the last "
                 f"{seconds(self.settings.dwell_s)}), {sign}, queue not paused, on schedule; "
-                f"{waiting} citizen{'s' if waiting != 1 else ''} waiting")
+                f"{waiting} citizen{'s' if waiting != 1 else ''} waiting{presence}")
 
     def _step(self, state: WindowState, frame: FrameRef) -> list[IncidentEvent]:
         if state.paused or not state.on_schedule:

@@ -10,8 +10,10 @@ Two rule classes with separate incident types, so that a hall can allow water (d
   Onset: the start of the first of them.
 - Closes after `clear_s` without a frame showing a hand at the mouth with the object (ended_at = the first such
   quiet frame). Chewing between bites shorter than clear_s does not split an incident.
-- A configured learned head (counterwatch/learning) at or above its card threshold on a frame counts as a hand at
-  the mouth with the object on that frame, OR-ed with the rule's own cue.
+- The behaviour's learned head (counterwatch/learning, on by default) at or above its card threshold on a frame of
+  a movement counts as the object being there (detectors rarely box food or a cup held at the mouth). Without a
+  hand at the mouth the head alone counts for nothing: a cup or a lunch box on the desk beside someone at work
+  makes the head fire on every frame, and is not eating or drinking.
 - Per-track movement state is deleted once a track has been missing for `rules.common.track_forget_s`.
 """
 from __future__ import annotations
@@ -68,10 +70,11 @@ class _HandToMouthRule(Rule):
         cue = False
         for person in state.staff:
             movement = self._movements.touch(person.track_id, frame.ts)
-            # A learned head at or above its threshold is one more cue: that frame counts as a hand at the mouth
-            # with the object (its rising edges are movements like any other).
+            # Movements come from hand geometry only. The learned head (on by default) at or above its threshold
+            # stands in for the object on a movement: detectors rarely box food held at the mouth. On its own it
+            # never makes a movement: a cup on the desk beside someone at work is not drinking.
             head = person.cues.head_fired(self.name)
-            at_mouth = person.cues.hand_to_mouth or head
+            at_mouth = person.cues.hand_to_mouth
             if at_mouth and not movement.at_mouth:
                 movement.start, movement.counted = frame, False
             movement.at_mouth = at_mouth

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 # The rule modules register themselves on import.
-from counterwatch.rules import absent, attendance, eating, phone, sleeping  # noqa: F401
+from counterwatch.rules import absent, attendance, eating, phone, sleeping, smoking  # noqa: F401
 from counterwatch.config.schema import HallConfig
 from counterwatch.incidents.events import INCIDENT_TYPES, IncidentEvent
 from counterwatch.rules.base import Rule, rule_class

@@ -1,7 +1,8 @@
 """sleeping (行为规定 5 (2)): dozing on the counter (趴台打盹).
 
-- Cue per frame: the staff zone is still (motion <= `max_motion`) and someone in it has the head down (nose below
-  the shoulder line) or closed eyes, or a learned sleeping head (when configured) at or above its threshold.
+- Cue per frame: the staff zone is still (motion <= `max_motion`) and someone in it has closed eyes, or the
+  learned sleeping head (on by default) at or above its threshold; for a person the head did not score (no head
+  configured, or not the window's main staff person), the head down (nose below the shoulder line) instead.
 - Closed eyes are judged per person: the eye aspect ratio (EAR) differs between faces and camera angles, so each
   track keeps a baseline of its own open-eye EAR (the `ear_baseline_percentile` of its recent EARs judged open);
   eyes are closed below `eyes_closed_ratio` x baseline. Until a track has `ear_baseline_min_samples` EARs its eyes
@@ -100,7 +101,10 @@ class Sleeping(Rule):
             ear = person.cues.eye_aspect_ratio
             if ear is not None and math.isfinite(ear) and ear > 0 and eyes.judge(ear):
                 tags.add("eyes_closed")
-            if person.cues.head_down:
+            # Head-down geometry also fires on people reading at a desk (seen from above, the nose drops below the
+            # shoulders); where the learned head scored the person it decides instead (its features hold the
+            # geometry too). Closed eyes, judged against the person's own baseline, stay a cue of their own.
+            if person.cues.head_down and person.cues.head_prob(self.name) is None:
                 tags.add("head_down")
             if person.cues.head_fired(self.name):
                 tags.add("head")

@@ -8,6 +8,7 @@ from models.types import Box
 from vision.cues import BehaviourCues
 
 PAUSE_SOURCES = ("sign", "queue", "schedule")
+PRESENCE_CUES = ("detector", "pose", "motion", "reference")  # vision.presence.CUES
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class WindowState:
     on_schedule: bool = True  # within service hours (regular or extended) for this window
     rostered_staff: str | None = None  # staff id the roster puts at this window now
     motion: float = 0.0  # staff-zone motion score (0..1)
+    # Presence fused from the cues (vision.presence): the occupancy probability, its decision, and the cues it had
+    # (no "reference": the window has no learned empty-zone picture yet). None / () when no fusion ran.
+    occupancy: float | None = None
+    occupied: bool = False
+    presence_cues: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.wall_time.tzinfo is None:
@@ -43,10 +49,25 @@ class WindowState:
             raise ValueError(f"WindowState.pause_source must be one of {PAUSE_SOURCES} when paused")
         if self.citizens < 0:
             raise ValueError("WindowState.citizens must be >= 0")
+        if self.occupancy is not None and not 0.0 <= self.occupancy <= 1.0:
+            raise ValueError(f"WindowState.occupancy must be within 0..1, got {self.occupancy}")
+        if self.occupied and self.occupancy is None:
+            raise ValueError("WindowState.occupied needs an occupancy")
+        unknown = set(self.presence_cues) - set(PRESENCE_CUES)
+        if unknown:
+            raise ValueError(f"WindowState.presence_cues: unknown {sorted(unknown)}; known {PRESENCE_CUES}")
 
     @property
     def staff_present(self) -> bool:
-        return bool(self.staff)
+        """Someone is at the post: a person detected in the staff zone, or the presence fusion says occupied."""
+        return bool(self.staff) or self.occupied
+
+    @property
+    def presence_source(self) -> str | None:
+        """"detector" (a person box in the staff zone), "fusion" (no box, the other cues say occupied) or None."""
+        if self.staff:
+            return "detector"
+        return "fusion" if self.occupied else None
 
     @property
     def visitors(self) -> int:

@@ -1,16 +1,18 @@
-"""Observation (one camera frame) -> WindowState per window: who is at the post, citizens, cues, sign, pause."""
+"""Observation (one camera frame) -> WindowState per window: who is at the post, citizens, cues, sign, pause, and
+the presence fused from detector, pose, motion and the window's empty-zone reference (vision.presence)."""
 from __future__ import annotations
 
 from dataclasses import replace
 
 import numpy as np
 
-from counterwatch.config.schema import Camera, HallConfig
+from counterwatch.config.schema import Camera, HallConfig, PresenceConfig
 from counterwatch.rules.pause import PausePeriod, PauseTracker, QueueStatus
 from counterwatch.rules.schedule import HallCalendar
 from counterwatch.rules.state import StaffPresence, WindowState
 from vision.cues import person_cues
 from vision.observation import Observation, Person
+from vision.presence import PresenceSettings, WindowPresence
 from vision.regions import WindowRegion
 from vision.tracking import PersonTracker
 
@@ -42,10 +44,12 @@ class WindowStateBuilder:
         self._calendar = calendar
         self._tracker = PersonTracker(max_missing=max_missing_frames)
         self._pauses = {region.window_id: PauseTracker(region.window_id, queue) for region in regions}
+        self._presence = ({region.window_id: WindowPresence(region, presence_settings(config.presence))
+                           for region in regions} if config.presence.enabled else {})
 
     def build(self, observation: Observation, image: np.ndarray | None = None) -> tuple[WindowState, ...]:
-        """States of every window. `image` (the frame the observation came from) is needed only by learned heads;
-        without it no head runs."""
+        """States of every window. `image` (the frame the observation came from) is needed by learned heads and by
+        the empty-zone reference of presence fusion; without it no head runs and presence has no reference cue."""
         if observation.camera_id != self._camera.id:
             raise ValueError(f"observation of camera {observation.camera_id!r} fed to the builder of {self._camera.id!r}")
         width, height = observation.width, observation.height
@@ -76,6 +80,15 @@ class WindowStateBuilder:
                 presences[0] = replace(main, cues=replace(main.cues, head=active))
                 if self._heads.has_shadow:
                     shadow_presences = [replace(main, cues=replace(main.cues, head=shadow)), *presences[1:]]
+            estimate = None
+            if region.window_id in self._presence:
+                posed = [t.person for t in staff if t.person.pose is not None]
+                zone = region.bounds("staff_zone", width, height)
+                nobody_near = not any(t.matched and t.person.box.intersection(zone) > 0 for t in tracked)
+                estimate = self._presence[region.window_id].update(
+                    image, detected=bool(staff), torso=any(_torso(p) is not None for p in posed) if posed else None,
+                    motion=motion.get(region.window_id), learnable=(paused or not on_schedule) and nobody_near,
+                    ts=observation.ts)
             state = WindowState(
                 window_id=region.window_id, camera_id=observation.camera_id, frame_index=observation.frame_index,
                 ts=observation.ts, wall_time=observation.wall_time,
@@ -83,7 +96,10 @@ class WindowStateBuilder:
                 citizens=citizens, sign_visible=sign_seen, paused=paused, pause_source=source,
                 on_schedule=on_schedule,
                 rostered_staff=self._calendar.rostered_staff(region.window_id, observation.wall_time),
-                motion=motion.get(region.window_id, 0.0))
+                motion=motion.get(region.window_id, 0.0),
+                occupancy=None if estimate is None else estimate.occupancy,
+                occupied=estimate is not None and estimate.occupied,
+                presence_cues=() if estimate is None else estimate.cues)
             states.append(state)
             shadow_states.append(state if shadow_presences is None else replace(state, staff=tuple(shadow_presences)))
         self._shadow_states = tuple(shadow_states) if self._heads is not None and self._heads.has_shadow else ()
@@ -108,6 +124,16 @@ class WindowStateBuilder:
 
     def take_pause_periods(self) -> tuple[PausePeriod, ...]:
         return tuple(period for tracker in self._pauses.values() for period in tracker.take_periods())
+
+
+def presence_settings(config: PresenceConfig) -> PresenceSettings:
+    """The presence fusion's settings from the hall config's `presence:` section."""
+    return PresenceSettings(
+        reference_learn_s=config.reference_learn_s, reference_update_tau_s=config.reference_update_tau_s,
+        reference_max_age_s=config.reference_max_age_s, reference_empty_below=config.reference_empty_below,
+        reference_occupied_above=config.reference_occupied_above, reference_support_s=config.reference_support_s,
+        motion_above=config.motion_above,
+        switch_tau_s=config.switch_tau_s, occupied_above=config.occupied_above, empty_below=config.empty_below)
 
 
 def _torso(person: Person) -> tuple[float, float] | None:

@@ -50,6 +50,7 @@ EN: dict[str, str] = {
     "incident_type.phone_use": "Phone use",
     "incident_type.eating": "Eating",
     "incident_type.drinking": "Drinking",
+    "incident_type.smoking": "Smoking",
     "incident_type.sleeping": "Sleeping at the post",
     "incident_type.late_arrival": "Late arrival",
     "incident_type.left_during_service": "Left during service",
@@ -227,10 +228,15 @@ EN: dict[str, str] = {
     "labelling.probability": "Probability",
     "labelling.threshold": "Threshold",
     "labelling.choose": "What the frame shows",
-    "labelling.keys_hint": ("Press a key to label the frame and see the next one: 1–4 the behaviours, "
+    "labelling.keys_hint": ("Press a key to label the frame and see the next one: 1–5 the behaviours, "
                             "0 no violation, S skip. Every label is written to the audit log."),
     "labelling.noscript": "Labelling needs JavaScript enabled in the browser.",
     "labelling.label.none": "No violation",
     "labelling.label.skip": "Skip",
+    "labelling.progress": "Labelling progress per behaviour",
+    "labelling.progress_hint": ("Target per behaviour: {target} labelled frames of this hall (about what the model "
+                                "needs to adapt to its cameras); frames of behaviours below it come first."),
+    "labelling.progress_item": "{name} {labelled}/{target}",
+    "labelling.progress_reached": "{name} {labelled}/{target} (reached)",
     "labelling.counts": "Labelled in this hall",
 }

@@ -50,6 +50,7 @@ ZH: dict[str, str] = {
     "incident_type.phone_use": "玩手机",
     "incident_type.eating": "进食",
     "incident_type.drinking": "饮水",
+    "incident_type.smoking": "吸烟",
     "incident_type.sleeping": "睡岗",
     "incident_type.late_arrival": "迟到",
     "incident_type.left_during_service": "服务中离岗",
@@ -227,10 +228,15 @@ ZH: dict[str, str] = {
     "labelling.probability": "概率",
     "labelling.threshold": "阈值",
     "labelling.choose": "画面中的行为",
-    "labelling.keys_hint": ("按对应按键即可标注并显示下一张：1–4 为各类行为，0 为无违规，S 为跳过。"
+    "labelling.keys_hint": ("按对应按键即可标注并显示下一张：1–5 为各类行为，0 为无违规，S 为跳过。"
                             "每次标注都记入审计日志。"),
     "labelling.noscript": "标注需要启用浏览器的 JavaScript。",
     "labelling.label.none": "无违规",
     "labelling.label.skip": "跳过",
+    "labelling.progress": "各类行为标注进度",
+    "labelling.progress_hint": ("每类行为的目标：本大厅 {target} 张标注（模型适应本大厅摄像头约需此数）；"
+                                "未达标行为的画面优先出现。"),
+    "labelling.progress_item": "{name} {labelled}/{target}",
+    "labelling.progress_reached": "{name} {labelled}/{target}（已达标）",
     "labelling.counts": "本大厅已标注",
 }

@@ -1,8 +1,10 @@
-"""The labelling queue page (/labelling): the frame the current model is least sure about, large, with its window,
-camera, time and the model's scores, and one button per label, each with its key (1-4 the behaviours, 0 nothing
-forbidden, S skip). The script (labelling.js) posts the label to the API with the CSRF header, like every action of
-the dashboard, and reloads: the next frame appears. The image is the API's audited image route, as the incident
-page shows snapshots. Data comes through the API as the visitor (see api_client.py)."""
+"""The labelling queue page (/labelling): the queue's first frame (behaviours below the hall's label target first,
+then the one the current model is least sure about), large, with its window, camera, time and the model's scores,
+and one button per label, each with its key (1-5 the behaviours, 0 nothing forbidden, S skip). The script
+(labelling.js) posts the label to the API with the CSRF header, like every action of the dashboard, and reloads:
+the next frame appears. The image is the API's audited image route, as the incident page shows snapshots. A
+progress line shows each behaviour's labelled frames against the hall's label target. Data comes through the API
+as the visitor (see api_client.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -20,7 +22,7 @@ router = APIRouter(include_in_schema=False)
 
 # (key, label): the API's labels (monitor_api.storage.labelling.LABELS) in the order the buttons show them.
 KEYS: tuple[tuple[str, str], ...] = (("1", "phone_use"), ("2", "eating"), ("3", "drinking"), ("4", "sleeping"),
-                                     ("0", "none"), ("s", "skip"))
+                                     ("5", "smoking"), ("0", "none"), ("s", "skip"))
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,28 @@ class FrameView:
     @property
     def label_url(self) -> str:
         return f"/api/v1/labelling/samples/{self.id}/label"
+
+
+@dataclass(frozen=True)
+class ProgressView:
+    behaviour: str
+    text: str  # e.g. "玩手机 12/50", "玩手机 50/50（已达标）"
+    needed: int
+    reached: bool
+
+
+def progress_views(stats: Mapping[str, Any], tr: Translator) -> tuple[ProgressView, ...]:
+    """One line per behaviour from the stats' `progress` (labelled frames against the target)."""
+    views = []
+    for item in stats.get("progress") or ():
+        behaviour = str(item.get("behaviour"))
+        labelled, target, needed = item.get("labelled"), item.get("target"), item.get("needed")
+        if not all(isinstance(value, int) for value in (labelled, target, needed)):
+            continue
+        key = "labelling.progress_reached" if needed == 0 else "labelling.progress_item"
+        text = tr.t(key, name=label_name(behaviour, tr), labelled=labelled, target=target)
+        views.append(ProgressView(behaviour, text, needed, needed == 0))
+    return tuple(views)
 
 
 def label_name(label: str, tr: Translator) -> str:
@@ -110,4 +134,5 @@ async def labelling_page(request: Request) -> Response:
     counts = [(option.name, labelled.get(option.label, 0)) for option in label_options(tr)]
     return pages._page(request, "labelling.html", tr, remember, {
         "user": user, "halls": halls, "hall": hall, "nav": "labelling", "frame": frame,
-        "remaining": stats.get("remaining", 0), "counts": counts, "options": label_options(tr)})
+        "remaining": stats.get("remaining", 0), "counts": counts, "options": label_options(tr),
+        "target": stats.get("target"), "progress": progress_views(stats, tr)})

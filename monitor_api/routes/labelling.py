@@ -1,5 +1,6 @@
 """The labelling queue: frames the runner sampled where the current model is least sure, the privacy-masked image
-(every view audited, like evidence), and one label per frame (audited like a review).
+(every view audited, like evidence), and one label per frame (audited like a review). Frames of behaviours still
+below the hall's `learning.label_target_per_behaviour` come first; the stats show each behaviour's progress.
 
 Samples are checked like incidents after every lookup: a hall-scoped caller gets 403 for another hall's sample and
 for an id that does not exist alike; only callers who see every hall can tell 404.
@@ -17,12 +18,12 @@ from monitor_api.auth.policy import FrameLabeller
 from monitor_api.auth.principal import Principal
 from monitor_api.problems import ApiProblem
 from monitor_api.routes._errors import storage_errors
-from monitor_api.schemas.labelling import (LabelCreate, LabelQueuePublic, LabelSamplePublic, LabelStatsPublic,
-                                           ScorePublic)
+from monitor_api.schemas.labelling import (BehaviourProgressPublic, LabelCreate, LabelQueuePublic,
+                                           LabelSamplePublic, LabelStatsPublic, ScorePublic)
 from monitor_api.services import Services, ServicesDep
 from monitor_api.settings import API_PREFIX
 from monitor_api.storage import EvidencePathError, record_audit, resolve_evidence_path
-from monitor_api.storage.labelling import (get_label_sample, label_counts, label_queue, label_sample,
+from monitor_api.storage.labelling import (BEHAVIOURS, get_label_sample, label_counts, label_queue, label_sample,
                                            queue_remaining)
 from monitor_api.storage.models import LabelSampleRow
 from monitor_api.storage.types import utcnow
@@ -59,24 +60,35 @@ def _known_hall(services: Services, principal: Principal, hall: str) -> None:
         raise ApiProblem(404, f"hall {hall} not found")
 
 
-@router.get("/queue", response_model=LabelQueuePublic, summary="Unlabelled frames, the most uncertain first")
+def label_targets(services: Services) -> dict[str, int]:
+    """hall -> labelled frames per behaviour it aims for (`learning.label_target_per_behaviour`), every served hall."""
+    return {config.hall.id: config.learning.label_target_per_behaviour for config in services.settings.halls}
+
+
+@router.get("/queue", response_model=LabelQueuePublic, summary="Unlabelled frames: behaviours below their label "
+            "target first, then the most uncertain")
 def queue(principal: FrameLabeller, services: ServicesDep, hall: OptionalIdent = None, window: OptionalIdent = None,
           limit: Annotated[int, Query(ge=1, le=200)] = 50) -> LabelQueuePublic:
     if hall is not None:
         _known_hall(services, principal, hall)
     halls = {hall} if hall is not None else principal.halls
     with services.database.read() as session:
-        rows = label_queue(session, halls, window_id=window, limit=limit)
+        rows = label_queue(session, halls, window_id=window, limit=limit, targets=label_targets(services))
         remaining = queue_remaining(session, halls, window_id=window)
     return LabelQueuePublic(items=[sample_public(row) for row in rows], remaining=remaining)
 
 
-@router.get("/stats", response_model=LabelStatsPublic, summary="Samples per label and the queue's length of a hall")
+@router.get("/stats", response_model=LabelStatsPublic, summary="Samples per label, each behaviour's "
+            "progress towards the label target and the queue's length of a hall")
 def stats(principal: FrameLabeller, services: ServicesDep, hall: Ident) -> LabelStatsPublic:
     _known_hall(services, principal, hall)
+    target = label_targets(services)[hall]
     with services.database.read() as session:
         counts = label_counts(session, hall)
-    return LabelStatsPublic(hall_id=hall, remaining=counts.remaining, labelled=counts.labelled)
+    progress = [BehaviourProgressPublic(behaviour=behaviour, labelled=counts.labelled[behaviour], target=target,
+                                        needed=max(0, target - counts.labelled[behaviour])) for behaviour in BEHAVIOURS]
+    return LabelStatsPublic(hall_id=hall, remaining=counts.remaining, labelled=counts.labelled, target=target,
+                            progress=progress)
 
 
 @router.get("/samples/{sample_id}", response_model=LabelSamplePublic, summary="One sampled frame and its label")

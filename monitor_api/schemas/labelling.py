@@ -10,8 +10,9 @@ from monitor_api.storage.labelling import LABELS
 
 
 class LabelCreate(InputModel):
-    label: str = Field(description="A behaviour the heads learn, `none` (nothing forbidden) or `skip` (unusable "
-                       "frame: not exported).", json_schema_extra={"enum": list(LABELS)})
+    label: str = Field(description="A behaviour (one the heads learn, or `smoking`, which no head scores "
+                       "yet), `none` (nothing forbidden) or `skip` (unusable frame: not exported).",
+                       json_schema_extra={"enum": list(LABELS)})
 
     @field_validator("label")
     @classmethod
@@ -43,11 +44,27 @@ class LabelSamplePublic(PublicModel):
 
 
 class LabelQueuePublic(PublicModel):
-    items: list[LabelSamplePublic] = Field(description="Most uncertain first, then newest.")
+    items: list[LabelSamplePublic] = Field(description="First the frames whose most likely behaviour (the highest "
+                                           "probability among their scores) still has fewer labelled frames in "
+                                           "its hall than the hall's `learning.label_target_per_behaviour`; within "
+                                           "each group the most uncertain first, then the newest.")
     remaining: int = Field(description="Unlabelled samples matching the filters (not only this page).")
+
+
+class BehaviourProgressPublic(PublicModel):
+    behaviour: str
+    labelled: int = Field(description="Unpurged frames labelled with this behaviour.")
+    target: int = Field(description="Labelled frames per behaviour the hall aims for "
+                        "(`learning.label_target_per_behaviour`, from `counterwatch models adapt-curve`).")
+    needed: int = Field(description="Frames still to label to reach the target; 0 once reached.")
 
 
 class LabelStatsPublic(PublicModel):
     hall_id: str
     remaining: int = Field(description="Unlabelled samples in the queue.")
     labelled: dict[str, int] = Field(description="Samples per label, every label named (purged samples excluded).")
+    target: int = Field(description="Labelled frames per behaviour the hall aims for "
+                        "(`learning.label_target_per_behaviour`).")
+    progress: list[BehaviourProgressPublic] = Field(description="Every behaviour a frame can be labelled with, in "
+                                                    "the order of the labels: its labelled frames against the "
+                                                    "target.")

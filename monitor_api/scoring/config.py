@@ -10,8 +10,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ruamel.yaml import YAML
 
-INCIDENT_TYPES = ("absent_without_pause", "phone_use", "eating", "drinking", "sleeping", "late_arrival",
-                  "left_during_service")
+INCIDENT_TYPES = ("absent_without_pause", "phone_use", "eating", "drinking", "smoking", "sleeping",
+                  "late_arrival", "left_during_service")
 
 
 class _Strict(BaseModel):

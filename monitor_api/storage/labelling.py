@@ -2,20 +2,25 @@
 
 A label is written with its audit entry in the same transaction (like a review), so a label without its record
 cannot be committed. Role and hall-scope checks belong to the API layer and run before these functions.
+
+The queue's order: a hall needs about `learning.label_target_per_behaviour` (LABEL_TARGET, 50) labelled frames per
+behaviour (`counterwatch models adapt-curve`), so unlabelled frames whose most likely behaviour (the highest
+probability among the scores stored with the sample) is still below that target in its hall come first; within
+each group the frame the current model is least sure about comes first, then the newest.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Float, and_, case, cast, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from counterwatch.config.schema import HEAD_BEHAVIOURS
+from counterwatch.config.schema import HEAD_BEHAVIOURS, LABEL_TARGET
 from monitor_api.storage._sql import insert_ignore
 from monitor_api.storage.audit import Actor, record_audit
 from monitor_api.storage.evidence import purge_rows
@@ -26,7 +31,10 @@ from monitor_api.storage.reviews import InvalidTransition, NotFound
 Score = tuple[str, float, float]  # (behaviour, probability, threshold)
 NO_VIOLATION = "none"  # nothing forbidden in the frame: a negative sample for every head
 SKIP = "skip"  # an unusable frame: kept out of the dataset
-LABELS: tuple[str, ...] = (*HEAD_BEHAVIOURS, NO_VIOLATION, SKIP)
+# Behaviours a supervisor can label although no learned head scores them yet: the labelled frames build their data.
+UNSCORED_BEHAVIOURS: tuple[str, ...] = ("smoking",)
+BEHAVIOURS: tuple[str, ...] = (*HEAD_BEHAVIOURS, *(b for b in UNSCORED_BEHAVIOURS if b not in HEAD_BEHAVIOURS))
+LABELS: tuple[str, ...] = (*BEHAVIOURS, NO_VIOLATION, SKIP)
 LABEL_ACTION = "label_sample.label"
 
 logger = logging.getLogger("counterwatch.api.storage")
@@ -87,15 +95,70 @@ def _queue_condition(hall_ids: Collection[str] | None, window_id: str | None) ->
     return and_(*conditions)
 
 
+def behaviour_counts(session: Session, hall_ids: Collection[str] | None) -> dict[str, dict[str, int]]:
+    """hall -> behaviour -> unpurged samples labelled with it, for the halls (None: every hall); one grouped query.
+    Only halls and behaviours with at least one such sample appear."""
+    query = (select(LabelSampleRow.hall_id, LabelSampleRow.label, func.count())
+             .where(LabelSampleRow.label.in_(BEHAVIOURS), LabelSampleRow.purged_at.is_(None))
+             .group_by(LabelSampleRow.hall_id, LabelSampleRow.label))
+    if hall_ids is not None:
+        query = query.where(LabelSampleRow.hall_id.in_(sorted(hall_ids)))
+    counts: dict[str, dict[str, int]] = {}
+    for hall_id, label, count in session.execute(query).all():
+        counts.setdefault(hall_id, {})[label] = int(count)
+    return counts
+
+
+def top_behaviour(dialect: str) -> ColumnElement[str]:
+    """A sample's most likely behaviour: the behaviour of the highest probability among its stored scores
+    ([[behaviour, probability, threshold], ...]; on a tie the first listed), NULL when it has none. A subquery over
+    the JSON array, correlated with label_samples."""
+    if dialect == "postgresql":
+        pg_score = (func.jsonb_array_elements(LabelSampleRow.scores)
+                    .table_valued("value", with_ordinality="ordinal").render_derived(name="score"))
+        return (select(pg_score.c.value.op("->>")(0))
+                .order_by(cast(pg_score.c.value.op("->>")(1), Float).desc(), pg_score.c.ordinal)
+                .limit(1).scalar_subquery())
+    if dialect == "sqlite":
+        sqlite_score = func.json_each(LabelSampleRow.scores).table_valued("key", "value").alias("score")
+        return (select(func.json_extract(sqlite_score.c.value, "$[0]"))
+                .order_by(func.json_extract(sqlite_score.c.value, "$[1]").desc(), sqlite_score.c.key)
+                .limit(1).scalar_subquery())
+    raise NotImplementedError(dialect)  # create_engine_for accepts only the two
+
+
+def _reached_targets(session: Session, hall_ids: Collection[str] | None,
+                     targets: Mapping[str, int]) -> dict[str, list[str]]:
+    """hall -> the behaviours that have at least the hall's target of labelled samples (halls with none left out)."""
+    reached: dict[str, list[str]] = {}
+    for hall_id, per_behaviour in sorted(behaviour_counts(session, hall_ids).items()):
+        target = targets.get(hall_id, LABEL_TARGET)
+        done = [behaviour for behaviour, count in sorted(per_behaviour.items()) if count >= target]
+        if done:
+            reached[hall_id] = done
+    return reached
+
+
 def label_queue(session: Session, hall_ids: Collection[str] | None, *, window_id: str | None = None,
-                limit: int = 50) -> list[LabelSampleRow]:
-    """The labelling queue: unlabelled, unpurged samples of the halls (None: every hall), the one the current model
-    is least sure about first, then the newest."""
+                limit: int = 50, targets: Mapping[str, int] | None = None) -> list[LabelSampleRow]:
+    """The labelling queue: unlabelled, unpurged samples of the halls (None: every hall). First the samples whose
+    most likely behaviour (top_behaviour) still has fewer labelled samples in its hall than the hall's target
+    (`targets`: hall -> labelled samples per behaviour it aims for; a hall not named: LABEL_TARGET), then the rest
+    (a behaviour that reached its target, or no scores); within each, the one the current model is least sure about
+    first, then the newest."""
     if limit < 1:
         raise ValueError("limit must be >= 1")
-    query = (select(LabelSampleRow).where(_queue_condition(hall_ids, window_id))
-             .order_by(LabelSampleRow.uncertainty.desc(), LabelSampleRow.captured_at.desc(),
-                       LabelSampleRow.id.desc())
+    reached = _reached_targets(session, hall_ids, targets or {})
+    ranked = (select(LabelSampleRow.id, LabelSampleRow.hall_id,
+                     top_behaviour(session.get_bind().dialect.name).label("top"))
+              .where(_queue_condition(hall_ids, window_id)).subquery("ranked"))
+    below_target = ranked.c.top.in_(BEHAVIOURS)
+    if reached:
+        below_target = and_(below_target, not_(or_(*(and_(ranked.c.hall_id == hall_id, ranked.c.top.in_(done))
+                                                     for hall_id, done in reached.items()))))
+    query = (select(LabelSampleRow).join(ranked, ranked.c.id == LabelSampleRow.id)
+             .order_by(case((below_target, 0), else_=1), LabelSampleRow.uncertainty.desc(),
+                       LabelSampleRow.captured_at.desc(), LabelSampleRow.id.desc())
              .limit(limit))
     return list(session.scalars(query))
 

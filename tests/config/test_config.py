@@ -139,7 +139,10 @@ def test_learned_head_fields_validate() -> None:
     assert models.shadow_heads == {"sleeping": "20260201T000000-s1"}
     assert models.heads_for("w1") == {"sleeping": "20260101T000000-s0", "eating": "active"}  # 'off' removes
     assert models.heads_for("w2") == {"phone_use": "active", "sleeping": "20260101T000000-s0"}
-    assert parse_config(GOOD).models.heads == {} and parse_config(GOOD).models.heads_for("w1") == {}
+    # By default every behaviour's head is on ('active': the shipped head until the hall promotes its own); {} is off.
+    every = dict.fromkeys(("phone_use", "eating", "drinking", "sleeping"), "active")
+    assert parse_config(GOOD).models.heads == every and parse_config(GOOD).models.heads_for("w1") == every
+    assert parse_config(GOOD + "models:\n  heads: {}\n").models.heads_for("w1") == {}
 
     issues = _issues(GOOD + "models:\n  heads: {smoking: active, eating: '../x'}\n  shadow_heads: {sleeping: 'off'}\n")
     assert "unknown behaviour 'smoking'" in issues["models.heads"][0]

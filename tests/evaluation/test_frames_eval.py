@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from counterwatch.evaluation.cli import eval_cli
-from counterwatch.evaluation.frames import (BEHAVIOURS, LabelMap, decide, list_photos, list_yolo_photos,
-                                            load_label_map, parse_class_map)
+from counterwatch.evaluation.frames import (BEHAVIOURS, TRUTH_LABELS, LabelMap, decide, head_evidence, list_photos,
+                                            list_yolo_photos, load_label_map, parse_class_map)
 from counterwatch.evaluation.metrics import Confusion
 from tests.conftest import REPO
 from vision.cues import BehaviourCues
@@ -120,3 +120,28 @@ def test_frames_command_on_a_yolo_set(tmp_path, astronaut_bgr, coffee_bgr) -> No
     assert phone["tp"] + phone["fn"] == 1  # one photo with a phone box
     both = CliRunner().invoke(eval_cli, ["frames", str(tmp_path)])
     assert both.exit_code != 0 and "exactly one of --labels and --yolo-classes" in both.output
+
+
+def test_heads_replace_the_rule_evidence_of_their_behaviour() -> None:
+    # Head-down geometry says sleeping; the sleeping head scored the photo below its threshold: not sleeping.
+    cues = BehaviourCues(head_down=True, head=(("sleeping", 0.1, 0.4),))
+    assert decide(cues).label == "none"
+    # A head at its threshold is exactly at the decision threshold; above it, it decides.
+    assert decide(BehaviourCues(head=(("eating", 0.4, 0.4),))).label == "eating"
+    assert decide(BehaviourCues(head=(("eating", 0.39, 0.4),))).label == "none"
+    # Behaviours without a head keep their rule evidence.
+    assert decide(BehaviourCues(phone=0.5, head=(("eating", 0.1, 0.4),))).label == "phone_use"
+    assert head_evidence(0.7, 0.4) == pytest.approx(0.3 + 0.7 * 0.5)
+
+
+def test_smoking_photos_are_scored_though_no_frame_decides_smoking(tmp_path, astronaut_bgr) -> None:
+    (tmp_path / "smoking").mkdir()
+    cv2.imwrite(str(tmp_path / "smoking" / "a.png"), astronaut_bgr)
+    labels = tmp_path / "map.yaml"
+    labels.write_text("folders:\n  smoking: smoking\n", encoding="utf-8")
+    result = CliRunner().invoke(eval_cli, ["frames", str(tmp_path), "--labels", str(labels), "--json", "--no-heads"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["confusion"]["classes"] == list(TRUTH_LABELS)
+    smoking = summary["per_behaviour"]["smoking"]
+    assert (smoking["tp"], smoking["fn"], smoking["recall"]) == (0, 1, 0.0)

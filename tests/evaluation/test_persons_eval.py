@@ -1,4 +1,5 @@
-"""`counterwatch eval persons` on rendered CCTV-like frames with known YOLO boxes, real detector."""
+"""`counterwatch eval persons` on rendered CCTV-like frames with known YOLO boxes, and the person finder, with the
+real detectors (YOLOX-Nano, the default person detector; the SSD for comparison)."""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ from counterwatch.evaluation.cli import eval_cli
 from counterwatch.evaluation.persons import bucket_names, bucket_of, read_yolo_dataset
 from models import load_manifests, load_model
 from models.types import Box
-from vision.person_finder import PersonFinder, is_infrared, tile_grid
+from vision.person_finder import FinderSettings, PersonFinder, is_infrared, tile_grid
 
 WIDTH, HEIGHT = 960, 540
 PASTE = (90, 160, 390, 460)  # x1, y1, x2, y2 of the 300x300 astronaut on the canvas
@@ -26,7 +27,7 @@ def _yolo_line(class_id: int, box: Box) -> str:
 
 @pytest.fixture(scope="module")
 def detector():
-    with load_model("ssd_mobilenet_v2_coco", load_manifests()) as model:
+    with load_model("yolox_nano", load_manifests()) as model:
         yield model
 
 
@@ -71,6 +72,7 @@ def test_persons_command_counts(cctv_set) -> None:
     result = CliRunner().invoke(eval_cli, ["persons", str(root), "--json", "--scores", "0.3"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
+    assert summary["detector"] == "yolox_nano (window crops: confirmed by ssd_mobilenet_v2_coco)"
     assert summary["frames"] == 3 and summary["infrared_frames"] == 1 and summary["truth_boxes"] == 4
     names = summary["height_buckets_px"]
     assert names == ["<60", "60-120", "120-200", ">=200"]
@@ -86,6 +88,7 @@ def test_persons_command_counts(cctv_set) -> None:
         assert c["recall"] == {"found": 1, "total": 2, "recall": 0.5}
         assert c["recall_ge_120px"]["recall"] == 0.5
         predicted = sum(len(detections[n]) for n in frame_names)
+        assert c["precision_ge_120px"]["correct"] == 1
         assert c["precision"]["correct"] == 1 and c["precision"]["predicted"] == predicted
         assert c["precision"]["precision"] == round(1 / predicted, 3)
     # around each labelled box: she is found in her crop, the wall box never is
@@ -115,10 +118,44 @@ def test_infrared_detection_and_tiles(astronaut_bgr) -> None:
 
 
 def test_finder_finds_a_small_person_that_the_full_frame_pass_misses(astronaut_bgr, detector) -> None:
-    """The point of tiling: a person 150 px tall on a 1920x1080 frame."""
+    """The point of tiling: her head and shoulders 100 px tall on a 1920x1080 frame."""
     frame = np.full((1080, 1920, 3), 170, np.uint8)
-    frame[600:750, 1200:1350] = cv2.resize(astronaut_bgr, (150, 150), interpolation=cv2.INTER_AREA)
-    target = Box(1200, 600, 1350, 750)
+    frame[600:700, 1200:1300] = cv2.resize(astronaut_bgr, (100, 100), interpolation=cv2.INTER_AREA)
+    target = Box(1200, 600, 1300, 700)
+    assert not any(d.label == "person" and d.box.intersection(target) > 0.5 * d.box.area
+                   for d in detector.detect(frame, min_score=0.1))  # the 416x416 full-frame pass alone misses her
     found = PersonFinder(detector).find(frame)
     assert any(d.box.intersection(target) > 0.5 * d.box.area for d in found)
     assert bucket_names((60, 120)) == ("<60", "60-120", ">=120")
+
+
+def test_yolox_finds_the_astronaut_once_through_the_finder(astronaut_bgr, detector) -> None:
+    """A real photo through PersonFinder: one person, where the detector alone boxes her, also with the mirrored
+    second look (fused, not doubled)."""
+    alone = max((d for d in detector.detect(astronaut_bgr, min_score=0.3) if d.label == "person"),
+                key=lambda d: d.score)
+    for flip in (False, True):
+        found = PersonFinder(detector, FinderSettings(flip=flip)).find(astronaut_bgr)
+        assert len(found) == 1, (flip, found)
+        assert found[0].score > 0.6 and found[0].box.iou(alone.box) > 0.8
+
+
+def test_tile_sides_follow_the_detector_input(detector) -> None:
+    assert PersonFinder(detector).tile_sides(1920, 1080) == (1040, 693)  # 416 px input at scales 0.4 and 0.6
+    with load_model("ssd_mobilenet_v2_coco", load_manifests()) as ssd:
+        assert PersonFinder(ssd).tile_sides(1920, 1080) == (750, 500)
+    with load_model("ssd_mobilenet_v2_coco", load_manifests(), input_size=[533, 300]) as wide:
+        with pytest.raises(ValueError, match="square input_size"):
+            PersonFinder(wide)
+
+
+def test_persons_command_compares_another_detector(cctv_set) -> None:
+    root, _ = cctv_set
+    result = CliRunner().invoke(eval_cli, ["persons", str(root), "--json", "--scores", "0.3",
+                                           "--detector", "ssd_mobilenet_v2_coco", "--no-crops"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["detector"] == "ssd_mobilenet_v2_coco"
+    assert summary["whole_frame"]["0.3"]["day"]["recall_by_height"][">=200"]["total"] == 1
+    unknown = CliRunner().invoke(eval_cli, ["persons", str(root), "--detector", "no_such_model", "--no-crops"])
+    assert unknown.exit_code != 0 and "no_such_model" in unknown.output

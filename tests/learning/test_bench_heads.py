@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from counterwatch.learning.features import EMBEDDING_DIM, GEOMETRY_NAMES, OBJECT_NAMES
+from counterwatch.learning.features import BLOCKS, EMBEDDING_DIM, block_columns
 from counterwatch.learning.heads import CANDIDATES
 
 
@@ -19,7 +19,7 @@ def test_bench_heads_reports_feature_and_fit_costs() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
     assert report["cpus_used"] == 1 and report["samples"] == 200
-    assert report["feature_width"] == EMBEDDING_DIM + len(GEOMETRY_NAMES) + len(OBJECT_NAMES)
+    assert report["feature_width"] == len(block_columns(BLOCKS)) > 2 * EMBEDDING_DIM
     assert report["feature_ms_per_sample"] > 0 and report["fit_s"] > 0
     assert report["chosen_model"] in CANDIDATES
     assert report["features_s_projected"] == round(report["feature_ms_per_sample"] * 200 / 1000.0, 1)

@@ -6,6 +6,7 @@ import json
 import numpy as np
 from click.testing import CliRunner
 
+from counterwatch.learning.registry import BUILTIN_ROOT, Registry
 from counterwatch.learning.heads import TrainSettings, choose_threshold, grouped_folds, labels_for, train_head
 from tests.learning.conftest import BEHAVIOUR
 
@@ -31,11 +32,9 @@ def test_grouped_folds_never_split_a_group(train_features):
 
 
 def _coefficients(head) -> list[np.ndarray]:
-    out = []
-    for calibrated in head.model.calibrated_classifiers_:
-        out.append(calibrated.estimator[-1].coef_.ravel())
-        out.extend(np.atleast_1d([c.a_, c.b_]) for c in calibrated.calibrators)
-    return out
+    final = head.model.estimator[-1]
+    weights = [final.coef_.ravel()] if hasattr(final, "coef_") else [w.ravel() for w in final.coefs_]
+    return [*weights, np.array([head.model.a, head.model.b])]
 
 
 def test_training_is_reproducible_with_a_seed(train_features):
@@ -81,5 +80,8 @@ def test_train_heads_cli_writes_a_versioned_model_with_a_card(datasets, tmp_path
     assert card["dataset"]["config_hash"] == "test-hash" and card["seed"] == 0
     assert {"precision", "recall", "f1", "auc"} <= set(card["cv"]) and 0 < card["threshold"] < 1
     assert card["model"] in ("logreg", "mlp") and len(card["feature_spec"]["geometry"]) > 0
-    # The first version of a behaviour becomes active: nothing to compare it with.
-    assert json.loads((out / BEHAVIOUR / "active.json").read_text())["version"] == versions[0].name
+    # The shipped head stays active: a hall's first head must be promoted (measured against it) to replace it.
+    registry = Registry(out, builtin=BUILTIN_ROOT)
+    assert registry.active(BEHAVIOUR) != versions[0].name
+    assert registry.active(BEHAVIOUR) in {p.name for p in (BUILTIN_ROOT / BEHAVIOUR).iterdir() if p.is_dir()}
+    assert not (out / BEHAVIOUR / "active.json").exists()

@@ -66,3 +66,35 @@ def test_predictor_returns_probabilities_that_follow_the_image(datasets, extract
     # A named version loads too, and the same input gives the same probability.
     named = HeadPredictor(BEHAVIOUR, root=registry.root, version=version, extractor=extractor)
     assert np.isclose(named.predict_proba(coffee, None), negative)
+
+
+def test_shipped_heads_are_active_until_a_promotion_and_rollback_returns_to_them(datasets, tmp_path):
+    builtin, hall = tmp_path / "builtin", tmp_path / "hall"
+    shipped = _train(Registry(builtin), datasets["train"], datasets["cache"])
+    registry = Registry(hall, builtin=builtin)
+    assert registry.active(BEHAVIOUR) == shipped and registry.versions(BEHAVIOUR) == [shipped]
+    assert not (hall / BEHAVIOUR / "active.json").exists()  # nothing written to the hall for the shipped head
+
+    candidate = _train(registry, datasets["train"], datasets["cache"])
+    assert candidate != shipped and registry.active(BEHAVIOUR) == shipped  # a new version must be promoted
+    assert registry.versions(BEHAVIOUR) == sorted([shipped, candidate])
+
+    registry.set_active(BEHAVIOUR, candidate)
+    assert registry.active(BEHAVIOUR) == candidate
+    assert Registry(builtin).active(BEHAVIOUR) == shipped  # the shipped pointer is never moved
+    assert registry.rollback(BEHAVIOUR) == shipped and registry.active(BEHAVIOUR) == shipped
+
+
+def test_a_shipped_head_that_does_not_match_its_card_is_refused(datasets, tmp_path):
+    import pytest
+
+    from counterwatch.learning.registry import RegistryError
+
+    builtin = tmp_path / "builtin"
+    version = _train(Registry(builtin), datasets["train"], datasets["cache"])
+    registry = Registry(tmp_path / "hall", builtin=builtin)
+    assert registry.load(BEHAVIOUR)["threshold"] >= 0
+    model = builtin / BEHAVIOUR / version / "model.joblib"
+    model.write_bytes(model.read_bytes() + b"\0")
+    with pytest.raises(RegistryError, match="sha256"):
+        registry.load(BEHAVIOUR)

@@ -74,8 +74,8 @@ def _sleeping(events):
 
 def test_active_head_opens_incidents_and_a_shadow_head_never_does(demo_config, loaded_models, registry, frames,
                                                                    tmp_path):
-    # Without heads the still, upright staff are not asleep: no sleeping incident.
-    plain, _ = _run(_config(demo_config, registry), loaded_models, frames, None)
+    # Without heads (none configured) the still, upright staff are not asleep: no sleeping incident.
+    plain, _ = _run(_config(demo_config, registry, heads={}), loaded_models, frames, None)
     assert not _sleeping(e for r in plain for e in r.events)
     assert all(not p.cues.head for r in plain for s in r.states for p in s.staff)
     assert sum(r.shadow_events for r in plain) == 0
@@ -96,7 +96,7 @@ def test_active_head_opens_incidents_and_a_shadow_head_never_does(demo_config, l
 
     # The same head in SHADOW: no incident comes out of the pipeline, the shadow log gets them.
     data_dir = tmp_path / "data"
-    shadow, closing = _run(_config(demo_config, registry, shadow_heads={BEHAVIOUR: "always"}), loaded_models,
+    shadow, closing = _run(_config(demo_config, registry, heads={}, shadow_heads={BEHAVIOUR: "always"}), loaded_models,
                            frames, data_dir)
     assert not _sleeping(e for r in shadow for e in r.events)
     assert not _sleeping(closing)
@@ -116,7 +116,7 @@ def test_a_promotion_reaches_a_running_scorer_without_a_restart(demo_config, reg
 
     trained = next(v for v in registry.versions(BEHAVIOUR) if v not in ("always", "never"))
     registry.set_active(BEHAVIOUR, trained)
-    scorer = HeadScorer(_config(demo_config, registry, heads={BEHAVIOUR: "active"}), ["w01", "w02"])
+    scorer = HeadScorer.from_config(_config(demo_config, registry, heads={BEHAVIOUR: "active"}), ["w01", "w02"])
     try:
         assert scorer.versions() == {f"w01/{BEHAVIOUR}": trained, f"w02/{BEHAVIOUR}": trained}
         assert scorer.reload_if_changed() == ()

@@ -17,6 +17,8 @@ from sqlalchemy import create_engine, text
 from counterwatch.config import load_config
 from counterwatch.demo_scene import render_scene, segment
 from counterwatch.incidents.privacy import MASK_BGR, citizen_polygons_mask
+from counterwatch.learning.registry import BUILTIN_ROOT, Registry
+from counterwatch.learning.runtime import registry_root
 from counterwatch.learning.sampling import uncertainty
 from counterwatch.pipeline import regions_for
 from tests.conftest import REPO
@@ -67,11 +69,16 @@ def test_run_queues_masked_samples_of_both_windows(tmp_path: Path) -> None:
     config = load_config(config_path)
     data_dir = config.resolve(config.storage.data_dir)
     polygon = citizen_polygons_mask(regions_for(config, config.cameras[0]), 1280, 720)
+    registry = Registry(registry_root(config), builtin=BUILTIN_ROOT)
+    shipped = {b: registry.card(b, registry.active(b))["threshold"] for b in config.models.heads}
+    assert set(shipped) == {"phone_use", "eating", "drinking", "sleeping"}
     for row in rows:
         assert row["hall_id"] == "demo-hall" and row["camera_id"] == "cam-demo" and row["label"] is None
         assert row["path"].startswith(f"samples/cam-demo/{row['window_id']}/") and row["path"].endswith(".jpg")
         scores = [tuple(score) for score in _scores(row["scores"])]
-        assert [(name, threshold) for name, _, threshold in scores] == [("phone_use", 0.3)]  # no heads configured
+        # The demo's shipped heads score every behaviour, each at its card's threshold.
+        assert {name: threshold for name, _, threshold in scores} == shipped
+        assert all(0.0 <= probability <= 1.0 for _, probability, _ in scores)
         assert row["uncertainty"] == pytest.approx(uncertainty(scores))
         image = cv2.imread(str(data_dir / row["path"]), cv2.IMREAD_COLOR)
         assert image is not None and image.shape == (720, 1280, 3)

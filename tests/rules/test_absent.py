@@ -155,3 +155,20 @@ def test_staff_id_is_the_rostered_staff_at_the_onset() -> None:
     script = stream(seg(1, staff=STAFF, rostered="s1"), seg(5, rostered="s1"), seg(10, rostered="s9"))
     events = without_updates(run(rule(), script))
     assert [e.kind for e in events] == [OPENED] and events[0].staff_id == "s1"
+
+
+def test_the_fused_presence_counts_as_someone_at_the_post() -> None:
+    """No person box, but presence fusion says occupied (e.g. the zone differs from its empty picture)."""
+    from dataclasses import replace
+
+    def fused(occupied: bool):
+        return lambda state: replace(state, occupancy=0.9 if occupied else 0.1, occupied=occupied,
+                                     presence_cues=("detector", "motion", "reference"))
+
+    held = [fused(True)(s) for s in stream(seg(60))]
+    assert all(s.staff_present and s.presence_source == "fusion" for s in held)
+    assert run(rule(), held) == []
+    empty = [fused(False)(s) for s in stream(seg(20))]
+    events = run(rule(), empty)
+    assert kinds(events) == [("opened", 10.0)]
+    assert "occupancy 0.10 from detector, motion, reference" in events[0].reason

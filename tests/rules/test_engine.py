@@ -35,7 +35,7 @@ def test_every_incident_type_has_a_registered_rule() -> None:
     assert set(registered_rules()) == set(INCIDENT_TYPES)
     assert rule_class("phone_use").name == "phone_use"
     with pytest.raises(ValueError, match="no rule registered"):
-        rule_class("smoking")
+        rule_class("grooming")
 
 
 def test_one_instance_of_every_enabled_rule_per_window() -> None:

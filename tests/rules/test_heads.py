@@ -53,14 +53,16 @@ def test_sleeping_head_still_needs_a_still_zone():
     assert run(make(Sleeping), states) == []
 
 
-def test_eating_head_pulses_count_as_movements():
-    # The head fires in 2 s pulses every 8 s: each pulse is one hand-to-mouth movement with food.
+def test_eating_head_stands_in_for_the_food_on_hand_to_mouth_movements():
+    # A hand goes to the mouth for 2 s every 8 s and the head fires then, but no food box is ever found: each is a
+    # movement with food. The same movements without the head are a hand at the mouth with nothing: no incident.
     def staff(i):
-        return [person(head=(("eating", 0.9, 0.6),))] if i % 16 < 4 else [person()]
+        at_mouth = i % 16 < 4
+        return [person(hand_to_mouth=at_mouth, head=(("eating", 0.9, 0.6),) if at_mouth else ())]
 
     events = run(make(Eating), stream(seg(90, staff=staff)))
     assert _opened(events, "eating")
-    assert run(make(Eating), stream(seg(90, staff=lambda i: [person()]))) == []
+    assert run(make(Eating), stream(seg(90, staff=lambda i: [person(hand_to_mouth=i % 16 < 4)]))) == []
 
 
 def test_engine_path_uses_only_the_matching_behaviours_head():
@@ -81,3 +83,17 @@ def test_cue_helpers_and_validation():
         BehaviourCues(head=(("sleeping", 1.2, 0.5),))
     with pytest.raises(ValueError, match="twice"):
         BehaviourCues(head=(("sleeping", 0.1, 0.5), ("sleeping", 0.2, 0.5)))
+
+
+def test_an_eating_head_firing_on_and_on_without_a_hand_at_the_mouth_opens_nothing():
+    # A lunch box on the desk beside someone at work: the head fires on every frame, no hand goes to the mouth.
+    states = stream(seg(120, staff=[person(head=(("eating", 0.9, 0.6),))]))
+    assert run(make(Eating), states) == []
+
+
+def test_a_sleeping_head_below_threshold_overrules_head_down_geometry():
+    # Reading at the desk seen from above: the nose below the shoulders on every frame, the zone still.
+    reading = stream(seg(150, staff=[person(head_down=True)]))
+    assert _opened(run(make(Sleeping), reading), "sleeping")  # no head: the geometry alone decides
+    scored = stream(seg(150, staff=[person(head_down=True, head=(("sleeping", 0.1, 0.3),))]))
+    assert run(make(Sleeping), scored) == []  # the head scored the person awake

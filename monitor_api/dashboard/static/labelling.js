@@ -1,6 +1,6 @@
 /* The labelling queue: one keystroke labels the frame. Each label is a form (one per button) that posts JSON to
    the API with the CSRF header, like the incident actions; on success the page reloads and shows the next frame.
-   The keys (data-key on each form: 1-4, 0, s) submit the matching form. */
+   The keys (data-key on each form: 1-5, 0, s) submit the matching form. */
 (function () {
   'use strict';
 

@@ -1,16 +1,23 @@
-"""The labelling queue over HTTP, on SQLite and PostgreSQL: the most uncertain frame first, labels written with
-their audit entry (relabelling audited with the previous label), unknown labels refused, other halls' samples
-refused like incidents, the image served with its view audited, purged and missing files handled."""
+"""The labelling queue over HTTP, on SQLite and PostgreSQL: frames of behaviours below the hall's label target
+first, then the most uncertain; each behaviour's progress towards the target; labels written with their audit
+entry (relabelling audited with the previous label), unknown labels refused, other halls' samples refused like
+incidents, the image served with its view audited, purged and missing files handled."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from counterwatch.config.schema import LABEL_TARGET, LearningConfig
 from monitor_api.storage.models import AuditLogRow, LabelSampleRow
 from monitor_api.storage.types import utcnow
 from tests.api.http.label_samples import seed_sample
-from tests.api.http.world import PASSWORD, World
+from tests.api.http.world import HALL_B_YAML, PASSWORD, World, build_world
+from tests.api.storage.helpers import HALL_YAML, hall_config
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
 
@@ -20,6 +27,42 @@ def _seed(world: World, hall: str, window: str, minutes: int, uncertainty: float
     sample_id, _ = seed_sample(world.services.database, world.services.settings.data_dir, hall, camera, window,
                                T0 + timedelta(minutes=minutes), uncertainty, shade=shade)
     return sample_id
+
+
+def _seed_top(world: World, hall: str, window: str, minutes: int, uncertainty: float, top: str) -> int:
+    """A sample whose most likely behaviour is `top`: listed last, so the order of the scores does not decide it."""
+    camera = "cam1" if hall == "hall-a" else "cam-b1"
+    others = [(name, 0.1, 0.5) for name in ("phone_use", "eating", "sleeping") if name != top]
+    sample_id, _ = seed_sample(world.services.database, world.services.settings.data_dir, hall, camera, window,
+                               T0 + timedelta(minutes=minutes), uncertainty, scores=(*others, (top, 0.45, 0.5)))
+    return sample_id
+
+
+def _label(world: World, client, hall: str, label: str, count: int, first_minute: int) -> list[int]:
+    """`count` new frames of the hall labelled `label` through the API."""
+    ids = []
+    for index in range(count):
+        sample = _seed(world, hall, "w01", first_minute + index, 0.5)
+        response = client.post(f"/api/v1/labelling/samples/{sample}/label", headers=world.headers("manager"),
+                               json={"label": label})
+        assert response.status_code == 200, response.text
+        ids.append(sample)
+    return ids
+
+
+def _queue(client, headers: dict[str, str], **params: object) -> list[int]:
+    response = client.get("/api/v1/labelling/queue", headers=headers, params=params)
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["items"]]
+
+
+@pytest.fixture
+def target_world(database_url: str, tmp_path: Path) -> Iterator[World]:
+    """hall-a aims for 2 labelled frames per behaviour; hall-b keeps the default (LABEL_TARGET)."""
+    hall_a = hall_config(HALL_YAML + "learning: {label_target_per_behaviour: 2}\n")
+    built = build_world(database_url, tmp_path / "data", halls=(hall_a, hall_config(HALL_B_YAML)))
+    yield built
+    built.stop()
 
 
 def _audit(world: World, client, **params: str) -> list[dict]:
@@ -100,22 +143,95 @@ def test_a_label_is_stored_with_its_audit_entry_and_a_relabel_records_the_previo
         stats = client.get("/api/v1/labelling/stats", headers=sup_a, params={"hall": "hall-a"})
         assert stats.status_code == 200, stats.text
         assert stats.json() == {"hall_id": "hall-a", "remaining": 0, "labelled": {
-            "phone_use": 0, "eating": 0, "drinking": 0, "sleeping": 0, "none": 1, "skip": 1}}
+            "phone_use": 0, "eating": 0, "drinking": 0, "sleeping": 0, "smoking": 0, "none": 1, "skip": 1},
+            "target": 50, "progress": [{"behaviour": behaviour, "labelled": 0, "target": 50, "needed": 50} for
+                                       behaviour in ("phone_use", "eating", "drinking", "sleeping", "smoking")]}
     with world.services.database.read() as session:
         row = session.get(LabelSampleRow, first)
         assert row is not None and row.label == "none" and row.labelled_by == world.ids["manager"]
 
 
+def test_frames_of_behaviours_below_their_target_come_before_more_uncertain_ones(target_world: World) -> None:
+    world = target_world
+    with world.client() as client:
+        sup_a, manager = world.headers("supervisor_a"), world.headers("manager")
+        _label(world, client, "hall-a", "phone_use", 2, 100)  # phone_use reaches hall-a's target of 2
+        eating_labelled = _label(world, client, "hall-a", "eating", 1, 200)
+        _label(world, client, "hall-a", "none", 3, 300)  # "none" counts for no behaviour
+        phone_unsure = _seed_top(world, "hall-a", "w01", 0, 0.95, "phone_use")
+        eating_sure = _seed_top(world, "hall-a", "w02", 1, 0.2, "eating")
+        sleeping_middle = _seed_top(world, "hall-a", "w01", 2, 0.6, "sleeping")
+        phone_sure = _seed_top(world, "hall-a", "w02", 3, 0.1, "phone_use")
+        hall_b_phone = _seed_top(world, "hall-b", "w01", 4, 0.3, "phone_use")  # hall-b: 0 of 50 phone labels
+
+        assert _queue(client, sup_a, hall="hall-a") == [sleeping_middle, eating_sure, phone_unsure, phone_sure]
+        # Paging: a shorter page is the same order cut short.
+        assert _queue(client, sup_a, hall="hall-a", limit=1) == [sleeping_middle]
+        assert _queue(client, sup_a, hall="hall-a", limit=3) == [sleeping_middle, eating_sure, phone_unsure]
+        assert _queue(client, sup_a, hall="hall-a", window="w02") == [eating_sure, phone_sure]
+        # Each hall against its own counts and target: hall-b's phone frame is still below target.
+        assert _queue(client, manager) == [sleeping_middle, hall_b_phone, eating_sure, phone_unsure, phone_sure]
+
+        # Eating reaches the target: its frame joins the others that did, by uncertainty.
+        _label(world, client, "hall-a", "eating", 1, 210)
+        assert _queue(client, sup_a, hall="hall-a") == [sleeping_middle, phone_unsure, eating_sure, phone_sure]
+        # A purged labelled frame no longer counts (its image is gone from the dataset): eating is short again.
+        with world.services.database.write() as session:
+            row = session.get(LabelSampleRow, eating_labelled[0])
+            assert row is not None
+            row.purged_at = utcnow()
+        assert _queue(client, sup_a, hall="hall-a") == [sleeping_middle, eating_sure, phone_unsure, phone_sure]
+        stats = client.get("/api/v1/labelling/stats", headers=sup_a, params={"hall": "hall-a"})
+        assert stats.status_code == 200, stats.text
+        document = stats.json()
+        assert document["target"] == 2 and document["remaining"] == 4
+        assert document["labelled"] == {"phone_use": 2, "eating": 1, "drinking": 0, "sleeping": 0, "smoking": 0,
+                                        "none": 3, "skip": 0}
+        assert document["progress"] == [
+            {"behaviour": "phone_use", "labelled": 2, "target": 2, "needed": 0},
+            {"behaviour": "eating", "labelled": 1, "target": 2, "needed": 1},
+            {"behaviour": "drinking", "labelled": 0, "target": 2, "needed": 2},
+            {"behaviour": "sleeping", "labelled": 0, "target": 2, "needed": 2},
+            {"behaviour": "smoking", "labelled": 0, "target": 2, "needed": 2}]
+        hall_b = client.get("/api/v1/labelling/stats", headers=manager, params={"hall": "hall-b"}).json()
+        assert hall_b["target"] == LABEL_TARGET == 50
+        assert hall_b["progress"][0] == {"behaviour": "phone_use", "labelled": 0, "target": 50, "needed": 50}
+    schema = world.app.openapi()["components"]["schemas"]
+    assert {"target", "progress"} <= set(schema["LabelStatsPublic"]["required"])
+    assert set(schema["BehaviourProgressPublic"]["properties"]) == {"behaviour", "labelled", "target", "needed"}
+
+
+def test_the_label_target_is_bounded_and_named_in_errors() -> None:
+    assert LearningConfig().label_target_per_behaviour == LABEL_TARGET
+    assert LearningConfig(label_target_per_behaviour=10000).label_target_per_behaviour == 10000
+    for value in (0, 10001, 2.5, "many"):
+        with pytest.raises(ValidationError, match="label_target_per_behaviour"):
+            LearningConfig(label_target_per_behaviour=value)
+
+
+def test_smoking_is_a_label_although_no_head_scores_it(world: World) -> None:
+    sample = _seed(world, "hall-a", "w01", 0, 0.9)
+    with world.client() as client:
+        sup_a = world.headers("supervisor_a")
+        labelled = client.post(f"/api/v1/labelling/samples/{sample}/label", headers=sup_a, json={"label": "smoking"})
+        assert labelled.status_code == 200, labelled.text
+        assert labelled.json()["label"] == "smoking"
+        stats = client.get("/api/v1/labelling/stats", headers=sup_a, params={"hall": "hall-a"}).json()
+        assert stats["labelled"]["smoking"] == 1
+    schema = world.app.openapi()["components"]["schemas"]["LabelCreate"]["properties"]["label"]
+    assert "smoking" in schema["enum"]
+
+
 def test_an_unknown_label_is_refused_with_422_and_changes_nothing(world: World) -> None:
     sample = _seed(world, "hall-a", "w01", 0, 0.9)
     with world.client() as client:
-        for body in ({"label": "smoking"}, {"label": ""}, {"label": None}, {}, {"label": "none", "extra": 1}):
+        for body in ({"label": "grooming"}, {"label": ""}, {"label": None}, {}, {"label": "none", "extra": 1}):
             refused = client.post(f"/api/v1/labelling/samples/{sample}/label",
                                   headers=world.headers("supervisor_a"), json=body)
             assert refused.status_code == 422, (body, refused.text)
             assert refused.headers["content-type"].startswith("application/problem+json")
         refused = client.post(f"/api/v1/labelling/samples/{sample}/label", headers=world.headers("supervisor_a"),
-                              json={"label": "smoking"})
+                              json={"label": "grooming"})
         assert any(error["field"] == "body.label" for error in refused.json()["errors"])
         assert _audit(world, client, action="label_sample.label") == []
     with world.services.database.read() as session:
