@@ -26,19 +26,15 @@ def _load_or_exit(path: str | None) -> HallConfig | None:
 
 
 def _read_image_or_exit(path: str):
-    import cv2
-    import numpy as np
+    """The image at `path` (BGR), or exit 2 naming the file: missing, unreadable, not an image, or over the
+    counterwatch.image_input.MAX_IMAGE_PIXELS cap (checked on the header, before decoding)."""
+    from counterwatch.image_input import ImageInputError, read_image
 
     try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as exc:
-        raise click.ClickException(f"cannot read image {path}: {exc.strerror or exc}") from None
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        click.echo(f"error: {path} is not a readable image (empty, truncated or not an image format OpenCV decodes)",
-                   err=True)
+        return read_image(path)
+    except ImageInputError as exc:
+        click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_BAD_INPUT)
-    return image
 
 
 @click.group()

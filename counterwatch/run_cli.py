@@ -4,16 +4,35 @@ The parent opens the hall database (migrate, sync the config, close what a crash
 dashboard from a uvicorn thread, and pumps the workers' messages on the main thread: every incident event is stored
 (idempotently) and then published to the live feed; pause periods are recorded; camera states and window statuses
 feed the registries behind /api/v1/cameras, /api/v1/windows, /readyz and /metrics. Queue-system pause/resume calls
-reach the workers through Runner.set_queue_pause. Incidents also go to DATA_DIR/incidents.jsonl, as before.
+for this hall's windows reach the workers through Runner.set_queue_pause (other halls' are dropped, see
+hall_queue_control). Incidents also go to DATA_DIR/incidents.jsonl, as before.
 """
 from __future__ import annotations
 
+import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from monitor_api.cli import scoring_config_option
+
+logger = logging.getLogger("counterwatch.run")
+
+
+def hall_queue_control(hall_id: str,
+                       set_queue_pause: Callable[[str, bool], None]) -> Callable[[str, str, bool], None]:
+    """The API's queue control for the hall this process runs: a pause or resume naming another hall (its windows
+    share ids with ours) is logged and dropped, never forwarded to this hall's workers."""
+    def control(hall: str, window_id: str, paused: bool) -> None:
+        if hall != hall_id:
+            logger.warning("queue %s of %s/%s ignored: this process runs hall %s", "pause" if paused else "resume",
+                           hall, window_id, hall_id)
+            return
+        set_queue_pause(window_id, paused)
+
+    return control
 
 
 @click.command()
@@ -35,6 +54,7 @@ def run(config_path: str, workers: int, seconds: float, host: str, port: int, no
     from counterwatch.cli import _load_or_exit
     from counterwatch.incidents.media import remove_partials
     from counterwatch.incidents.sink import JsonlSink
+    from counterwatch.private_files import private_data_dir
     from counterwatch.runner import Runner
     from monitor_api.app import build_services, create_app
     from monitor_api.cli import announce_accounts, api_settings, scoring_config_or_exit
@@ -45,8 +65,7 @@ def run(config_path: str, workers: int, seconds: float, host: str, port: int, no
     config = _load_or_exit(config_path)
     assert config is not None
     scoring_config = scoring_config_or_exit(scoring_config_path)  # before any camera, worker or database starts
-    data_dir = config.resolve(config.storage.data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = private_data_dir(config.resolve(config.storage.data_dir))
     remove_partials(data_dir / "evidence")  # half-written evidence left by a crash, before any worker writes
     try:
         database, report = open_hall_database(config)
@@ -57,7 +76,7 @@ def run(config_path: str, workers: int, seconds: float, host: str, port: int, no
     runner = Runner(config, str(Path(config_path).resolve()), data_dir, workers=workers)
     settings = api_settings(config, cookie_secure=cookie_secure, expect_cameras=True, scoring_config=scoring_config)
     services = build_services(settings, database=database,
-                              queue_control=lambda _hall, window_id, paused: runner.set_queue_pause(window_id, paused))
+                              queue_control=hall_queue_control(config.hall.id, runner.set_queue_pause))
     bridge = PipelineBridge(services, config.hall.id, extra_sinks=(JsonlSink(data_dir),))
     click.echo(f"counterwatch run: hall {config.hall.id}, {len(config.cameras)} camera(s) in {len(runner.groups)} "
                f"worker(s); incidents -> {database!r} and {data_dir / 'incidents.jsonl'}")

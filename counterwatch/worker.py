@@ -129,18 +129,21 @@ class CameraPipeline:
         """Keeps the shadow engine's events of the behaviours with a shadow head; appends them to
         DATA_DIR/shadow/<behaviour>.jsonl when a data dir is configured. Returns how many there were."""
         import json
+        import os
 
         from counterwatch.incidents.sink import event_to_dict
+        from counterwatch.private_files import open_private, private_dir
 
         behaviours = self._heads.shadow_behaviours
         versions = self._heads.shadow_versions()
         kept = [event for event in events if event.incident_type in behaviours]
         if kept and self._shadow_dir is not None:
-            self._shadow_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self._shadow_dir)
             for event in kept:
                 line = json.dumps({**event_to_dict(event), "shadow_version": versions[event.incident_type]},
                                   ensure_ascii=False)
-                with (self._shadow_dir / f"{event.incident_type}.jsonl").open("a", encoding="utf-8") as handle:
+                descriptor = open_private(self._shadow_dir / f"{event.incident_type}.jsonl", os.O_WRONLY | os.O_APPEND)
+                with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
                     handle.write(line + "\n")
         return len(kept)
 

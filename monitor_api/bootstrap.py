@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from counterwatch.private_files import open_private, private_dir
 from monitor_api.accounts import add_user
 from monitor_api.auth.passwords import Passwords, generate_password
 from monitor_api.storage import Actor, Database
@@ -32,9 +33,9 @@ def load_session_secret(data_dir: Path) -> str:
             return secret
     except FileNotFoundError:
         pass
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     secret = secrets.token_urlsafe(48)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    descriptor = open_private(path, os.O_WRONLY | os.O_TRUNC)
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(secret + "\n")
     return secret

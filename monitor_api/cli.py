@@ -122,12 +122,12 @@ def serve(config_path: str, host: str, port: int, cookie_secure: bool, bootstrap
 
 def api_settings(config, *, cookie_secure: bool, expect_cameras: bool, scoring_config: Path | None = None):
     """ApiSettings of `run` and `serve`; `scoring_config` comes from scoring_config_or_exit (already validated)."""
+    from counterwatch.private_files import private_data_dir
     from monitor_api.bootstrap import load_session_secret
     from monitor_api.settings import ApiSettings
     from monitor_api.storage import database_url
 
-    data_dir = config.resolve(config.storage.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = private_data_dir(config.resolve(config.storage.data_dir).resolve())
     return ApiSettings(database_url=database_url(config), data_dir=data_dir, halls=(config,),
                        session_secret=load_session_secret(data_dir), cookie_secure=cookie_secure,
                        expect_cameras=expect_cameras, scoring_config=scoring_config)

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from counterwatch.incidents.media import encode_snapshot, write_bytes_atomic
+from counterwatch.private_files import private_dir
 from counterwatch.rules.schedule import HallCalendar
 
 logger = logging.getLogger("counterwatch.dataset")
@@ -72,7 +73,7 @@ def sample_path(data_dir: Path, frame: CandidateFrame) -> Path:
 def store_sample(data_dir: Path, frame: CandidateFrame) -> Path:
     """Write a sampled (masked) frame where the export finds it: samples/<camera>/<window>/<UTC stamp>.jpg."""
     path = sample_path(data_dir, frame)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     write_bytes_atomic(path, encode_snapshot(frame.image))
     return path
 

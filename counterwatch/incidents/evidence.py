@@ -41,6 +41,7 @@ from counterwatch.incidents.events import EventKind, Evidence, IncidentEvent
 from counterwatch.incidents.media import encode_snapshot, even_size, write_bytes_atomic, write_clip
 from counterwatch.incidents.privacy import blur_boxes, fill_citizen_side, mask_frame, private_boxes
 from counterwatch.incidents.ring_buffer import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, FrameRingBuffer
+from counterwatch.private_files import private_dir
 from vision.annotate import annotate as draw_observation
 from vision.observation import Observation
 from vision.regions import WindowRegion
@@ -215,9 +216,7 @@ class EvidenceRecorder:
     # ---- writing ------------------------------------------------------------------------------------------------
 
     def _incident_dir(self, incident_id: str) -> Path:
-        directory = self.data_dir / EVIDENCE_DIR / incident_id
-        directory.mkdir(parents=True, exist_ok=True)
-        return directory
+        return private_dir(self.data_dir / EVIDENCE_DIR / incident_id)
 
     def _snapshot_source(self, event: IncidentEvent) -> tuple[np.ndarray, Observation | None] | None:
         """The raw frame nearest the event: the last frame as received if it is the nearest, else from the buffer."""

@@ -2,7 +2,8 @@
 
 Atomic: every file is written under a temporary name in the destination directory, fsynced, renamed over the final
 name and the directory fsynced, so that after a crash the final name holds either nothing or a complete file.
-Leftover temporaries start with "." and end in ".part"; `remove_partials` cleans them up.
+Leftover temporaries start with "." and end in ".part"; `remove_partials` cleans them up. Final files are 0600
+(counterwatch.private_files): the temporary is made so before it is renamed.
 
 The images handed in here are already privacy-masked (counterwatch.incidents.privacy); this module only keeps
 what the mask did intact: JPEG with 4:4:4 sampling and yuv420p converted by OpenCV keep the block-aligned mask
@@ -20,6 +21,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from counterwatch.private_files import PRIVATE_FILE_MODE, open_private
+
 SNAPSHOT_JPEG_QUALITY = 90  # a supervisor reads details (a phone in a hand) off the snapshot
 CLIP_CRF = 23  # libx264's default quality: ~0.6 MB for 10 s of 1280x720 at 2 fps
 CLIP_PRESET = "veryfast"  # the clip is written in the camera's pipeline loop; slower presets buy little at 2 fps
@@ -36,7 +39,8 @@ def _fsync_dir(directory: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
-    """Yields a temporary path next to `final`; on success the file there is fsynced and renamed to `final`.
+    """Yields a temporary path next to `final` (not created yet); on success the file there is made 0600, fsynced
+    and renamed to `final`.
 
     On any exception the temporary file is removed and the exception propagates; `final` is never touched.
     """
@@ -45,6 +49,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
     try:
         yield temp
         with open(temp, "rb+") as handle:
+            os.fchmod(handle.fileno(), PRIVATE_FILE_MODE)
             os.fsync(handle.fileno())
         os.replace(temp, final)
         _fsync_dir(final.parent)
@@ -55,7 +60,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
 
 def write_bytes_atomic(final: Path, data: bytes) -> None:
     with atomic_path(final) as temp:
-        with open(temp, "xb") as handle:
+        with os.fdopen(open_private(temp, os.O_WRONLY | os.O_EXCL), "wb") as handle:
             handle.write(data)
 
 

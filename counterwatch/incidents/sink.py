@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from counterwatch.incidents.events import EventKind, Evidence, IncidentEvent
+from counterwatch.private_files import open_private, private_dir, tighten
 
 logger = logging.getLogger("counterwatch.incidents")
 
@@ -179,8 +180,9 @@ class JsonlSink(IncidentSink):
         if not isinstance(data_dir, (str, Path)) or not str(data_dir):
             raise ValueError(f"JsonlSink.data_dir must be a path, got {data_dir!r}")
         self.path = Path(data_dir) / JSONL_NAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        private_dir(self.path.parent)
+        self._fd: int | None = open_private(self.path, os.O_WRONLY | os.O_APPEND)
+        tighten(self.path)  # a log an earlier version made group-readable
         try:
             self._end_torn_line()
         except BaseException:

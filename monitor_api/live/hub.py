@@ -4,6 +4,8 @@ Each subscriber has a bounded asyncio queue. Publishing never waits: a subscribe
 (its stream ends; EventSource and the dashboard reconnect and reload), so a slow browser can never hold up ingest.
 Messages may be published from any thread (the runner's pump thread): they are handed to the event loop with
 call_soon_threadsafe.
+Open subscriptions are re-checked against the subscriber's current access every `recheck_s` seconds by the routes
+that serve them (see guard.SubscriberGuard).
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import asyncio
 import logging
 import threading
 from typing import Any
+
+from monitor_api.live.guard import RECHECK_INTERVAL_S
 
 logger = logging.getLogger("counterwatch.api")
 
@@ -37,8 +41,9 @@ class Subscription:
 
 
 class EventHub:
-    def __init__(self, maxsize: int = 256) -> None:
+    def __init__(self, maxsize: int = 256, recheck_s: float = RECHECK_INTERVAL_S) -> None:
         self.maxsize = maxsize
+        self.recheck_s = recheck_s  # how stale a subscriber's checked access may get
         self._subscribers: set[Subscription] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()

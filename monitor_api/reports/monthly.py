@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from counterwatch.private_files import open_private, private_dir
 from monitor_api.reports.data import Calendar, build_report
 from monitor_api.reports.exports import to_xlsx
 from monitor_api.reports.pdf import to_pdf
@@ -29,7 +30,8 @@ logger = logging.getLogger("counterwatch.api.reports")
 
 def _write_once(path: Path, data: bytes) -> None:
     temporary = path.with_name(path.name + ".part")
-    temporary.write_bytes(data)
+    with os.fdopen(open_private(temporary, os.O_WRONLY | os.O_TRUNC), "wb") as handle:
+        handle.write(data)
     os.replace(temporary, path)
 
 
@@ -49,7 +51,7 @@ def generate_closed_months(database: Database, data_dir: Path, now: dt.datetime,
         missing = {kind: path for kind, path in targets.items() if not path.exists()}
         if not missing:
             continue
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         with database.write() as session:
             report = build_report(session, hall_id, period, calendar=(calendars or {}).get(hall_id))
             for kind, path in missing.items():

@@ -1,13 +1,16 @@
 """Appeals: filed by the staff member the incident names or by a manager; decided by a second reviewer, a manager
-who neither confirmed the incident nor filed the appeal (403 otherwise; 409 when already decided)."""
+who neither confirmed the incident nor filed the appeal and is not the staff member it names (403 otherwise; 409 when
+already decided)."""
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from monitor_api.auth.policy import MANAGER, AppealDecider, AppealFiler, AppealReader
+from monitor_api.auth.principal import Principal
 from monitor_api.incident_access import incident_message, load_incident
 from monitor_api.problems import ApiProblem
 from monitor_api.routes._errors import storage_errors
@@ -44,6 +47,7 @@ def create_appeal(incident_id: str, body: AppealCreate, principal: AppealFiler, 
 def decide(appeal_id: AppealId, body: AppealDecisionCreate, principal: AppealDecider,
            services: ServicesDep) -> AppealPublic:
     with services.database.write() as session:
+        _refuse_own_appeal(session, principal, appeal_id)
         with storage_errors():
             appeal = decide_appeal(session, appeal_id, principal.id, body.decision, body.note, utcnow())
         incident = session.get(IncidentRow, appeal.incident_id)
@@ -55,6 +59,16 @@ def decide(appeal_id: AppealId, body: AppealDecisionCreate, principal: AppealDec
     services.hub.publish_threadsafe(message)
     notify_scores_changed(services, *changed)
     return result
+
+
+def _refuse_own_appeal(session: Session, principal: Principal, appeal_id: int) -> None:
+    """No one decides the appeal of an incident about themselves (as no one reviews one)."""
+    if principal.staff is None:
+        return
+    incident = session.scalars(select(IncidentRow).join(AppealRow, AppealRow.incident_id == IncidentRow.id)
+                               .where(AppealRow.id == appeal_id)).first()
+    if incident is not None and principal.is_staff_member(incident.hall_id, incident.staff_id):
+        raise ApiProblem(403, "you cannot decide the appeal of an incident about yourself")
 
 
 @router.get("/appeals", response_model=list[AppealPublic], summary="Appeals, oldest undecided first")

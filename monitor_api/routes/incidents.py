@@ -71,7 +71,9 @@ def get_incident(incident_id: str, principal: IncidentReader, services: Services
 @router.post("/{incident_id}/acknowledge", response_model=IncidentPublic, summary="A supervisor has seen it")
 def acknowledge(incident_id: str, principal: IncidentReviewer, services: ServicesDep) -> IncidentPublic:
     with services.database.write() as session:
-        load_incident(session, principal, incident_id, for_staff=False)
+        incident = load_incident(session, principal, incident_id, for_staff=False)
+        if principal.is_staff_member(incident.hall_id, incident.staff_id):
+            raise ApiProblem(403, "you cannot acknowledge an incident about yourself")
         with storage_errors():
             incident = acknowledge_incident(session, incident_id, principal.id, utcnow())
         result = incident_public(incident)

@@ -47,21 +47,33 @@ def list_windows(principal: WindowReader, services: ServicesDep, hall: HallParam
         return window_statuses(services, session, halls)
 
 
-def _target_hall(principal: Principal, hall: str | None) -> str:
+def _target_hall(services: Services, principal: Principal, hall: str | None) -> str:
+    """The hall a pause names: the key's own hall, or `hall` for a key valid for every hall. It must be a hall this
+    instance serves: its workers are the only ones a pause reaches, and other halls' windows share its window ids."""
     if principal.halls is not None:  # a key for one hall
         (own,) = tuple(principal.halls)
         if hall is not None and hall != own:
             raise ApiProblem(403, "not within your halls")
+        if services.settings.hall(own) is None:
+            raise ApiProblem(403, f"this key is for hall {own!r}, but this service runs {_served(services)}: send "
+                             f"hall {own!r}'s pauses to that hall's counterwatch")
         return own
     if hall is None:
         raise ApiProblem(422, "hall is required for a key valid for every hall",
                          errors=[FieldError(field="query.hall", message="required for a key without a hall")])
+    if services.settings.hall(hall) is None:
+        raise ApiProblem(404, f"hall {hall!r} is not served here (this service runs {_served(services)})")
     return hall
+
+
+def _served(services: Services) -> str:
+    halls = [config.hall.id for config in services.settings.halls]
+    return ("hall " if len(halls) == 1 else "halls ") + ", ".join(repr(hall) for hall in halls)
 
 
 def _change(services: Services, principal: Principal, window_id: str, hall: str | None,
             paused: bool) -> PauseChangePublic:
-    hall_id = _target_hall(principal, hall)
+    hall_id = _target_hall(services, principal, hall)
     now = utcnow()
     with services.database.write() as session:
         window = session.get(WindowRow, (hall_id, window_id)) if len(window_id) <= 64 else None

@@ -9,6 +9,10 @@ one-off PRAGMA at start-up would miss later ones):
   instead of failing at once.
 - foreign_keys=ON: SQLite does not enforce foreign keys unless told to, per connection.
 
+File modes. The database holds staff records: a new SQLite file is created 0600 before SQLite opens it (SQLite gives
+its -wal and -shm files the database file's mode), and an existing one open to other users is tightened
+(counterwatch.private_files).
+
 Single writer. SQLite allows one writer at a time per file. Inside a process every write transaction goes through
 `Database.write()`, which holds a process-wide lock per database file and starts the transaction with BEGIN
 IMMEDIATE, so the write lock is taken up front: a deferred transaction that reads first and writes later can fail with
@@ -30,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from counterwatch.private_files import open_private, tighten
 
 if TYPE_CHECKING:  # the config package imports shapely; keep `import monitor_api.storage` light
     from counterwatch.config import HallConfig
@@ -84,6 +90,18 @@ def _check_sqlite_file(path: Path) -> None:
                                  "permissions or point storage.url elsewhere")
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 (empty: SQLite takes a 0-byte file as a new database) or tighten it and the
+    files SQLite keeps beside it."""
+    try:
+        os.close(open_private(path, os.O_WRONLY))
+    except OSError as error:
+        raise StorageConfigError(f"database file {path} cannot be created: {error.strerror}: fix the permissions "
+                                 "of its directory or point storage.url elsewhere") from None
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+        tighten(file)
+
+
 def _install_sqlite_listeners(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -117,6 +135,7 @@ def create_engine_for(url: str | URL, *, busy_timeout_ms: int = DEFAULT_BUSY_TIM
         path = sqlite_path(parsed)
         if path is not None:
             _check_sqlite_file(path)
+            _private_sqlite_file(path)
         engine = create_engine(parsed, echo=echo)
         _install_sqlite_listeners(engine, busy_timeout_ms)
         return engine

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 from datetime import timedelta
 
 import numpy as np
@@ -108,6 +109,9 @@ def test_active_head_opens_incidents_and_a_shadow_head_never_does(demo_config, l
     assert {line["shadow_version"] for line in lines} == {"always"}
     assert sorted({line["window_id"] for line in lines}) == ["w01", "w02"]
     assert list(data_dir.glob("shadow/*.jsonl")) == [data_dir / "shadow" / f"{BEHAVIOUR}.jsonl"]
+    # The shadow log holds staff records: private to the service's user.
+    assert stat.S_IMODE((data_dir / "shadow").stat().st_mode) == 0o700
+    assert stat.S_IMODE((data_dir / "shadow" / f"{BEHAVIOUR}.jsonl").stat().st_mode) == 0o600
 
 
 def test_a_promotion_reaches_a_running_scorer_without_a_restart(demo_config, registry):
