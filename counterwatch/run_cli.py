@@ -6,12 +6,15 @@ dashboard from a uvicorn thread, and pumps the workers' messages on the main thr
 feed the registries behind /api/v1/cameras, /api/v1/windows, /readyz and /metrics. Queue-system pause/resume calls
 for this hall's windows reach the workers through Runner.set_queue_pause (other halls' are dropped, see
 hall_queue_control). Incidents also go to DATA_DIR/incidents.jsonl, as before.
+On start, evidence and sampled frames that a killed run wrote but never stored a row for are deleted
+(monitor_api.retention.sweep_orphans): at start, and once more when the grace period has passed.
 """
 from __future__ import annotations
 
 import logging
 import signal
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -59,6 +62,7 @@ def run(config_path: str, workers: int, seconds: float, host: str, port: int, no
     from monitor_api.app import build_services, create_app
     from monitor_api.cli import announce_accounts, api_settings, scoring_config_or_exit
     from monitor_api.ingest import PipelineBridge
+    from monitor_api.retention import ORPHAN_GRACE_S, schedule_orphan_sweep, sweep_orphans_logged
     from monitor_api.server import ApiServer, ApiServerError
     from monitor_api.storage import StorageConfigError, open_hall_database
 
@@ -73,6 +77,8 @@ def run(config_path: str, workers: int, seconds: float, host: str, port: int, no
         raise click.ClickException(str(error)) from None
     if report.recovered_incidents:
         click.echo(f"closed {len(report.recovered_incidents)} incident(s) left open by a crash")
+    started = datetime.now(timezone.utc)
+    sweep_orphans_logged(database, data_dir, started - timedelta(seconds=ORPHAN_GRACE_S))
     runner = Runner(config, str(Path(config_path).resolve()), data_dir, workers=workers)
     settings = api_settings(config, cookie_secure=cookie_secure, expect_cameras=True, scoring_config=scoring_config)
     services = build_services(settings, database=database,
@@ -104,6 +110,7 @@ def run(config_path: str, workers: int, seconds: float, host: str, port: int, no
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     runner.start()
+    later_sweep = schedule_orphan_sweep(database, data_dir, started)
     try:
         runner.pump(on_message, seconds=seconds)
     except KeyboardInterrupt:
@@ -112,6 +119,7 @@ def run(config_path: str, workers: int, seconds: float, host: str, port: int, no
         runner.pump(on_message)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        later_sweep.cancel()
         runner.stop()
         bridge.close()
         if server is not None:

@@ -4,11 +4,14 @@ Workers (spawned, so that MediaPipe's native threads are never forked) read thei
 send incident events, pause periods and the frames they sampled for the labelling queue to the parent over a queue;
 the parent is the single writer of the sink.
 Queue-system commands (pause/resume a window) go from the parent to every worker over per-worker control queues.
+Workers never outlive the parent: each sets a parent-death signal first thing and checks its parent on every loop
+(counterwatch.parent_watch), so a parent killed with SIGKILL leaves no pipeline reading a camera or writing files.
 """
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import queue as queue_module
 import time
 from dataclasses import dataclass
@@ -67,7 +70,11 @@ STATS_INTERVAL_S = 2.0
 
 
 def _worker_main(config_path: str, camera_ids: tuple[str, ...], out: mp.Queue, control: mp.Queue,
-                 stop: mp.Event, data_dir: str) -> None:  # pragma: no cover - runs in a child process
+                 stop: mp.Event, data_dir: str, parent_pid: int) -> None:  # pragma: no cover - runs in a child process
+    from counterwatch.parent_watch import ParentWatch
+
+    parent = ParentWatch(parent_pid)
+    parent.die_with_parent()  # before anything that takes time (models) or writes (evidence)
     from counterwatch.config import load_config
     from counterwatch.pipeline import camera_reader, load_models
     from counterwatch.rules.pause import QueueStatus
@@ -90,6 +97,7 @@ def _worker_main(config_path: str, camera_ids: tuple[str, ...], out: mp.Queue, c
         reader.start()
     try:
         while not stop.is_set():
+            parent.exit_if_orphaned()
             _drain_control(control, queue_status)
             idle = True
             for reader in readers:
@@ -168,7 +176,8 @@ class Runner:
         self._controls = [self._context.Queue() for _ in self._groups]
         self._processes = [
             self._context.Process(target=_worker_main, name=f"counterwatch-worker-{i}",
-                                  args=(config_path, group, self._out, control, self._stop, str(data_dir)),
+                                  args=(config_path, group, self._out, control, self._stop, str(data_dir),
+                                        os.getpid()),
                                   daemon=True)
             for i, (group, control) in enumerate(zip(self._groups, self._controls))]
 
@@ -177,6 +186,8 @@ class Runner:
         return list(self._groups)
 
     def start(self) -> None:
+        """Start the workers. Call it from a thread that lives as long as the workers should (the main thread):
+        on Linux a worker's parent-death signal fires when the thread that started it ends."""
         for process in self._processes:
             process.start()
 

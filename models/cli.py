@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from models.errors import ModelError
-from models.manifest import files_present, load_manifests
+from models.manifest import files_present, load_manifests, shipped_manifest_dir
 
 __all__ = ["models_cli"]
 
@@ -70,19 +70,25 @@ def list_models(ctx: click.Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_context
 def verify(ctx: click.Context, names: tuple[str, ...], repeat: int, as_json: bool) -> None:
-    """Check files, sha256, loading and one inference per model; exit 1 if any fails.
+    """Check files, sha256, loading and one inference per model; exit 1 if any is missing or fails.
 
-    Without NAMES every model is checked; optional operator-supplied models (YOLO) whose files are absent are
-    then reported as missing with the fix, without failing.
+    Without NAMES every model is checked. The shipped placeholders of optional operator-supplied models (YOLO)
+    are then reported as missing with the fix, and counted as missing, without failing the run: a hall needs them
+    only when its config names them (`counterwatch check-config` checks that). A model named on the command line
+    or whose manifest comes from --manifest-dir fails the run when its files are missing.
     """
     from models.verify import verify_model  # imports cv2 and the runtimes lazily, only when verifying
 
     registry = _registry(ctx)
     targets = list(names) or sorted(registry)
     results = [verify_model(name, registry, repeat=repeat) for name in targets]
-    failed = [r for r in results if r.status == "failed" or (r.status == "missing" and (names or not r.optional))]
+    excused = [r.name for r in results
+               if r.status == "missing" and not names and r.optional and _shipped(registry.get(r.name))]
+    failing = [r for r in results if r.status == "failed" or (r.status == "missing" and r.name not in excused)]
+    counts = {status: sum(r.status == status for r in results) for status in ("ok", "missing", "failed")}
     if as_json:
-        click.echo(json.dumps({"ok": not failed, "models": [r.as_dict() for r in results]}, indent=2))
+        click.echo(json.dumps({"ok": not failing, "counts": counts, "optional_not_installed": excused,
+                               "models": [r.as_dict() for r in results]}, indent=2))
     else:
         for r in results:
             if r.status == "ok":
@@ -91,9 +97,19 @@ def verify(ctx: click.Context, names: tuple[str, ...], repeat: int, as_json: boo
                            f"{r.summary}")
             else:
                 click.echo(f"{r.status:<8} {r.name}: {r.error}")
-        click.echo(f"{len(results) - len(failed)} ok or optional, {len(failed)} failed")
-    if failed:
+        summary = f"{counts['ok']} ok, {counts['missing']} missing, {counts['failed']} failed"
+        if excused:
+            summary += (f" ({', '.join(excused)}: optional, not installed; needed only where a hall config names "
+                        "them)")
+        click.echo(summary)
+    if failing:
         ctx.exit(1)
+
+
+def _shipped(manifest) -> bool:
+    """Whether the manifest is one shipped with counterwatch (not replaced from a --manifest-dir)."""
+    return manifest is not None and manifest.origin is not None and \
+        manifest.origin.parent.resolve() == shipped_manifest_dir().resolve()
 
 
 @models_cli.command("export")

@@ -1,7 +1,8 @@
 """Check that a model is installed, intact and runs: the logic behind ``counterwatch models verify``.
 
 Each check runs one inference on a sample image. Markers and text are rendered here, so their result is checked
-(the marker id and the words must come back); the photo-based models run on scikit-image's astronaut when
+(the marker id must come back, and the text reader must read the pause sign's Chinese text, rendered in the
+project's CJK font); the photo-based models run on scikit-image's astronaut when
 scikit-image is installed (a test extra), else on a synthetic image, and only report what they found.
 """
 
@@ -33,8 +34,8 @@ from models.registry import load_model
 __all__ = ["VerifyResult", "sample_image", "verify_model"]
 
 
-SAMPLE_TEXT = "WINDOW 3 PAUSED"
 SAMPLE_MARKER_ID = 7
+SAMPLE_TEXT_PX = 40  # character height: well above the ~16 px the text reader needs (counterwatch.sign)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +82,18 @@ def _marker_scene() -> np.ndarray:
     return scene
 
 
-def _text_scene() -> np.ndarray:
-    scene = np.full((120, 640, 3), 255, np.uint8)
-    cv2.putText(scene, SAMPLE_TEXT, (20, 80), cv2.FONT_HERSHEY_SIMPLEX, 1.6, (0, 0, 0), 3, cv2.LINE_AA)
-    return scene
+def _text_scene(text: str) -> np.ndarray:
+    """`text` in black on white in the CJK font the pause sign is printed with, as a BGR image."""
+    from PIL import Image, ImageDraw
+
+    from counterwatch.fonts import cjk_font
+
+    font = cjk_font(SAMPLE_TEXT_PX)
+    left, top, right, bottom = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), text, font=font)
+    margin = SAMPLE_TEXT_PX
+    page = Image.new("RGB", (right - left + 2 * margin, bottom - top + 2 * margin), "white")
+    ImageDraw.Draw(page).text((margin - left, margin - top), text, font=font, fill="black")
+    return np.ascontiguousarray(np.asarray(page)[:, :, ::-1])
 
 
 def _runner(runtime: ModelRuntime) -> tuple[np.ndarray, Callable[[np.ndarray], object], Callable[[object], str]]:
@@ -115,13 +124,20 @@ def _runner(runtime: ModelRuntime) -> tuple[np.ndarray, Callable[[np.ndarray], o
             return f"rendered marker {SAMPLE_MARKER_ID} found"
         return _marker_scene(), runtime.detect, check_marker
     if isinstance(runtime, TextReader):
+        from counterwatch.fonts import FontMissing
+        from vision.signs import SIGN_TEXT
+
         def check_text(result: object) -> str:
-            text = " ".join(line.text for line in result)  # type: ignore[attr-defined]
-            if "PAUSED" not in text.replace(" ", "").upper():
-                raise ModelError(runtime.name, f"rendered {SAMPLE_TEXT!r} read as {text!r}",
-                                 runtime.manifest.fix_hint())
-            return f"rendered text read as {text!r}"
-        return _text_scene(), runtime.read, check_text
+            text = "".join(line.text for line in result)  # type: ignore[attr-defined]
+            if SIGN_TEXT not in "".join(text.split()):
+                raise ModelError(runtime.name, f"rendered pause-sign text {SIGN_TEXT!r} read as {text!r}",
+                                 "the pause sign's text will not be confirmed; " + runtime.manifest.fix_hint())
+            return f"rendered pause-sign text read as {text!r}"
+        try:
+            scene = _text_scene(SIGN_TEXT)
+        except FontMissing as exc:
+            raise ModelError(runtime.name, "cannot render the pause-sign text to read", str(exc)) from None
+        return scene, runtime.read, check_text
     raise ModelError(runtime.name, f"verify has no sample for {type(runtime).__name__}", "add one in models/verify.py")
 
 

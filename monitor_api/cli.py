@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from monitor_api.auth.keys import SCOPES
 from monitor_api.storage.models import Role
 
 ROLE_NAMES = [role.value for role in Role]
@@ -250,7 +251,7 @@ def keys() -> None:
 @config_option
 @click.option("--name", required=True, help="What the key is for, e.g. 叫号系统.")
 @click.option("--scope", "scopes", required=True, multiple=True,
-              type=click.Choice(["queue:pause", "appraisal:read", "incidents:read"]))
+              type=click.Choice(list(SCOPES)))
 @click.option("--hall", default=None, help="Restrict the key to one hall (default: every hall).")
 @click.option("--expires-days", default=90.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
 def keys_create(config_path: str, name: str, scopes: tuple[str, ...], hall: str | None, expires_days: float) -> None:

@@ -39,9 +39,10 @@ class ApiSettings(BaseModel):
     sse_keepalive_s: float = Field(default=15.0, gt=0, le=300, description="Keep-alive comment interval on SSE.")
     subscriber_queue: int = Field(default=256, ge=1, le=100_000, description="Live-feed messages buffered per "
                                   "subscriber; a subscriber that falls further behind is dropped.")
-    expect_cameras: bool = Field(default=False, description="/readyz requires fresh frames from every camera (true "
-                                 "when cameras run in this process tree: `counterwatch run`).")
-    max_frame_age_s: float = Field(default=30.0, gt=0, description="/readyz: oldest acceptable last frame.")
+    expect_cameras: bool = Field(default=False, description="/readyz requires every camera reported online with a "
+                                 "fresh frame (true when cameras run in this process tree: `counterwatch run`).")
+    max_frame_age_s: float = Field(default=30.0, gt=0, description="/readyz: oldest acceptable last frame of a camera "
+                                   "reported online (one reported offline or stalled fails at once).")
     min_free_bytes: int = Field(default=1024**3, ge=0, description="/readyz: free disk required under data_dir.")
     window_status_stale_s: float = Field(default=60.0, gt=0, description="A window status older than this reads "
                                          "'unknown'.")

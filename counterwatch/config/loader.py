@@ -65,6 +65,13 @@ def parse_config(text: str, *, filename: str = "<config>", base_dir: Path = Path
     return config.model_copy(update={"base_dir": base_dir})
 
 
+def field_lines(path: str | Path, fields: Iterable[str]) -> dict[str, int | None]:
+    """The line (1-based) of each field path (e.g. cameras[0].source) in a config file that loads; a field the file
+    leaves to its default gets the line of its nearest parent in the file."""
+    document = YAML(typ="rt").load(Path(path).read_text(encoding="utf-8"))
+    return {field: _line_of(document, _parse_path(field)) for field in fields}
+
+
 def _without_echoes(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Drop a "too short" error on a list whose items already failed: pydantic reports the dropped items twice."""
     def inside(outer: tuple, inner: tuple) -> bool:

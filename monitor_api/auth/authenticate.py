@@ -149,3 +149,20 @@ def authorize(connection: HTTPConnection, policy: Policy) -> Principal | None:
         if _is_websocket(connection):
             raise WebSocketException(code=1008, reason=denied.detail[:120]) from None
         raise ApiProblem(denied.status, denied.detail, headers=_CHALLENGE if denied.status == 401 else None) from None
+
+
+def identify(connection: HTTPConnection, policy: Policy) -> Principal | None:
+    """For a public route that shows more to some callers: the caller when their credentials pass `policy`; None
+    without credentials or when they do not pass it. Invalid or expired credentials are refused (401) as on every
+    other route, so a misconfigured scraper hears about it instead of silently getting the short answer."""
+    services = get_services(connection)
+    try:
+        principal = authenticate(connection, services)
+    except _Denied as denied:
+        raise ApiProblem(denied.status, denied.detail, headers=_CHALLENGE if denied.status == 401 else None) from None
+    if principal is None:
+        return None
+    try:
+        return _check(policy, principal)
+    except _Denied:
+        return None

@@ -9,11 +9,12 @@ import hashlib
 import secrets
 
 KEY_PREFIX = "cwk_"
-SCOPES = ("queue:pause", "appraisal:read", "incidents:read")
+SCOPES = ("queue:pause", "appraisal:read", "incidents:read", "metrics:read")
 SCOPE_DESCRIPTIONS = {
     "queue:pause": "pause/resume windows from the queue-calling system (叫号系统)",
     "appraisal:read": "read confirmed-incident summaries for the appraisal system (考核)",
     "incidents:read": "read incident metadata (no evidence)",
+    "metrics:read": "scrape /metrics and read the /readyz detail (Prometheus, monitoring)",
 }
 
 

@@ -71,12 +71,14 @@ COMPLAINT_FILE = _policy("complaint-file", (SUPERVISOR, MANAGER), description="f
                          "supervisors (own halls), managers")
 COMPLAINT_DECIDE = _policy("complaint-decide", (MANAGER,), description="accept, reject, resolve and answer "
                            "complaints: managers")
+OPS_READ = _policy("ops-read", (ADMIN,), ("metrics:read",), description="/metrics and the /readyz detail (hall and "
+                   "camera ids, counts): admins, keys with metrics:read covering every hall the instance serves")
 LABEL_FRAMES = _policy("label-frames", (SUPERVISOR, MANAGER), description="the labelling queue: view sampled frames "
                        "(audited) and label them (audited): supervisors (own halls), managers")
 
 ALL_POLICIES = (PUBLIC, ANY_USER, INCIDENT_READ, EVIDENCE_VIEW, INCIDENT_REVIEW, APPEAL_FILE, APPEAL_DECIDE,
                 APPEAL_READ, WINDOW_READ, QUEUE_PAUSE, CAMERA_READ, LIVE_FEED, AUDIT_READ, ADMINISTER, APPRAISAL_READ,
-                COMPLAINT_FILE, COMPLAINT_DECIDE, LABEL_FRAMES)
+                COMPLAINT_FILE, COMPLAINT_DECIDE, LABEL_FRAMES, OPS_READ)
 
 
 class PolicyGate:
@@ -162,3 +164,4 @@ AppraisalReader = Annotated[Principal, Depends(gate(APPRAISAL_READ))]
 ComplaintFiler = Annotated[Principal, Depends(gate(COMPLAINT_FILE))]
 ComplaintDecider = Annotated[Principal, Depends(gate(COMPLAINT_DECIDE))]
 FrameLabeller = Annotated[Principal, Depends(gate(LABEL_FRAMES))]
+MetricsReader = Annotated[Principal, Depends(gate(OPS_READ))]

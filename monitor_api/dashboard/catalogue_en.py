@@ -212,6 +212,15 @@ EN: dict[str, str] = {
     "flag.self_examination_required": "Written self-examination",
     "flag.award_eligibility_lost": "Award eligibility lost",
     "flag.escalation": "Escalation",
+    "me.thresholds": "Accountability rules (Complaint Accountability Rules, Article 7)",
+    "me.threshold.count": "{flag}: {count} or more violations in the period (month or year)",
+    "me.threshold.points": "{flag}: {points} or more points deducted in the period (month or year)",
+    "me.threshold.count_or_points": ("{flag}: {count} or more violations, or {points} or more points deducted, "
+                                     "in the period (month or year)"),
+    "me.threshold.window": "{flag}: {count} or more violations within {months} months",
+    "me.threshold.off": "{flag}: not used",
+    "me.threshold.violation": ("A violation is a confirmed incident whose appeal was not upheld, or an upheld "
+                               "complaint."),
     # the labelling queue
     "nav.labelling": "Labelling queue",
     "labelling.title": "Labelling queue",

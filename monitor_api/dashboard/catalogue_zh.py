@@ -212,6 +212,13 @@ ZH: dict[str, str] = {
     "flag.self_examination_required": "书面检查",
     "flag.award_eligibility_lost": "取消评优资格",
     "flag.escalation": "升级问责",
+    "me.thresholds": "问责规则（投诉问责制第七条）",
+    "me.threshold.count": "{flag}：本期（月或年）违规 {count} 次及以上",
+    "me.threshold.points": "{flag}：本期（月或年）扣分达 {points} 分",
+    "me.threshold.count_or_points": "{flag}：本期（月或年）违规 {count} 次及以上，或扣分达 {points} 分",
+    "me.threshold.window": "{flag}：{months} 个月内违规 {count} 次及以上",
+    "me.threshold.off": "{flag}：不启用",
+    "me.threshold.violation": "违规指已确认且申诉未获支持的告警，以及成立的投诉。",
     # the labelling queue
     "nav.labelling": "标注队列",
     "labelling.title": "标注队列",

@@ -86,5 +86,24 @@ async def me_page(request: Request) -> Response:
                 scores.append(score)
             except ApiError as error:
                 return pages._api_failure(request, tr, remember, user, error)
-    return pages._page(request, "me.html", tr, remember,
-                       {"user": user, "incidents": incidents, "scores": scores, "nav": "me"})
+    thresholds = threshold_lines(scores[0].get("flag_thresholds") or {}, tr) if scores else []
+    return pages._page(request, "me.html", tr, remember, {"user": user, "incidents": incidents, "scores": scores,
+                                                          "thresholds": thresholds, "nav": "me"})
+
+
+def threshold_lines(thresholds: dict[str, Any], tr: Any) -> list[str]:
+    """When each flag is raised (the API's flag_thresholds of the scoring config in use), one sentence per flag."""
+    lines = []
+    for name, rule in thresholds.items():
+        count, points = int(rule.get("min_violations") or 0), float(rule.get("min_points") or 0)
+        flag = tr.t(f"flag.{name}")
+        if "window_months" in rule:
+            lines.append(tr.t("me.threshold.window", flag=flag, count=count, months=rule["window_months"]))
+        elif count and points:
+            lines.append(tr.t("me.threshold.count_or_points", flag=flag, count=count, points=f"{points:g}"))
+        elif count or points:
+            lines.append(tr.t("me.threshold.count", flag=flag, count=count) if count
+                         else tr.t("me.threshold.points", flag=flag, points=f"{points:g}"))
+        else:
+            lines.append(tr.t("me.threshold.off", flag=flag))
+    return lines

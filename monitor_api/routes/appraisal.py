@@ -14,7 +14,7 @@ from monitor_api.auth.policy import AnyUser, AppraisalReader
 from monitor_api.problems import ApiProblem
 from monitor_api.scoring.config import load_scoring_config
 from monitor_api.scoring.engine import Period
-from monitor_api.scoring.record import period_json
+from monitor_api.scoring.record import period_json, thresholds_json
 from monitor_api.schemas.status import AppraisalPublic, StaffSummaryPublic
 from monitor_api.services import ServicesDep
 from monitor_api.storage import record_audit
@@ -57,7 +57,8 @@ def scores(principal: AppraisalReader, services: ServicesDep,
            period: Annotated[str, Query(pattern=_PERIOD, description="YYYY-MM or YYYY, in the hall's time zone.")],
            hall: Annotated[str | None, Query(min_length=1, max_length=64)] = None) -> dict[str, Any]:
     """Scores, deductions (with incident/complaint ids) and flags, recomputed from the record on every call: the same
-    documents (`periods[]`) the webhook pushes. See monitor_api/scoring."""
+    documents (`periods[]`) the webhook pushes, with the thresholds the flags were raised by. See
+    monitor_api/scoring."""
     if hall is not None:
         principal.require_hall(hall)
         if services.settings.hall(hall) is None:
@@ -75,14 +76,15 @@ def scores(principal: AppraisalReader, services: ServicesDep,
         record_audit(session, principal.actor, "export.appraisal", "export", "appraisal-scores", hall_id=hall,
                      details={"period": period, "halls": [d["hall_id"] for d in documents]},
                      client_ip=principal.client_ip)
-    return {"period": period, "halls": documents}
+    return {"period": period, "flag_thresholds": thresholds_json(config), "halls": documents}
 
 
 @router.get("/mine", summary="The caller's own scores, deductions and flags (a user linked to a staff record)")
 def my_scores(principal: AnyUser, services: ServicesDep,
               period: Annotated[str, Query(pattern=_PERIOD, description="YYYY-MM or YYYY, in the hall's time zone.")],
               ) -> dict[str, Any]:
-    """Due process: staff see exactly what the appraisal system receives about them (the same derivation)."""
+    """Due process: staff see exactly what the appraisal system receives about them (the same derivation), and the
+    thresholds of the flags."""
     if principal.staff is None:
         raise ApiProblem(404, "this account is not linked to a staff record")
     hall_id, staff_id = principal.staff
@@ -99,4 +101,5 @@ def my_scores(principal: AnyUser, services: ServicesDep,
     mine = next((entry for entry in document["staff"] if entry["staff_id"] == staff_id), None)
     if mine is None:
         raise ApiProblem(404, f"staff record {staff_id} not found in hall {hall_id}")
-    return {"hall_id": hall_id, "period": document["period"], "timezone": document["timezone"], **mine}
+    return {"hall_id": hall_id, "period": document["period"], "timezone": document["timezone"], **mine,
+            "flag_thresholds": thresholds_json(config)}

@@ -1,5 +1,6 @@
 """Complaints (投诉问责制 第二至六条): supervisors of the hall and managers file and view them; managers accept or
-reject, resolve, and record the reply. Every step is audited; an outcome change re-derives the scores (webhook)."""
+reject, resolve, and record the reply, except for a complaint about themselves (403, as for reviews and appeals).
+Every step is audited; an outcome change re-derives the scores (webhook)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -139,7 +140,9 @@ def _step(services: Services, principal: Principal, complaint_id: int, action: s
     steps = {"accept": accept_complaint, "reject": reject_complaint, "resolve": resolve_complaint,
              "reply": reply_to_complainant}
     with services.database.write() as session:
-        _load(session, principal, complaint_id)
+        complaint = _load(session, principal, complaint_id)
+        if principal.is_staff_member(complaint.hall_id, complaint.staff_id):
+            raise ApiProblem(403, "you cannot handle a complaint about yourself")
         with storage_errors():
             try:
                 row = steps[action](session, principal.actor, complaint_id, now=utcnow(), **kwargs)  # type: ignore

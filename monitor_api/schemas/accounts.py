@@ -9,7 +9,7 @@ from pydantic import Field
 from monitor_api.schemas.common import InputModel, PublicModel
 from monitor_api.storage.models import Role
 
-ScopeName = Literal["queue:pause", "appraisal:read", "incidents:read"]
+ScopeName = Literal["queue:pause", "appraisal:read", "incidents:read", "metrics:read"]
 
 
 class LoginCreate(InputModel):
@@ -70,7 +70,7 @@ class UserUpdate(InputModel):
 
 class ApiKeyCreate(InputModel):
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[ScopeName] = Field(min_length=1, max_length=3)
+    scopes: list[ScopeName] = Field(min_length=1, max_length=4)
     hall_id: str | None = Field(default=None, max_length=64, description="Restrict to one hall; null: every hall.")
     expires_days: float | None = Field(default=90, gt=0, le=3650, description="null: never expires.")
 

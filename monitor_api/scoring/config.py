@@ -1,7 +1,9 @@
 """The scoring configuration (configs/scoring.yaml): deduction points per confirmed incident type and duration band,
 per complaint outcome, the base score of a period, and the thresholds of the 投诉问责制 第七条 flags.
 
-Every number here is a default in config, never a literal in the scoring code (DESIGN.md).
+Every number here is a default in config, never a literal in the scoring code (DESIGN.md). The defaults below are
+the only built-in values: `load_scoring_config(None)` returns them, and configs/scoring.yaml spells out exactly the
+same values for a hall to edit (tests/scoring/test_defaults.py keeps the two equal).
 """
 from __future__ import annotations
 
@@ -10,8 +12,13 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ruamel.yaml import YAML
 
-INCIDENT_TYPES = ("absent_without_pause", "phone_use", "eating", "drinking", "smoking", "sleeping",
-                  "late_arrival", "left_during_service")
+# 投诉问责制 第七条 (三): "一年内，窗口工作人员发生2次及以上违规行为的" -- the second violation within a year
+# escalates. (一) 书面检查 + 通报批评 and (二) 取消评先、评优资格 name no count and rank below (三), so by default
+# they too need a second violation (in the period): one confirmed violation costs points and raises no flag.
+# The rules count violations, not points; a hall may add point thresholds (min_points) in its own config.
+# (四) 情节严重 is the managers' judgement and raises no flag here.
+SEED_MIN_VIOLATIONS = 2
+SEED_WINDOW_MONTHS = 12  # 第七条 (三): 一年内
 
 
 class _Strict(BaseModel):
@@ -54,8 +61,8 @@ class ComplaintDeduction(_Strict):
 class FlagThreshold(_Strict):
     """A flag is raised for a staff member and period when either threshold is reached (0 disables that one)."""
 
-    min_violations: int = Field(default=1, ge=0, le=1000, description="Counted violations (confirmed incidents and "
-                                "upheld complaints) in the period.")
+    min_violations: int = Field(default=SEED_MIN_VIOLATIONS, ge=0, le=1000, description="Counted violations "
+                                "(confirmed incidents and upheld complaints) in the period.")
     min_points: float = Field(default=0.0, ge=0, le=10_000, description="Deducted points in the period.")
 
 
@@ -63,11 +70,30 @@ class Flags(_Strict):
     notice_issued: FlagThreshold = Field(default=FlagThreshold(), description="通报批评 (第七条 一).")
     self_examination_required: FlagThreshold = Field(default=FlagThreshold(), description="书面检查 (第七条 一).")
     award_eligibility_lost: FlagThreshold = Field(default=FlagThreshold(), description="取消评先评优资格 (第七条 二).")
-    escalation_violations: int = Field(default=2, ge=2, le=100, description="Violations within the rolling window "
-                                       "that escalate (第七条 三: 2次及以上).")
-    escalation_window_months: int = Field(default=12, ge=1, le=60, description="The rolling window in calendar "
-                                          "months of the hall's time zone; an earlier violation counts while the "
-                                          "later one is strictly before earlier + N months.")
+    escalation_violations: int = Field(default=SEED_MIN_VIOLATIONS, ge=2, le=100, description="Violations within "
+                                       "the rolling window that escalate (第七条 三: 2次及以上).")
+    escalation_window_months: int = Field(default=SEED_WINDOW_MONTHS, ge=1, le=60, description="The rolling window "
+                                          "in calendar months of the hall's time zone; an earlier violation counts "
+                                          "while the later one is strictly before earlier + N months.")
+
+
+def _deduction(points: float, *bands: tuple[float, float]) -> IncidentDeduction:
+    return IncidentDeduction(points=points, bands=tuple(DurationBand(min_duration_s=start, points=band_points)
+                                                        for start, band_points in bands))
+
+
+# Points per confirmed incident of the behaviours 礼仪标准规范 二 (一) 行为规定 2, 3 and 5 forbid; longer incidents
+# cost more. The county's rules set no point values: these are the product's defaults.
+DEFAULT_INCIDENTS: dict[str, IncidentDeduction] = {
+    "absent_without_pause": _deduction(2, (600, 4), (1800, 6)),  # 10 minutes, half an hour away
+    "phone_use": _deduction(2, (300, 3)),
+    "eating": _deduction(2),
+    "drinking": _deduction(1),
+    "smoking": _deduction(2),
+    "sleeping": _deduction(3, (600, 5)),
+    "late_arrival": _deduction(2),
+    "left_during_service": _deduction(3),
+}
 
 
 class ScoringConfig(_Strict):
@@ -76,8 +102,8 @@ class ScoringConfig(_Strict):
     monthly_base: float = Field(default=100.0, gt=0, le=10_000, description="Score of a month without deductions.")
     annual_base: float = Field(default=100.0, gt=0, le=10_000, description="Score of a year without deductions.")
     floor: float = Field(default=0.0, ge=0, le=10_000, description="Scores never go below this.")
-    incidents: dict[str, IncidentDeduction] = Field(default_factory=lambda: {
-        name: IncidentDeduction(points=2.0) for name in INCIDENT_TYPES}, description="Per confirmed incident type.")
+    incidents: dict[str, IncidentDeduction] = Field(default_factory=lambda: dict(DEFAULT_INCIDENTS),
+                                                    description="Per confirmed incident type.")
     default_incident_points: float = Field(default=1.0, ge=0, le=100, description="Deduction for a confirmed "
                                            "incident of a type not listed under incidents.")
     complaints: ComplaintDeduction = Field(default=ComplaintDeduction(), description="Per complaint outcome.")

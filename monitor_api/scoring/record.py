@@ -71,5 +71,17 @@ def period_json(session: Session, hall_id: str, period: Period, config: ScoringC
             "staff": [score_json(score, names) for score in scores]}
 
 
+def thresholds_json(config: ScoringConfig) -> dict[str, Any]:
+    """When each flag is raised under `config` (投诉问责制 第七条): per period for the first three, within a rolling
+    window of calendar months for the escalation. 0 disables a threshold."""
+    flags = config.flags
+    document: dict[str, Any] = {
+        name: {"min_violations": getattr(flags, name).min_violations, "min_points": getattr(flags, name).min_points}
+        for name in ("notice_issued", "self_examination_required", "award_eligibility_lost")}
+    document["escalation"] = {"min_violations": flags.escalation_violations,
+                              "window_months": flags.escalation_window_months}
+    return document
+
+
 def content_hash(document: Any) -> str:
     return hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

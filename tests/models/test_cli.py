@@ -54,10 +54,21 @@ def test_verify_offline_defaults_pass(runner) -> None:
         assert entry["sha256_ok"] is True and entry["loaded"] is True and entry["latency_ms"] > 0
     assert "person" in by_name["ssd_mobilenet_v2_coco"]["summary"]
     assert "rendered marker 7 found" in by_name["aruco_4x4_50"]["summary"]
-    assert "PAUSED" in by_name["rapidocr_ppocr"]["summary"]
-    # Operator-supplied YOLO models are absent: reported with the fix, without failing the run.
+    assert "本窗口暂停办理业务" in by_name["rapidocr_ppocr"]["summary"]
+    # Operator-supplied YOLO models are absent: reported with the fix and counted as missing (never as ok), without
+    # failing the run: a hall needs them only when its config names them.
     assert by_name["yolo_detect"]["status"] == "missing"
     assert "counterwatch models export WEIGHTS.pt --task detect" in by_name["yolo_detect"]["error"]
+    assert report["counts"] == {"ok": len(by_name) - 2, "missing": 2, "failed": 0}
+    assert report["optional_not_installed"] == ["yolo_detect", "yolo_pose"]
+
+
+def test_verify_reads_the_pause_sign_text(runner) -> None:
+    result = runner.invoke(models_cli, ["verify", "rapidocr_ppocr"])
+    assert result.exit_code == 0, result.output
+    assert "ok       rapidocr_ppocr:" in result.output
+    assert "rendered pause-sign text read as '本窗口暂停办理业务'" in result.output
+    assert result.output.rstrip().endswith("1 ok, 0 missing, 0 failed")
 
 
 def test_verify_without_scikit_image_uses_a_synthetic_image(runner, monkeypatch) -> None:
@@ -83,8 +94,25 @@ def test_verify_fails_for_a_manifest_with_a_missing_file(runner, tmp_path) -> No
     }, tmp_path / "signs_v2.yaml")
     result = runner.invoke(models_cli, ["--manifest-dir", str(tmp_path), "verify"])
     assert result.exit_code == 1
-    assert f"model 'signs_v2': file {tmp_path / 'signs_v2.bin'} not found; copy signs_v2.bin" in result.output
-    assert result.output.rstrip().endswith("1 failed")
+    assert f"missing  signs_v2: model 'signs_v2': file {tmp_path / 'signs_v2.bin'} not found; copy signs_v2.bin" \
+        in result.output
+    summary = result.output.rstrip().splitlines()[-1]
+    # signs_v2 and the two absent YOLO placeholders are missing; none of them is counted as ok.
+    assert summary.startswith(f"{len(load_manifests([tmp_path])) - 3} ok, 3 missing, 0 failed"), summary
+    assert "yolo_detect, yolo_pose: optional, not installed" in summary and "signs_v2" not in summary
+
+
+def test_verify_fails_for_an_optional_manifest_of_the_operator_with_a_missing_file(runner, tmp_path) -> None:
+    # An operator's own manifest (here a copy of the shipped YOLO placeholder) whose weights were not copied.
+    manifest = YAML(typ="safe", pure=True).load((Path(__file__).parents[2] / "models/manifests/yolo_detect.yaml"))
+    assert manifest["optional"] is True
+    YAML(typ="safe", pure=True).dump(manifest, tmp_path / "yolo_detect.yaml")
+    result = runner.invoke(models_cli, ["--manifest-dir", str(tmp_path), "verify", "--json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert report["ok"] is False
+    assert report["counts"]["missing"] == 2 and report["counts"]["failed"] == 0
+    assert report["optional_not_installed"] == ["yolo_pose"]  # the shipped placeholder; yolo_detect is the operator's
 
 
 def test_verify_fails_on_a_sha256_mismatch(runner, tmp_path) -> None:

@@ -58,9 +58,10 @@ def test_deductions_by_type_and_duration_band_and_the_month_in_local_time() -> N
     assert [d.source_id for d in score(records, "2026-04").deductions] == ["c"]
     year = score(records, "2026")
     assert (year.deducted, year.score) == (8, 92)
-    assert flags(march)["self_examination_required"] == ("a", "b")
-    assert flags(march)["notice_issued"] == ("a", "b")  # 2 violations (and 6 points)
-    assert "award_eligibility_lost" not in flags(march)
+    # The second violation (投诉问责制 第七条): every flag, each with both incidents.
+    assert flags(march) == {name: ("a", "b") for name in ("self_examination_required", "notice_issued",
+                                                          "award_eligibility_lost", "escalation")}
+    assert flags(score(records, "2026-04")) == {"escalation": ("a", "b", "c")}  # April's one is the third in a year
 
 
 def test_a_staff_member_without_deductions_keeps_the_base_score() -> None:

@@ -26,8 +26,8 @@ MANAGERS = frozenset({MGR, MGR2})
 # (method, path template) -> who is allowed. Hall-A objects: supervisor_b is never allowed on them.
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/healthz"): ALL,
-    ("GET", "/readyz"): ALL,
-    ("GET", "/metrics"): ALL,
+    ("GET", "/readyz"): ALL,  # anonymous callers get only ready / not ready (tests/api/http/test_ops_endpoints.py)
+    ("GET", "/metrics"): frozenset({ADMIN, "key_metrics"}),
     ("GET", "/api/v1/openapi.json"): ALL,
     ("GET", "/api/v1/docs"): ALL,
     ("POST", "/api/v1/auth/login"): ALL,

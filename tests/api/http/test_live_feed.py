@@ -119,7 +119,7 @@ def test_window_status_camera_state_metrics_and_queue_pause(sqlite_world: World)
         cameras = {c["camera_id"]: c for c in client.get("/api/v1/cameras", headers=supervisor).json()}
         assert cameras["cam1"]["state"] == "online" and cameras["cam1"]["frames_processed"] == 7
         assert "cam-b1" not in cameras  # hall B's camera
-        metrics = client.get("/metrics").text
+        metrics = client.get("/metrics", headers=world.headers("key_metrics")).text
         assert 'counterwatch_frames_processed_total{camera="cam1"} 7.0' in metrics
         assert 'counterwatch_model_latency_ms{model="ssd_mobilenet_v2_coco"} 41.5' in metrics
         assert 'counterwatch_camera_state{camera="cam1",state="online"} 1.0' in metrics
@@ -144,14 +144,16 @@ def test_window_status_camera_state_metrics_and_queue_pause(sqlite_world: World)
 
 def test_readiness_reports_database_cameras_and_disk(sqlite_world: World) -> None:
     world = sqlite_world
+    monitoring = world.headers("key_metrics")  # the per-check detail is for monitoring, not for anyone
     with world.client() as client:
-        ready = client.get("/readyz")
+        ready = client.get("/readyz", headers=monitoring)
         assert ready.status_code == 200 and ready.json()["checks"]["database"]["ok"] is True
+        assert ready.json()["checks"]["disk"]["ok"] is True
     # In `counterwatch run` the cameras must deliver: without frames the service is not ready.
     world.services.settings = world.services.settings.model_copy(update={"expect_cameras": True})
     with world.client() as client:
-        not_ready = client.get("/readyz")
-        assert not_ready.status_code == 503
+        not_ready = client.get("/readyz", headers=monitoring)
+        assert not_ready.status_code == 503 and not_ready.json()["failing"] == ["cameras"]
         assert not_ready.json()["checks"]["cameras"]["cameras"]["cam1"]["fresh"] is False
         now = datetime.now(timezone.utc)
         bridge = PipelineBridge(world.services, "hall-a")

@@ -77,6 +77,10 @@ def test_run_serves_the_api_with_incidents_from_the_pipeline(tmp_path: Path) -> 
     assert made.exit_code == 0, made.output
     key = made.output.strip().splitlines()[-1]
     assert key.startswith("cwk_")
+    made = runner.invoke(cli, ["keys", "create", "--name", "prometheus", "--scope", "metrics:read", "--hall",
+                               "demo-hall", "--config", str(config)])
+    assert made.exit_code == 0, made.output
+    monitoring = {"Authorization": f"Bearer {made.output.strip().splitlines()[-1]}"}
 
     port = _free_port()
     log = tmp_path / "run.log"
@@ -126,9 +130,10 @@ def test_run_serves_the_api_with_incidents_from_the_pipeline(tmp_path: Path) -> 
                         assert message["pause_source"] == "queue"
                         break
             assert client.post("/api/v1/windows/w02/resume", headers={"X-API-Key": key}).status_code == 200
-            ready = client.get("/readyz").json()
+            ready = client.get("/readyz", headers=monitoring).json()
             assert ready["checks"]["database"]["ok"] and ready["checks"]["cameras"]["required"]
-            assert "counterwatch_frames_processed_total" in client.get("/metrics").text
+            assert "counterwatch_frames_processed_total" in client.get("/metrics", headers=monitoring).text
+            assert client.get("/metrics").status_code == 403  # the supervisor's session: not for monitoring
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)

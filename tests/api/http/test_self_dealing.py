@@ -1,5 +1,6 @@
-"""No one acts on an incident about themselves: a supervisor or manager linked to the staff member an incident names
-can neither acknowledge it nor decide its appeal (403, as for review), while acting on other people's incidents."""
+"""No one acts on an incident or complaint about themselves: a supervisor or manager linked to the staff member an
+incident names can neither acknowledge it nor decide its appeal (403, as for review), a manager linked to the staff
+member a complaint names can neither accept, reject, resolve nor answer it, while all act on other people's."""
 from __future__ import annotations
 
 from monitor_api.accounts import add_user
@@ -66,3 +67,41 @@ def test_a_manager_cannot_decide_the_appeal_of_an_incident_about_themselves(worl
         # A manager not linked to s001 decides s001's appeal.
         decided = client.post(f"/api/v1/appeals/{appeal_id}/decision", headers=manager2, json=decision)
         assert decided.status_code == 200, decided.text
+
+
+def test_a_manager_cannot_handle_a_complaint_about_themselves(world: World) -> None:
+    _linked_users(world)
+    linked, manager = world.headers("manager_s001"), world.headers("manager")
+    about_s001 = world.ids["complaint"]  # hall A's s001, open
+    with world.client() as client:
+        for action, body in (("accept", None), ("reject", {"reason": "not a real complaint"}),
+                             ("resolve", {"resolution": "on_spot", "outcome": "not_upheld"}),
+                             ("reply", {"text": "投诉不成立"})):
+            own = client.post(f"/api/v1/complaints/{about_s001}/{action}", headers=linked, json=body)
+            assert own.status_code == 403, (action, own.text)
+            assert "yourself" in own.json()["detail"]
+        untouched = client.get(f"/api/v1/complaints/{about_s001}", headers=manager).json()
+        assert (untouched["status"], untouched["outcome"], untouched["reply"]) == ("received", None, None)
+
+        # The linked manager still handles complaints about other people: s002 (hall A), and hall B's s001, a
+        # different person with the same staff id.
+        for hall_id, staff_id in (("hall-a", "s002"), ("hall-b", "s001")):
+            filed = client.post("/api/v1/complaints", headers=manager, json={
+                "hall_id": hall_id, "channel": "phone", "summary": "态度差", "staff_id": staff_id})
+            assert filed.status_code == 201, filed.text
+            accepted = client.post(f"/api/v1/complaints/{filed.json()['id']}/accept", headers=linked)
+            assert accepted.status_code == 200 and accepted.json()["status"] == "accepted", accepted.text
+            resolved = client.post(f"/api/v1/complaints/{filed.json()['id']}/resolve", headers=linked,
+                                   json={"resolution": "on_spot", "outcome": "upheld"})
+            assert resolved.status_code == 200, resolved.text
+
+        # A manager not linked to s001 handles the complaint about s001.
+        accepted = client.post(f"/api/v1/complaints/{about_s001}/accept", headers=manager)
+        assert accepted.status_code == 200 and accepted.json()["status"] == "accepted", accepted.text
+        # Once accepted, the linked manager still cannot decide its outcome.
+        own = client.post(f"/api/v1/complaints/{about_s001}/resolve", headers=linked,
+                          json={"resolution": "on_spot", "outcome": "not_upheld"})
+        assert own.status_code == 403, own.text
+        resolved = client.post(f"/api/v1/complaints/{about_s001}/resolve", headers=manager,
+                               json={"resolution": "on_spot", "outcome": "upheld"})
+        assert resolved.status_code == 200 and resolved.json()["outcome"] == "upheld", resolved.text

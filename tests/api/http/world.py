@@ -40,6 +40,7 @@ KEYS = {  # name -> (scopes, hall)
     "key_queue": (["queue:pause"], "hall-a"),
     "key_appraisal": (["appraisal:read"], None),
     "key_incidents": (["incidents:read"], "hall-a"),
+    "key_metrics": (["metrics:read"], None),  # a Prometheus scraper
 }
 
 
