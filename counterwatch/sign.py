@@ -36,7 +36,19 @@ def pixels_per_mm(camera: Camera) -> float:
     return camera.width_px / scene_width_mm
 
 
+def _fixes(camera: Camera, needed_ppmm: float) -> str:
+    """The camera set-ups that give `needed_ppmm`: each changed alone, the others as configured."""
+    ppmm = pixels_per_mm(camera)
+    distance = camera.distance_m * ppmm / needed_ppmm
+    half_fov = math.atan(camera.width_px / (2.0 * camera.distance_m * 1000.0 * needed_ppmm))
+    width = math.ceil(camera.width_px * needed_ppmm / ppmm)
+    fov = math.degrees(2 * half_fov)
+    return f"mount the camera at most {distance:.1f} m away, or use a lens of at most {fov:.0f}°, or a stream of at " \
+           f"least {width} px wide"
+
+
 def plan_sign(window: Window, camera: Camera) -> SignPlan:
+    """The marker and text sizes of a window's A4 sign for its camera; each warning says what would fix it."""
     ppmm = pixels_per_mm(camera)
     wanted_mm = MARKER_TARGET_PX / ppmm
     marker_mm = min(max(wanted_mm, MARKER_MIN_MM), MARKER_MAX_MM)
@@ -46,11 +58,13 @@ def plan_sign(window: Window, camera: Camera) -> SignPlan:
         warnings.append(
             f"at {camera.distance_m} m with a {camera.horizontal_fov_deg}° lens and {camera.width_px} px the marker "
             f"would need {wanted_mm:.0f} mm; the A4 sign holds {MARKER_MAX_MM:.0f} mm ({marker_mm * ppmm:.0f} px): "
-            "move the camera closer, use a narrower lens or a higher resolution")
+            f"{_fixes(camera, MARKER_TARGET_PX / MARKER_MAX_MM)}; or print the page at A3 "
+            f"(x{math.sqrt(2):.2f}: a {MARKER_MAX_MM * math.sqrt(2):.0f} mm marker) if that is enough")
     if char_mm * ppmm < OCR_MIN_CHAR_PX:
         warnings.append(
             f"sign characters will be {char_mm * ppmm:.0f} px tall at the camera (OCR needs {OCR_MIN_CHAR_PX:.0f}); "
-            "the text confirmer will not read it there, the marker alone decides")
+            f"the text confirmer will not read it there, the marker alone decides; for the text as well: "
+            f"{_fixes(camera, OCR_MIN_CHAR_PX / char_mm)}")
     return SignPlan(window.id, window.pause_marker_id, marker_mm, char_mm, marker_mm * ppmm, char_mm * ppmm,
                     tuple(warnings))
 

@@ -55,3 +55,24 @@ def test_marker_is_sized_for_the_camera_and_far_cameras_are_warned(demo_config) 
     assert any("marker would need" in w for w in far.warnings)
     assert any("OCR needs" in w for w in far.warnings)
     assert far.marker_px_at_camera < 40.0
+    # Each warning names the set-ups that would fix it, and they do.
+    marker_warning = next(w for w in far.warnings if "marker would need" in w)
+    distance = float(marker_warning.split("at most ")[1].split(" m")[0])
+    fixed = plan_sign(window, far_camera.model_copy(update={"distance_m": distance * 0.99}))
+    assert not any("marker would need" in w for w in fixed.warnings)
+    ocr_warning = next(w for w in far.warnings if "OCR needs" in w)
+    width = int(ocr_warning.split("at least ")[1].split(" px")[0])
+    assert not plan_sign(window, far_camera.model_copy(update={"width_px": width})).warnings
+
+
+def test_the_example_hall_can_see_its_own_signs() -> None:
+    from counterwatch.config import load_config
+
+    config = load_config(REPO / "configs/example-hall.yaml")
+    cameras = {camera.id: camera for camera in config.cameras}
+    for camera in cameras.values():
+        for view in camera.views:
+            window = next(w for w in config.windows if w.id == view.window)
+            plan = plan_sign(window, camera)
+            assert not plan.warnings, (camera.id, window.id, plan.warnings)
+            assert plan.char_px_at_camera >= 16 and plan.marker_px_at_camera >= 39
