@@ -38,7 +38,8 @@ def header_size(handle, path: str | Path) -> tuple[int, int]:
         try:
             with Image.open(handle) as image:
                 return image.size
-        except UnidentifiedImageError:
+        except (UnidentifiedImageError, ImportError):  # ImportError: a library patched Image.open to load a
+            # format plugin on demand (ultralytics: pi-heif), which is not installed
             raise ImageInputError(f"{path} is not an image in a format whose size can be read from its header (PNG, "
                                   "JPEG, BMP, TIFF, WebP, ...)") from None
         except (SyntaxError, ValueError, IndexError, TypeError, EOFError, OSError) as exc:  # a malformed header

@@ -2,6 +2,7 @@
 all exit 2 naming the file, without a traceback and without decoding; a real photo still goes through."""
 from __future__ import annotations
 
+import os
 import struct
 import subprocess
 import sys
@@ -66,6 +67,21 @@ def test_a_file_that_is_not_an_image_exits_2_naming_it(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["detect", str(text)])
     assert result.exit_code == 2, result.output
     assert f"error: {text} is not an image" in result.output
+
+
+def test_not_an_image_exits_2_even_with_pillow_patched_by_ultralytics(tmp_path: Path) -> None:
+    # ultralytics (the detector extra) replaces PIL.Image.open with one that imports a HEIF plugin on a file Pillow
+    # cannot identify; without that plugin installed it raises ImportError instead of UnidentifiedImageError.
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a picture\n", encoding="utf-8")
+    script = ("import sys, ultralytics.utils.patches; from counterwatch.cli import main; "
+              "main(['detect', sys.argv[1]])")
+    result = subprocess.run([sys.executable, "-c", script, str(text)], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "YOLO_AUTOINSTALL": "False", "YOLO_OFFLINE": "True"},
+                            check=False)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert f"error: {text} is not an image" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_truncated_image_exits_2_naming_it(tmp_path: Path, astronaut_bgr) -> None:
