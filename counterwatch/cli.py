@@ -225,6 +225,9 @@ def _mount_subcommands() -> None:
     from counterwatch.purge_cli import purge
 
     main.add_command(purge, "purge")
+    from counterwatch.calendar_cli import calendar_cli
+
+    main.add_command(calendar_cli, "calendar")
 
 
 _mount_subcommands()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from cameras.frame import Frame
 from counterwatch.config.schema import Camera, HallConfig
@@ -25,6 +26,17 @@ log = logging.getLogger("counterwatch.worker")
 
 
 STATUS_HEARTBEAT_S = 10.0  # a window's status is re-sent at least this often (stream seconds) while it holds
+
+
+def evidence_onset_lag_s(config: HallConfig) -> float:
+    """How long after its onset an incident of this hall can be alerted: the longest dwell of its enabled rules.
+
+    Evidence buffers reach back this far (plus the clip's pre-roll), so that a clip shows the behaviour begin.
+    """
+    rules = config.rules
+    return max((float(rule.dwell_s) for name in type(rules).model_fields
+                if (rule := getattr(rules, name)) is not None and getattr(rule, "enabled", False)
+                and hasattr(rule, "dwell_s")), default=0.0)
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,10 @@ class CameraPipeline:
         if evidence_dir is not None:
             from counterwatch.incidents.evidence import EvidenceRecorder
 
-            self._evidence = EvidenceRecorder(evidence_dir, {camera.id: regions}, face_detector)
+            self._evidence = EvidenceRecorder(
+                evidence_dir, {camera.id: regions}, face_detector, onset_lag_s=evidence_onset_lag_s(config),
+                window_names={window.id: window.name for window in config.windows},
+                tz=ZoneInfo(config.calendar.timezone))
         # The labelling queue's frames: masked like evidence, so only with a data dir and a face detector.
         self._sampler: FrameSampler | None = None
         if config.learning.sample_frames_per_hour > 0 and evidence_dir is not None:

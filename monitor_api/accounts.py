@@ -34,10 +34,12 @@ def add_user(session: Session, passwords: Passwords, actor: Actor, *, username: 
              staff: tuple[str, str] | None = None) -> UserRow:
     if user_by_username(session, username) is not None:
         raise AccountError(f"user {username!r} exists", "username")
-    if role is Role.SUPERVISOR and not halls and staff is None:
-        raise AccountError("a supervisor needs at least one hall", "halls")
+    if role is Role.SUPERVISOR and not halls:
+        raise AccountError("a supervisor needs at least one hall (window staff: role staff with their staff id)",
+                           "halls")
+    check_staff_link(role, staff is not None)
     if role is not Role.SUPERVISOR and halls:
-        raise AccountError(f"role {role.value} sees every hall; halls apply to supervisors only", "halls")
+        raise AccountError(_no_halls(role), "halls")
     try:
         password_hash = passwords.hash(password)
     except ValueError as error:
@@ -56,6 +58,18 @@ def add_user(session: Session, passwords: Passwords, actor: Actor, *, username: 
     return user
 
 
+def check_staff_link(role: Role, linked: bool) -> None:
+    """A staff account is a staff member's own login: without the link to their record it would see nothing."""
+    if role is Role.STAFF and not linked:
+        raise AccountError("a staff account needs the staff member it belongs to (staff id)", "staff_id")
+
+
+def _no_halls(role: Role) -> str:
+    if role is Role.STAFF:
+        return "role staff sees only their own record; halls apply to supervisors only"
+    return f"role {role.value} sees every hall; halls apply to supervisors only"
+
+
 def set_password(session: Session, passwords: Passwords, actor: Actor, user: UserRow, password: str) -> None:
     try:
         user.password_hash = passwords.hash(password)
@@ -67,7 +81,7 @@ def set_password(session: Session, passwords: Passwords, actor: Actor, user: Use
 
 def update_halls(session: Session, actor: Actor, user: UserRow, halls: list[str]) -> None:
     if user.role is not Role.SUPERVISOR and halls:
-        raise AccountError(f"role {user.role.value} sees every hall; halls apply to supervisors only", "halls")
+        raise AccountError(_no_halls(user.role), "halls")
     try:
         set_user_halls(session, user.id, halls)
     except LookupError as error:

@@ -164,10 +164,11 @@ def users() -> None:
 @click.argument("username")
 @config_option
 @click.option("--role", required=True, type=click.Choice(ROLE_NAMES))
-@click.option("--hall", "halls", multiple=True, help="Hall a supervisor may see (repeatable).")
+@click.option("--hall", "halls", multiple=True, help="Hall a supervisor may see (repeatable); for role staff, the "
+              "hall of the staff member (default: the config's hall).")
 @click.option("--display-name", default="", help="Name shown in the dashboard.")
-@click.option("--staff-id", default=None, help="Link the account to this staff member of the config's hall (they "
-              "then see their own incidents and may appeal).")
+@click.option("--staff-id", default=None, help="Link the account to this staff member (they then see their own "
+              "incidents and may appeal). Required for role staff: window staff, who see only their own record.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 @click.option("--generate", is_flag=True, help="Generate a password and print it once.")
 def users_add(username: str, config_path: str, role: str, halls: tuple[str, ...], display_name: str,
@@ -177,9 +178,14 @@ def users_add(username: str, config_path: str, role: str, halls: tuple[str, ...]
     from monitor_api.storage import Actor
 
     config = _config(config_path)
+    if role == Role.STAFF.value and len(halls) > 1:
+        raise click.BadParameter("a staff member belongs to one hall", param_hint="--hall")
+    staff_hall = halls[0] if role == Role.STAFF.value and halls else config.hall.id
+    if role == Role.STAFF.value:
+        halls = ()  # for staff, --hall named the staff member's hall, not halls to watch
     password, generated = _read_password(password_stdin, generate)
     database = _database(config)
-    staff = (config.hall.id, staff_id) if staff_id else None
+    staff = (staff_hall, staff_id) if staff_id else None
     try:
         with database.write() as session:
             user = add_user(session, _passwords(), Actor.system("cli"), username=username, password=password,
@@ -238,8 +244,9 @@ def users_list(config_path: str) -> None:
     for user in rows:
         state = "active" if user.active else "inactive"
         locked = f" locked until {user.locked_until.isoformat()}" if user.locked_until else ""
-        click.echo(f"{user.id:>4}  {user.username:<20} {user.role.value:<10} {state:<8} "
-                   f"halls={','.join(user.halls) or '*'}{locked}")
+        halls = ','.join(user.halls) or ('-' if user.role in (Role.SUPERVISOR, Role.STAFF) else '*')
+        staff = f" staff={user.staff_hall_id}/{user.staff_id}" if user.staff_id else ""
+        click.echo(f"{user.id:>4}  {user.username:<20} {user.role.value:<10} {state:<8} halls={halls}{staff}{locked}")
 
 
 @click.group()

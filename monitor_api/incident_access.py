@@ -6,13 +6,15 @@ import binascii
 import json
 from datetime import datetime
 
-from sqlalchemy import Select, and_, false, or_, select
+from pydantic import ValidationError
+from sqlalchemy import Select, and_, false, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from counterwatch.incidents.reasons import decode_stored
 from monitor_api.auth.principal import Principal
 from monitor_api.problems import ApiProblem, FieldError
 from monitor_api.schemas.incidents import (AppealPublic, EvidencePublic, IncidentDetailPublic, IncidentPublic,
-                                           ReviewPublic)
+                                           ReasonDetailPublic, ReviewPublic)
 from monitor_api.settings import API_PREFIX
 from monitor_api.storage.models import (AppealRow, EvidenceRow, IncidentRow, ReviewRow, StaffRow, UserRow,
                                         WindowRow)
@@ -75,8 +77,29 @@ def page_after(query: Select, cursor: str | None) -> Select:
     return query.order_by(IncidentRow.started_at.desc(), IncidentRow.id.desc())
 
 
-def incident_public(incident: IncidentRow) -> IncidentPublic:
-    return IncidentPublic.model_validate(incident)
+def _reason(incident: IncidentRow) -> dict:
+    """The stored reason as the API gives it: its English text, and its code and numbers when it has them."""
+    text, stored = decode_stored(incident.reason)
+    try:
+        detail = None if stored is None else ReasonDetailPublic.model_validate(stored)
+    except ValidationError:  # a form this version does not know: the text still says it
+        detail = None
+    return {"reason": text, "reason_detail": detail}
+
+
+def incident_public(incident: IncidentRow, window_name: str | None = None) -> IncidentPublic:
+    public = IncidentPublic.model_validate(incident).model_copy(update=_reason(incident))
+    return public.model_copy(update={"window_name": window_name}) if window_name else public
+
+
+def window_names(session: Session, incidents: list[IncidentRow]) -> dict[tuple[str, str], str]:
+    """(hall id, window id) -> the window's name, for the windows of these incidents."""
+    keys = sorted({(incident.hall_id, incident.window_id) for incident in incidents})
+    if not keys:
+        return {}
+    rows = session.execute(select(WindowRow.hall_id, WindowRow.id, WindowRow.name)
+                           .where(tuple_(WindowRow.hall_id, WindowRow.id).in_(keys)))
+    return {(hall_id, window_id): name for hall_id, window_id, name in rows}
 
 
 def evidence_public(row: EvidenceRow) -> EvidencePublic:
@@ -99,11 +122,11 @@ def incident_detail(session: Session, incident: IncidentRow) -> IncidentDetailPu
                                .order_by(EvidenceRow.id)).all()
     staff = session.get(StaffRow, (incident.hall_id, incident.staff_id)) if incident.staff_id else None
     window = session.get(WindowRow, (incident.hall_id, incident.window_id))
-    base = incident_public(incident).model_dump()
+    base = incident_public(incident, window.name if window else None).model_dump()
     return IncidentDetailPublic(**base, review=review_public,
                                 appeals=[AppealPublic.model_validate(appeal) for appeal in appeals],
                                 evidence=[evidence_public(row) for row in evidence],
-                                staff_name=staff.name if staff else None, window_name=window.name if window else None)
+                                staff_name=staff.name if staff else None)
 
 
 def incident_message(kind: str, incident: IncidentRow) -> dict:

@@ -8,6 +8,7 @@ the face mesh only on the face crop, hands only when an object or a raised wrist
 when configured, an ImageNet classifier on crops around the hands for phone evidence: vision.hand_phone), and the
 sign check only while nobody is in the staff zone. `naive=True` runs every model everywhere on every frame (the
 benchmark baseline).
+A person found in several windows' crops is reported once, at one window (vision.window_assignment).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from vision.observation import Observation, Person, SignReading, WindowMotion
 from vision.person_ensemble import CANDIDATE_MIN_SCORE, confirm_people, merge_objects
 from vision.regions import Crop, WindowRegion, crop, grow_box
 from vision.signs import SignReader
+from vision.window_assignment import WindowFinds, unique_persons
 
 HAND_OBJECTS = frozenset({"cell phone", "cup", "bottle", "wine glass", "bowl", "banana", "apple", "sandwich",
                           "orange", "hot dog", "pizza", "donut", "cake", "fork", "spoon", "knife", "book", "remote"})
@@ -110,20 +112,24 @@ class PerceptionCascade:
             result = self._analyse_area(image, Box(0, 0, width, height), None, timer)
             persons.extend(result.persons)
             objects.extend(result.objects)
+        finds: list[WindowFinds] = []
         for region in self._regions:
             score = self._gate.measure(image, region.window_id)
             fresh = self._naive or self._gate.needs_analysis(region.window_id, score, frame.ts)
+            crop_box = grow_box(region.bounds("staff_zone", width, height), self._settings.crop_margin, width, height)
             if fresh:
-                crop_box = grow_box(region.bounds("staff_zone", width, height), self._settings.crop_margin, width, height)
                 result = self._analyse_area(image, crop_box, region, timer)
                 self._last[region.window_id] = result
                 self._gate.mark_analysed(region.window_id, frame.ts)
             else:
                 result = self._last[region.window_id]
             motion.append(WindowMotion(region.window_id, score, fresh))
-            persons.extend(result.persons)
-            objects.extend(result.objects)
-            staff_present = any(self._in_staff_zone(p, region, width, height) for p in result.persons)
+            finds.append(WindowFinds(region, crop_box, result.persons))
+            objects = list(merge_objects(objects, result.objects))
+        # Window crops overlap: a person near a seam is found in several; report each once, at one window.
+        persons.extend(unique_persons(finds, width, height))
+        for region in self._regions:
+            staff_present = any(self._in_staff_zone(p, region, width, height) for p in persons)
             if self._naive or not staff_present:
                 signs.append(timer.run("sign", self._signs.read, image, region, frame.ts))
             else:

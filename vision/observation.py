@@ -13,7 +13,7 @@ class Person:
 
     box: Box
     score: float
-    window_id: str | None = None  # the window crop the person was found in (None: found on the full frame)
+    window_id: str | None = None  # the window they are at (vision.window_assignment); None: no windows configured
     pose: Pose | None = None
     face: Face | None = None
     eye_aspect_ratio: float | None = None  # mean of both eyes from the face mesh; None when not measured

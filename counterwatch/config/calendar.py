@@ -65,7 +65,12 @@ class Calendar(Strict):
     schedules: dict[Identifier, Schedule] = Field(
         default_factory=lambda: {"standard": Schedule()}, min_length=1,
         description="Named schedules; each window names one.")
-    holidays: tuple[dt.date, ...] = Field(default=(), description="Public holidays: every window closed.")
+    national: tuple[str, ...] = Field(
+        default=(), description="National holiday calendars the hall follows (法定节假日 and 调休上班 make-up working "
+        "days, written by `counterwatch calendar update`): files or folders of them, relative to this config file. "
+        "A national holiday closes every window; a make-up working day is a regular working day.")
+    holidays: tuple[dt.date, ...] = Field(default=(), description="The hall's own extra holidays: every window "
+                                          "closed.")
     exceptions: tuple[DayException, ...] = Field(default=(), description="Dates that differ from the weekly pattern.")
 
     @model_validator(mode="after")

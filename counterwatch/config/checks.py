@@ -3,12 +3,14 @@
 The schema says whether the file is well formed; these checks say whether it will run here: camera files exist, are
 readable and decode; every model the pipeline loads is known to the model registry, is the right kind and has its
 files; every behaviour head version exists; marker ids exist in the marker detector's dictionary; and each window's
-pause-sign region can hold the sign `counterwatch sign` prints for its camera. What cannot be checked without
-running (network cameras, USB devices) and what works badly (a marker or text too small for the camera) are
-warnings, not errors.
+pause-sign region can hold the sign `counterwatch sign` prints for its camera; the national holiday calendars the
+hall follows cover this year (and, from November, the next). What cannot be checked without running (network
+cameras, USB devices) and what works badly (a marker or text too small for the camera, a year without national
+holidays) are warnings, not errors.
 """
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import os
 from dataclasses import dataclass
@@ -38,8 +40,9 @@ class Finding:
     message: str
 
 
-def check_hall(config: HallConfig) -> list[Finding]:
-    """Every finding about `config` on this machine, section by section: cameras, models, heads, pause signs."""
+def check_hall(config: HallConfig, today: dt.date | None = None) -> list[Finding]:
+    """Every finding about `config` on this machine, section by section: cameras, models, heads, pause signs,
+    national calendars (as of `today`, default: today in the hall's time zone)."""
     findings: list[Finding] = []
     frame_sizes: dict[str, tuple[int, int]] = {}
     for index, camera in enumerate(config.cameras):
@@ -54,7 +57,27 @@ def check_hall(config: HallConfig) -> list[Finding]:
         findings.extend(_check_marker_ids(config, manifests))
     findings.extend(_check_heads(config))
     findings.extend(_check_sign_regions(config, frame_sizes))
+    findings.extend(check_national_years(config, today))
     return findings
+
+
+def check_national_years(config: HallConfig, today: dt.date | None = None) -> list[Finding]:
+    """A warning for each year the hall's national calendars lack: this year, and from November (the State Council
+    publishes the next year's arrangement in the autumn) the next."""
+    from zoneinfo import ZoneInfo
+
+    from counterwatch.config.national import load_national
+
+    if not config.calendar.national:
+        return []
+    today = today or dt.datetime.now(ZoneInfo(config.calendar.timezone)).date()
+    national = load_national(config.calendar.national, config.base_dir)
+    years = [today.year] + ([today.year + 1] if today.month >= 11 else [])
+    return [_warning("calendar.national", f"no national holiday calendar for {year}: its holidays and make-up "
+                     f"working days (调休) count as an ordinary week; once published, run `counterwatch calendar "
+                     f"update --year {year}` (from the chinesecalendar package, or --from FILE.csv typed from the "
+                     "notice) into a file or folder listed here")
+            for year in years if not national.covers(year)]
 
 
 def _error(path: str, message: str) -> Finding:

@@ -59,7 +59,7 @@ def parse_config(text: str, *, filename: str = "<config>", base_dir: Path = Path
     except ValidationError as exc:
         errors = _without_echoes(exc.errors())
         raise ConfigError(filename, [_issue_from_pydantic(error, document) for error in errors]) from None
-    issues = list(cross_reference_issues(config))
+    issues = list(cross_reference_issues(config)) + list(national_issues(config.calendar.national, base_dir))
     if issues:
         raise ConfigError(filename, [ConfigIssue(p, m, _line_of(document, _parse_path(p))) for p, m in issues])
     return config.model_copy(update={"base_dir": base_dir})
@@ -137,6 +137,16 @@ def _line_of(document: Any, keys: list[Any]) -> int | None:
 
 def _duplicates(values: Iterable[Any]) -> set[Any]:
     return {value for value, count in Counter(values).items() if count > 1}
+
+
+def national_issues(entries: tuple[str, ...], base_dir: Path) -> Iterable[tuple[str, str]]:
+    """The national holiday calendars the hall names exist, parse, and give each year once."""
+    from counterwatch.config.national import NationalCalendarError, load_national
+
+    try:
+        load_national(entries, base_dir)
+    except NationalCalendarError as exc:
+        yield f"calendar.national[{exc.index}]", str(exc)
 
 
 def cross_reference_issues(config: HallConfig) -> Iterable[tuple[str, str]]:

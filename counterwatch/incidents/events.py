@@ -5,6 +5,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from counterwatch.incidents.reasons import Reason
+
 INCIDENT_TYPES = ("absent_without_pause", "phone_use", "eating", "drinking", "smoking", "sleeping",
                   "late_arrival", "left_during_service")
 
@@ -38,9 +40,10 @@ class IncidentEvent:
     ts: float  # stream seconds of this event
     confidence: float  # 0..1 now
     peak_confidence: float  # 0..1, the highest so far
-    reason: str  # which signals fired for how long, in words a supervisor can check
+    reason: str  # which signals fired for how long, in plain English (logs, incidents.jsonl, API clients)
     attributes: tuple[tuple[str, str | int | float], ...] = ()  # e.g. ("citizens_waiting", 2)
     evidence: Evidence = field(default_factory=Evidence)
+    reason_detail: Reason | None = None  # the same as a code and its numbers (reasons.py); `reason` is its English
 
     def __post_init__(self) -> None:
         if self.incident_type not in INCIDENT_TYPES:
@@ -52,6 +55,8 @@ class IncidentEvent:
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
                 raise ValueError(f"IncidentEvent.{name} must be timezone-aware (UTC)")
+        if self.reason_detail is not None and not isinstance(self.reason_detail, Reason):
+            raise ValueError("IncidentEvent.reason_detail must be a Reason")
         if (self.kind is EventKind.CLOSED) != (self.ended_at is not None):
             raise ValueError("IncidentEvent.ended_at is set exactly on closed events")
 

@@ -45,17 +45,26 @@ def atomic_path(final: Path) -> Iterator[Path]:
     On any exception the temporary file is removed and the exception propagates; `final` is never touched.
     """
     final = Path(final)
-    temp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.part")
+    temp = _temp_path(final)
     try:
         yield temp
-        with open(temp, "rb+") as handle:
-            os.fchmod(handle.fileno(), PRIVATE_FILE_MODE)
-            os.fsync(handle.fileno())
-        os.replace(temp, final)
-        _fsync_dir(final.parent)
+        _commit(temp, final)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
+
+
+def _temp_path(final: Path) -> Path:
+    return final.with_name(f".{final.name}.{secrets.token_hex(4)}.part")
+
+
+def _commit(temp: Path, final: Path) -> None:
+    """Make the written temporary 0600, fsync it, rename it to `final` and fsync the directory."""
+    with open(temp, "rb+") as handle:
+        os.fchmod(handle.fileno(), PRIVATE_FILE_MODE)
+        os.fsync(handle.fileno())
+    os.replace(temp, final)
+    _fsync_dir(final.parent)
 
 
 def write_bytes_atomic(final: Path, data: bytes) -> None:
@@ -96,45 +105,90 @@ def even_size(image: np.ndarray) -> np.ndarray:
 
 
 def write_clip(final: Path, images: Sequence[np.ndarray], timestamps: Sequence[float], fps: float) -> None:
-    """Encode masked BGR images (all the same even size) as an H.264 MP4 that browsers play while downloading.
+    """Encode masked BGR images (all the same even size) as an H.264 MP4 that browsers play while downloading
+    (ClipWriter, all at once)."""
+    if not images or len(images) != len(timestamps):
+        raise ValueError("write_clip needs at least one image and one timestamp per image")
+    height, width = images[0].shape[:2]
+    writer = ClipWriter(final, fps, width, height)
+    try:
+        for image, ts in zip(images, timestamps):
+            writer.add(image, ts)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
+
+
+class ClipWriter:
+    """An H.264 MP4 written a frame at a time, appearing under its final name only once complete.
 
     libx264, yuv420p, BT.601 limited range tagged in the stream, `movflags=+faststart` (the moov atom goes before
     the media data, so playback starts before the whole file has arrived). Presentation times come from the frames'
-    stream `timestamps` (seconds), relative to the first, so dropped frames show as held frames, not as a faster
-    clip; `fps` is the nominal rate (the buffer's), which sets the last frame's duration.
+    stream times `ts` (seconds), relative to the first, so dropped frames show as held frames, not as a faster
+    clip; `fps` is the nominal rate (the buffer's), which sets the last frame's duration. The file is written under
+    a temporary name next to `final` (atomic_path's naming: remove_partials finds it after a crash); `close`
+    renames it, `abort` removes it.
     """
-    import av  # PyAV loads FFmpeg's libraries: only pay for that in the processes that write clips
 
-    if not images or len(images) != len(timestamps):
-        raise ValueError("write_clip needs at least one image and one timestamp per image")
-    if not (fps > 0):
-        raise ValueError(f"write_clip.fps must be > 0, got {fps!r}")
-    height, width = images[0].shape[:2]
-    if height % 2 or width % 2:
-        raise ValueError(f"write_clip needs even frame sizes for yuv420p, got {width}x{height}")
-    rate = Fraction(fps).limit_denominator(1000)
-    with atomic_path(final) as temp:
+    def __init__(self, final: Path, fps: float, width: int, height: int) -> None:
+        import av  # PyAV loads FFmpeg's libraries: only pay for that in the processes that write clips
+
+        if not (fps > 0):
+            raise ValueError(f"ClipWriter.fps must be > 0, got {fps!r}")
+        if height % 2 or width % 2:
+            raise ValueError(f"ClipWriter needs even frame sizes for yuv420p, got {width}x{height}")
+        self.final = Path(final)
+        self.size = (height, width)
+        self._temp = _temp_path(self.final)
+        self._t0: float | None = None
+        self._last_pts = -1
         # options are AVOptions of the codec context: colour tags so that players convert back with the same matrix
         # OpenCV used (BT.601, limited range) instead of guessing from the frame size.
-        with av.open(str(temp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
-            stream = container.add_stream("libx264", rate=rate)
-            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-            stream.codec_context.time_base = _TIME_BASE
-            stream.options = {"crf": str(CLIP_CRF), "preset": CLIP_PRESET, "colorspace": "smpte170m",
-                              "color_primaries": "smpte170m", "color_trc": "smpte170m", "color_range": "tv"}
-            t0, last_pts = timestamps[0], -1
-            for image, ts in zip(images, timestamps):
-                if image.shape[:2] != (height, width):
-                    raise ValueError(f"write_clip frames must share one size, got {image.shape[:2]} after "
-                                     f"{(height, width)}")
-                pts = int(round((ts - t0) / _TIME_BASE))
-                if pts <= last_pts:  # two frames within a millisecond: keep the first, pts must increase
-                    continue
-                last_pts = pts
-                # OpenCV's BGR->I420 is exact on flat areas; swscale's default path shifted mid-grey by 2-5 levels.
-                frame = av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
-                frame.pts, frame.time_base = pts, _TIME_BASE
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
+        self._container = av.open(str(self._temp), mode="w", format="mp4", options={"movflags": "+faststart"})
+        try:
+            self._stream = self._container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
+            self._stream.width, self._stream.height, self._stream.pix_fmt = width, height, "yuv420p"
+            self._stream.codec_context.time_base = _TIME_BASE
+            self._stream.options = {"crf": str(CLIP_CRF), "preset": CLIP_PRESET, "colorspace": "smpte170m",
+                                    "color_primaries": "smpte170m", "color_trc": "smpte170m", "color_range": "tv"}
+        except BaseException:
+            self.abort()
+            raise
+
+    def add(self, image: np.ndarray, ts: float) -> None:
+        import av
+
+        if image.shape[:2] != self.size:
+            raise ValueError(f"ClipWriter frames must share one size, got {image.shape[:2]} after {self.size}")
+        if self._t0 is None:
+            self._t0 = ts
+        pts = int(round((ts - self._t0) / _TIME_BASE))
+        if pts <= self._last_pts:  # two frames within a millisecond: keep the first, pts must increase
+            return
+        self._last_pts = pts
+        # OpenCV's BGR->I420 is exact on flat areas; swscale's default path shifted mid-grey by 2-5 levels.
+        frame = av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
+        frame.pts, frame.time_base = pts, _TIME_BASE
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+
+    def close(self) -> None:
+        """Finish the file and move it to its final name; on failure nothing is left behind and it raises."""
+        try:
+            if self._t0 is None:
+                raise ValueError("ClipWriter.close: no frame was added")
+            for packet in self._stream.encode():
+                self._container.mux(packet)
+            self._container.close()
+            _commit(self._temp, self.final)
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        """Drop the file being written."""
+        with contextlib.suppress(Exception):
+            self._container.close()
+        with contextlib.suppress(FileNotFoundError):
+            self._temp.unlink()

@@ -10,6 +10,8 @@ The hall's evidence shows staff at their post, never the citizens they serve (DE
 Blurring happens before masking so that a blurred face that overlaps the citizen side cannot smear its own pixels
 back over the mask: after `fill_citizen_side` every citizen-side pixel is exactly MASK_BGR. Annotations for a
 snapshot are drawn after blurring (so labels stay legible) and before masking (so the mask covers them too).
+Incident evidence shows one window (framing.py): there the other windows' staff zones are masked as well, with
+the same block growth (`grow_to_blocks`), and faces are searched for around that window only (`area`).
 
 Why whole blocks: JPEG and H.264 code images in 8x8 (and 4x4) blocks aligned to the image origin, with chroma at
 half resolution. A block that holds both mask and other pixels decodes with ringing that carries outside content
@@ -97,13 +99,22 @@ def detect_faces(image: np.ndarray, face_detector) -> tuple[Box, ...]:
 
 
 def private_boxes(image: np.ndarray, regions: Sequence[WindowRegion], face_detector,
-                  observation: Observation | None = None) -> tuple[Box, ...]:
+                  observation: Observation | None = None, *,
+                  area: tuple[int, int, int, int] | None = None) -> tuple[Box, ...]:
     """The boxes to blur in `image`: faces and person heads whose centre is outside every staff zone.
 
-    Run this on the raw camera image: annotations drawn over a face can hide it from the detector.
+    Run this on the raw camera image: annotations drawn over a face can hide it from the detector. `area`
+    (x1, y1, x2, y2 in frame pixels) limits the face search to that part of the frame (evidence of one window);
+    boxes are in frame pixels either way.
     """
     height, width = image.shape[:2]
-    candidates = [box.expand(FACE_GROW) for box in detect_faces(image, face_detector)]
+    if area is None:
+        faces = detect_faces(image, face_detector)
+    else:
+        x1, y1, x2, y2 = max(0, area[0]), max(0, area[1]), min(width, area[2]), min(height, area[3])
+        part = np.ascontiguousarray(image[y1:y2, x1:x2])
+        faces = tuple(box.offset(x1, y1) for box in detect_faces(part, face_detector)) if part.size else ()
+    candidates = [box.expand(FACE_GROW) for box in faces]
     if observation is not None:
         for person in observation.persons:
             head = head_box(person)
@@ -140,7 +151,12 @@ def citizen_polygons_mask(regions: Iterable[WindowRegion], width: int, height: i
 
 def citizen_mask(regions: Iterable[WindowRegion], width: int, height: int) -> np.ndarray:
     """Boolean (H, W) mask of what gets MASK_BGR: the citizen-side polygons grown to whole MASK_BLOCK_PX blocks."""
-    exact = citizen_polygons_mask(regions, width, height)
+    return grow_to_blocks(citizen_polygons_mask(regions, width, height))
+
+
+def grow_to_blocks(exact: np.ndarray) -> np.ndarray:
+    """Boolean (H, W) mask: every MASK_BLOCK_PX block (from the origin) that `exact` touches, whole."""
+    height, width = exact.shape[:2]
     block = MASK_BLOCK_PX
     rows, cols = -(-height // block), -(-width // block)
     padded = np.zeros((rows * block, cols * block), dtype=bool)

@@ -2,7 +2,8 @@
 
 Frames arrive at the analysis rate, not the camera's native rate: the reader hands the pipeline frames at the
 camera's `analysis_fps` (2 fps by default), so a buffer, and every clip cut from it, holds frames at that rate (a
-10 s clip at 2 fps is 20 frames). That is enough for a supervisor to see what happened and keeps the buffer small.
+10 s clip at 2 fps is 20 frames). That is enough for a supervisor to see what happened and keeps the buffer small
+enough to reach back to the onset of a behaviour that was alerted a dwell later.
 
 Memory is bounded three ways: frames older than `seconds` (by frame ts) are dropped, frames are kept JPEG-encoded
 (quality 85: about 70-150 kB for a 1280x720 frame instead of 2.7 MB raw), and both the count and the encoded bytes
@@ -27,8 +28,12 @@ from vision.observation import Observation
 logger = logging.getLogger("counterwatch.incidents")
 
 DEFAULT_JPEG_QUALITY = 85
-DEFAULT_MAX_FRAMES = 256  # 2 minutes at 2 fps, far more than a 10 s clip needs
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+# The caps guard memory; the time window (`seconds`) is what normally bounds the buffer. The evidence recorder asks
+# for pre-roll + the longest rule dwell + post-roll: 131 s with the defaults, 262 frames at 2 fps, 15 MiB of the
+# demo's 1280x720 frames (measured) or an estimated 40-65 MiB of 1920x1080 ones. Past a cap the oldest frames go,
+# and clips start later than the onset (logged).
+DEFAULT_MAX_FRAMES = 1024  # 8.5 minutes at 2 fps
+DEFAULT_MAX_BYTES = 96 * 1024 * 1024
 # Python object overhead per held frame (the dataclass, the bytes header, deque slot); small but counted so that
 # bytes_held is an honest upper estimate of what the buffer keeps alive, not just the JPEG payload.
 _OVERHEAD_BYTES = 512

@@ -6,7 +6,8 @@ to the data directory). Later sinks (the API's storage, NATS) register under the
 
 JSON form of an event (`event_to_dict`): datetimes as ISO 8601 in UTC ("2024-05-06T01:02:03.456000+00:00"),
 `kind` as its value ("opened"), `attributes` as an object (its key order kept), `evidence` as
-{"snapshot": path or null, "clip": path or null}; every other field as is.
+{"snapshot": path or null, "clip": path or null}, `reason_detail` as the reason's code and numbers
+(counterwatch.incidents.reasons; null or absent for an event that has only the text); every other field as is.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from counterwatch.incidents.events import EventKind, Evidence, IncidentEvent
+from counterwatch.incidents.reasons import Reason
 from counterwatch.private_files import open_private, private_dir, tighten
 
 logger = logging.getLogger("counterwatch.incidents")
@@ -61,6 +63,7 @@ def event_to_dict(event: IncidentEvent) -> dict[str, Any]:
         "reason": event.reason,
         "attributes": dict(event.attributes),
         "evidence": {"snapshot": event.evidence.snapshot, "clip": event.evidence.clip},
+        "reason_detail": None if event.reason_detail is None else event.reason_detail.to_dict(),
     }
 
 
@@ -71,6 +74,7 @@ def event_from_dict(data: dict[str, Any]) -> IncidentEvent:
     try:
         evidence = data.get("evidence") or {}
         attributes = data.get("attributes") or {}
+        detail = data.get("reason_detail")
         if not isinstance(attributes, dict):
             raise ValueError(f"incident event field 'attributes' must be an object, got {attributes!r}")
         return IncidentEvent(
@@ -90,6 +94,7 @@ def event_from_dict(data: dict[str, Any]) -> IncidentEvent:
             reason=data["reason"],
             attributes=tuple(attributes.items()),
             evidence=Evidence(snapshot=evidence.get("snapshot"), clip=evidence.get("clip")),
+            reason_detail=None if detail is None else Reason.from_dict(detail),
         )
     except KeyError as exc:
         raise ValueError(f"incident event is missing the field {exc.args[0]!r}") from exc

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from counterwatch.config.rules import AbsentWithoutPause as Settings
 from counterwatch.incidents.events import IncidentEvent
-from counterwatch.rules.base import Rule, register, seconds
+from counterwatch.incidents.reasons import Reason
+from counterwatch.rules.base import Rule, register
 from counterwatch.rules.state import WindowState
 from counterwatch.rules.timing import DensityEpisode, FrameRef
 
@@ -46,24 +47,25 @@ class AbsentWithoutPause(Rule):
     def _attributes(self) -> tuple[tuple[str, int], ...]:
         return (("citizens_waiting", self._citizens_waiting),)
 
-    def _reason(self, state: WindowState, frame: FrameRef) -> str:
-        sign = "pause sign not seen" if state.sign_visible is False else "pause sign not checked"
-        waiting = self._citizens_waiting
+    def _reason(self, state: WindowState, frame: FrameRef) -> Reason:
+        """absent_s: since the first frame without staff; share: of the frames of the last dwell_s without staff
+        (the same window the opening condition measures)."""
         onset = self._incident.onset or self._absence.onset
-        held = seconds(frame.ts - onset.ts) if onset is not None else "0 s"
-        presence = ("" if state.occupancy is None else
-                    f"; occupancy {state.occupancy:.2f} from {', '.join(state.presence_cues)}")
-        return (f"no staff in zone for {held} ({self._absence.fraction:.0%} of the frames of the last "
-                f"{seconds(self.settings.dwell_s)}), {sign}, queue not paused, on schedule; "
-                f"{waiting} citizen{'s' if waiting != 1 else ''} waiting{presence}")
+        notes = () if state.occupancy is None else (
+            Reason.of("presence.fusion", occupancy=state.occupancy, cues=state.presence_cues),)
+        return Reason.of("absent.no_staff", *notes, absent_s=frame.ts - onset.ts if onset is not None else 0.0,
+                         dwell_s=self.settings.dwell_s, share=self._absence.fraction,
+                         min_share=self.settings.min_fraction,
+                         sign="not_seen" if state.sign_visible is False else "not_checked",
+                         citizens_waiting=self._citizens_waiting)
 
     def _step(self, state: WindowState, frame: FrameRef) -> list[IncidentEvent]:
         if state.paused or not state.on_schedule:
             events = []
             if self._incident.is_open:
-                why = (f"pause started ({state.pause_source})" if state.paused else "window went off schedule")
-                events.append(self._incident.close(frame.ts, frame.wall_time,
-                                                   f"{self._incident.reason}; closed: {why}", self._attributes()))
+                why = (Reason.of("closed.pause_started", source=state.pause_source) if state.paused
+                       else Reason.of("closed.off_schedule"))
+                events.append(self._incident.close(frame.ts, frame.wall_time, why, self._attributes()))
             self._reset()
             return events
         ended = self._absence.step(frame, not state.staff_present, holding=self._incident.is_open)
@@ -71,9 +73,8 @@ class AbsentWithoutPause(Rule):
             self._citizens_waiting = max(self._citizens_waiting, state.citizens)
         if self._incident.is_open:
             if ended is not None:
-                back = f"staff back for {seconds(frame.ts - ended.ts)}"
-                event = self._incident.close(frame.ts, ended.wall_time, f"{self._incident.reason}; closed: {back}",
-                                             self._attributes())
+                back = Reason.of("closed.staff_back", back_s=frame.ts - ended.ts)
+                event = self._incident.close(frame.ts, ended.wall_time, back, self._attributes())
                 self._citizens_waiting = 0
                 return [event]
             if not state.staff_present:  # while staff is (maybe) back, keep the last absence reason

@@ -30,7 +30,8 @@ import datetime as dt
 from counterwatch.config.rules import LateArrival as LateSettings
 from counterwatch.config.rules import LeftDuringService as LeftSettings
 from counterwatch.incidents.events import IncidentEvent
-from counterwatch.rules.base import Rule, register, seconds
+from counterwatch.incidents.reasons import Reason
+from counterwatch.rules.base import Rule, local_clock, register
 from counterwatch.rules.state import WindowState
 from counterwatch.rules.timing import EPS, DensityEpisode, FrameRef, Run
 
@@ -66,7 +67,7 @@ class LateArrival(Rule):
         self._pending = None
 
     def _local(self, when: dt.datetime) -> str:
-        return when.astimezone(self.calendar.zone).strftime("%H:%M:%S")
+        return local_clock(when, self.calendar.zone)
 
     def deadline(self, date: dt.date) -> dt.datetime | None:
         opening = self.calendar.opening_time(self.scope.window_id, date)
@@ -92,19 +93,21 @@ class LateArrival(Rule):
 
     def _open(self, onset: FrameRef, now: FrameRef, deadline: dt.datetime, day: dt.date) -> IncidentEvent:
         self._open_day = (day, deadline)
-        before = self.settings.arrive_before_open_s
-        reason = (f"staff not at the post at the deadline {self._local(deadline)} ({seconds(before)} before opening"
-                  f", grace {seconds(self.settings.grace_s)}), seen at {self._local(onset.wall_time)}")
+        s = self.settings
+        opening = deadline + dt.timedelta(seconds=s.arrive_before_open_s - s.grace_s)
+        reason = Reason.of("late.not_at_post", deadline_at=self._local(deadline), opening_at=self._local(opening),
+                           before_open_s=s.arrive_before_open_s, grace_s=s.grace_s,
+                           seen_at=self._local(onset.wall_time))
         return self._incident.open(onset, now, 1.0, reason, (("deadline", deadline.astimezone(dt.timezone.utc)
                                                                  .isoformat()),))
 
     def _close(self, frame: FrameRef, ended_at: dt.datetime, arrived: bool) -> IncidentEvent:
         day, deadline = self._open_day
         late_by = max(0, round((ended_at - deadline).total_seconds()))
-        what = (f"arrived at {self._local(ended_at)}, {seconds(late_by)} after the deadline" if arrived else
-                f"nobody arrived before closing ({self._local(ended_at)})")
+        what = (Reason.of("closed.arrived", arrived_at=self._local(ended_at), late_s=late_by) if arrived else
+                Reason.of("closed.nobody_arrived", closing_at=self._local(ended_at)))
         self._open_day = None
-        return self._incident.close(frame.ts, ended_at, f"{self._incident.reason}; closed: {what}",
+        return self._incident.close(frame.ts, ended_at, what,
                                     self._incident.attributes + (("late_by_s", late_by), ("arrived", int(arrived))))
 
     def _step(self, state: WindowState, frame: FrameRef) -> list[IncidentEvent]:
@@ -177,16 +180,16 @@ class LeftDuringService(Rule):
     def _attributes(self) -> tuple[tuple[str, int | float], ...]:
         return (("citizens_waiting", self._waiting), ("citizen_at_counter_s", round(self._served_s, 1)))
 
-    def _reason(self, frame: FrameRef) -> str:
+    def _reason(self, frame: FrameRef) -> Reason:
+        """served_s: how long the citizen had been at the counter when the staff left; away_s: since the
+        departure."""
         departure = self._incident.onset or self._away.onset
-        left = departure.wall_time.astimezone(self.calendar.zone).strftime("%H:%M:%S")
-        return (f"staff left at {left} while a citizen had been at the counter for {seconds(self._served_s)}; "
-                f"away {seconds(frame.ts - departure.ts)} with {self._waiting} citizen"
-                f"{'s' if self._waiting != 1 else ''} waiting; no pause set")
+        return Reason.of("left.during_service", left_at=local_clock(departure.wall_time, self.calendar.zone),
+                         served_s=self._served_s, away_s=frame.ts - departure.ts, dwell_s=self.settings.dwell_s,
+                         citizens_waiting=self._waiting)
 
-    def _close(self, frame: FrameRef, ended_at: dt.datetime, why: str) -> IncidentEvent:
-        event = self._incident.close(frame.ts, ended_at, f"{self._incident.reason}; closed: {why}",
-                                     self._attributes())
+    def _close(self, frame: FrameRef, ended_at: dt.datetime, why: Reason) -> IncidentEvent:
+        event = self._incident.close(frame.ts, ended_at, why, self._attributes())
         self._away.reset()  # the departure is dealt with; a new one needs the staff back first
         self._waiting = 0
         return event
@@ -208,15 +211,16 @@ class LeftDuringService(Rule):
         if state.paused and state.pause_source in _EXCUSING_PAUSES:
             events = []
             if self._incident.is_open:
-                events.append(self._close(frame, frame.wall_time, f"pause set ({state.pause_source})"))
+                events.append(self._close(frame, frame.wall_time,
+                                          Reason.of("closed.pause_started", source=state.pause_source)))
             self._away.reset()  # leaving under a pause is the allowed procedure: this departure never counts
             return events
         if self._incident.is_open:
             if back is not None:
-                return [self._close(frame, back.wall_time, f"staff back for {seconds(frame.ts - back.ts)}")]
+                return [self._close(frame, back.wall_time, Reason.of("closed.staff_back", back_s=frame.ts - back.ts))]
             if citizen_gone is not None:
                 return [self._close(frame, citizen_gone.wall_time,
-                                    f"no citizen at the counter for {seconds(frame.ts - citizen_gone.ts)}")]
+                                    Reason.of("closed.citizen_gone", gone_s=frame.ts - citizen_gone.ts))]
             update = self._incident.update(frame, 1.0, self._reason(frame), self._attributes())
             return [update] if update else []
         served = self._served_before_departure()

@@ -19,11 +19,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, ClassVar
 
 from counterwatch.config.rules import CommonRuleSettings, RuleBase
 from counterwatch.incidents.events import INCIDENT_TYPES, IncidentEvent
+from counterwatch.incidents.reasons import Reason
 from counterwatch.rules.lifecycle import IncidentLifecycle
 from counterwatch.rules.state import WindowState
 from counterwatch.rules.timing import FrameRef, Step, StreamClock
@@ -51,9 +52,9 @@ def frame_of(state: WindowState) -> FrameRef:
     return FrameRef(state.ts, state.wall_time, state.frame_index, state.camera_id, state.rostered_staff)
 
 
-def seconds(value: float) -> str:
-    """Durations in reasons: whole seconds, as a supervisor reads them."""
-    return f"{value:.0f} s"
+def local_clock(when: datetime, zone: tzinfo) -> str:
+    """A wall time as reasons give it: the local time of day in the hall's zone, HH:MM:SS."""
+    return when.astimezone(zone).strftime("%H:%M:%S")
 
 
 class Rule(ABC):
@@ -112,8 +113,7 @@ class Rule(ABC):
             if self._incident.is_open and self._last is not None:
                 events.append(self._incident.close(
                     self._last.ts, self._last.wall_time,
-                    f"{self._incident.reason}; closed: stream time went back from {self._last.ts:.1f} to "
-                    f"{state.ts:.1f} (stream restarted)"))
+                    Reason.of("closed.stream_restarted", from_ts=self._last.ts, to_ts=state.ts)))
             self._incident.reset()
             self._reset()
         elif step is Step.GAP:
@@ -127,7 +127,7 @@ class Rule(ABC):
         """Close an open incident at shutdown (or when the camera goes away) and forget all state."""
         events = ()
         if self._incident.is_open:
-            events = (self._incident.close(ts, wall_time, f"{self._incident.reason}; closed: monitoring stopped"),)
+            events = (self._incident.close(ts, wall_time, Reason.of("closed.monitoring_stopped")),)
         self._incident.reset()
         self._reset()
         self._clock.reset()

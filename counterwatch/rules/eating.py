@@ -24,7 +24,8 @@ from typing import ClassVar
 from counterwatch.config.rules import Drinking as DrinkingSettings
 from counterwatch.config.rules import Eating as EatingSettings
 from counterwatch.incidents.events import IncidentEvent
-from counterwatch.rules.base import Rule, register, seconds
+from counterwatch.incidents.reasons import Reason
+from counterwatch.rules.base import Rule, register
 from counterwatch.rules.state import WindowState
 from counterwatch.rules.timing import EPS, FrameRef, Run, TrackTable
 
@@ -40,7 +41,8 @@ class _Movement:
 
 class _HandToMouthRule(Rule):
     object_cue: ClassVar[str]  # the BehaviourCues field naming the object
-    object_words: ClassVar[str]  # the object in reasons
+    reason_code: ClassVar[str]  # what the rule saw (counterwatch.incidents.reasons.CODES)
+    closed_code: ClassVar[str]  # why an incident of it closed
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -93,11 +95,13 @@ class _HandToMouthRule(Rule):
         count = len(self._counted)
         return count / (count + 1)
 
-    def _reason(self, frame: FrameRef) -> str:
+    def _reason(self, frame: FrameRef) -> Reason:
+        """movements: counted movements that started within the last dwell_s; held_s: since the first of the
+        incident's movements."""
         onset = self._incident.onset or min(self._counted, key=lambda f: f.ts, default=frame)
-        return (f"{len(self._counted)} hand-to-mouth movements with {self.object_words} near in the last "
-                f"{seconds(self.settings.dwell_s)} (needs {self.settings.min_hand_to_mouth}), "
-                f"for {seconds(frame.ts - onset.ts)}")
+        return Reason.of(self.reason_code, movements=len(self._counted),
+                         min_movements=self.settings.min_hand_to_mouth, dwell_s=self.settings.dwell_s,
+                         held_s=frame.ts - onset.ts)
 
     def _step(self, state: WindowState, frame: FrameRef) -> list[IncidentEvent]:
         cue = self._observe(state, frame)
@@ -105,9 +109,8 @@ class _HandToMouthRule(Rule):
         if self._incident.is_open:
             if ended is not None:
                 self._counted.clear()  # these movements belong to the closed incident
-                return [self._incident.close(frame.ts, ended.wall_time, f"{self._incident.reason}; closed: no "
-                                             f"hand-to-mouth with {self.object_words} for "
-                                             f"{seconds(frame.ts - ended.ts)}")]
+                return [self._incident.close(frame.ts, ended.wall_time,
+                                             Reason.of(self.closed_code, quiet_s=frame.ts - ended.ts))]
             update = self._incident.update(frame, self._confidence(), self._reason(frame)) if cue else None
             return [update] if update else []
         if (self._active.active and len(self._counted) >= self.settings.min_hand_to_mouth
@@ -122,7 +125,8 @@ class Eating(_HandToMouthRule):
     name = "eating"
     settings_type = EatingSettings
     object_cue = "food_near"
-    object_words = "food"
+    reason_code = "eating.hand_to_mouth"
+    closed_code = "closed.no_eating"
 
 
 @register
@@ -130,4 +134,5 @@ class Drinking(_HandToMouthRule):
     name = "drinking"
     settings_type = DrinkingSettings
     object_cue = "drink_near"
-    object_words = "a cup or bottle"
+    reason_code = "drinking.hand_to_mouth"
+    closed_code = "closed.no_drinking"

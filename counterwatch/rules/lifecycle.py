@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime, timezone
 
 from counterwatch.incidents.events import INCIDENT_TYPES, EventKind, IncidentEvent
+from counterwatch.incidents.reasons import Reason
 from counterwatch.rules.timing import EPS, FrameRef
 
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://counterwatch/incident")
@@ -52,7 +53,7 @@ class IncidentLifecycle:
         self.onset: FrameRef | None = None
         self.confidence = 0.0
         self.peak = 0.0
-        self.reason = ""
+        self.reason: Reason | None = None
         self.attributes: Attributes = ()
         self._emitted_peak = 0.0
         self._emitted_ts = 0.0
@@ -68,15 +69,15 @@ class IncidentLifecycle:
         return not self.is_open and not self.in_cooldown(ts)
 
     def _event(self, kind: EventKind, ts: float, ended_at: datetime | None) -> IncidentEvent:
-        assert self.onset is not None and self.incident_id is not None
+        assert self.onset is not None and self.incident_id is not None and self.reason is not None
         return IncidentEvent(
             kind=kind, incident_id=self.incident_id, incident_type=self.incident_type, hall_id=self.hall_id,
             window_id=self.window_id, camera_id=self.onset.camera_id, staff_id=self.onset.rostered_staff,
             started_at=_utc(self.onset.wall_time), ended_at=None if ended_at is None else _utc(ended_at),
             start_ts=self.onset.ts, ts=ts, confidence=self.confidence, peak_confidence=self.peak,
-            reason=self.reason, attributes=self.attributes)
+            reason=self.reason.english(), reason_detail=self.reason, attributes=self.attributes)
 
-    def open(self, onset: FrameRef, now: FrameRef, confidence: float, reason: str,
+    def open(self, onset: FrameRef, now: FrameRef, confidence: float, reason: Reason,
              attributes: Attributes = ()) -> IncidentEvent:
         if self.is_open:
             raise RuntimeError(f"{self.incident_type} at {self.window_id}: an incident is already open")
@@ -88,7 +89,7 @@ class IncidentLifecycle:
         self._emitted_ts = now.ts
         return self._event(EventKind.OPENED, now.ts, None)
 
-    def update(self, now: FrameRef, confidence: float, reason: str,
+    def update(self, now: FrameRef, confidence: float, reason: Reason,
                attributes: Attributes | None = None) -> IncidentEvent | None:
         """Record the current state; an 'updated' event only when the peak rose by a step or a heartbeat is due."""
         if not self.is_open:
@@ -105,13 +106,13 @@ class IncidentLifecycle:
         self._emitted_peak, self._emitted_ts = self.peak, now.ts
         return self._event(EventKind.UPDATED, now.ts, None)
 
-    def close(self, ts: float, ended_at: datetime, reason: str | None = None,
+    def close(self, ts: float, ended_at: datetime, closing: Reason,
               attributes: Attributes | None = None) -> IncidentEvent:
-        """Close at stream time `ts`; `ended_at` is when the behaviour stopped (wall time). Starts the cooldown."""
+        """Close at stream time `ts`; `ended_at` is when the behaviour stopped (wall time); `closing` says why (a
+        "closed.*" clause added to the latest reason). Starts the cooldown."""
         if not self.is_open:
             raise RuntimeError(f"{self.incident_type} at {self.window_id}: no open incident to close")
-        if reason is not None:
-            self.reason = reason
+        self.reason = self.reason.closed_by(closing)
         if attributes is not None:
             self.attributes = tuple(attributes)
         event = self._event(EventKind.CLOSED, ts, ended_at)

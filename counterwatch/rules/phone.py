@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from counterwatch.config.rules import PhoneUse as Settings
 from counterwatch.incidents.events import IncidentEvent
-from counterwatch.rules.base import Rule, register, seconds
+from counterwatch.incidents.reasons import Reason
+from counterwatch.rules.base import Rule, register
 from counterwatch.rules.state import WindowState
 from counterwatch.rules.timing import DensityEpisode, FrameRef
 
@@ -48,15 +49,14 @@ class PhoneUse(Rule):
                 tags.add("head")
         return frozenset(tags)
 
-    def _reason(self, frame: FrameRef) -> str:
+    def _reason(self, frame: FrameRef) -> Reason:
+        """held_s: since the first cue frame of the episode; the frame counts are of the last dwell_s (a frame can
+        show more than one signal)."""
         window = self._episode.window
-        signals = [f"{what} in {window.tag_count(tag)}" for tag, what in (("phone", "phone"), ("call", "call posture"),
-                                                                   ("head", "learned head"))
-                   if window.tag_count(tag)]
-        held = seconds(frame.ts - self._incident_onset_ts(frame))
-        return (f"phone cue for {held}: {', '.join(signals) or 'no cue'} of {len(window)} frames in the last "
-                f"{seconds(window.span_s)} ({window.fraction:.0%}, needs {self.settings.min_fraction:.0%}); "
-                f"best phone score {self._best_score:.2f}")
+        return Reason.of("phone.cue", held_s=frame.ts - self._incident_onset_ts(frame), dwell_s=window.span_s,
+                         frames=len(window), share=window.fraction, min_share=self.settings.min_fraction,
+                         phone_frames=window.tag_count("phone"), call_frames=window.tag_count("call"),
+                         head_frames=window.tag_count("head"), best_score=self._best_score)
 
     def _incident_onset_ts(self, frame: FrameRef) -> float:
         onset = self._incident.onset or self._episode.onset
@@ -67,8 +67,8 @@ class PhoneUse(Rule):
         ended = self._episode.step(frame, bool(tags), tags, holding=self._incident.is_open)
         if self._incident.is_open:
             if ended is not None:
-                event = self._incident.close(frame.ts, ended.wall_time, f"{self._incident.reason}; closed: no phone "
-                                             f"cue for {seconds(frame.ts - ended.ts)}")
+                event = self._incident.close(frame.ts, ended.wall_time,
+                                             Reason.of("closed.no_phone", quiet_s=frame.ts - ended.ts))
                 self._best_score = 0.0
                 return [event]
             update = self._incident.update(frame, self._episode.fraction, self._reason(frame)) if tags else None

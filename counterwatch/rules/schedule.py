@@ -9,20 +9,27 @@ change; this module compares in UTC.
 Precedence for one window on one date (most specific first):
 1. a day exception naming this window, then a day exception for every window (``windows: []``);
    ``closed`` closes the date, ``hours`` replace the weekly pattern, neither means "a regular working day";
-2. a public holiday: closed;
-3. the weekly pattern of the window's schedule: regular hours minus lunch, plus extended-service periods
+2. one of the hall's own holidays (``calendar.holidays``): closed;
+3. a national holiday (``calendar.national``, counterwatch.config.national): closed;
+4. a national make-up working day (调休上班): a regular working day, as an exception without hours;
+5. the weekly pattern of the window's schedule: regular hours minus lunch, plus extended-service periods
    (延时服务) for that weekday.
-An exception outranks a holiday so that a hall can open one window on a holiday.
+An exception outranks a holiday so that a hall can open one window on a holiday. A date in a year that none of
+the hall's national calendars covers follows the weekly pattern, with a warning in the log once per year.
 """
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from counterwatch.config.base import TimeRange, minutes_of
 from counterwatch.config.calendar import WEEKDAYS, DayException, RosterEntry, Schedule
+from counterwatch.config.national import load_national
 from counterwatch.config.schema import HallConfig
+
+log = logging.getLogger(__name__)
 
 Period = tuple[dt.datetime, dt.datetime]
 
@@ -64,6 +71,14 @@ def _weekday(date: dt.date) -> str:
     return WEEKDAYS[date.weekday()]
 
 
+def _worked_day(schedule: Schedule, date: dt.date) -> list[_Minutes]:
+    """A worked day (调休): regular hours, plus the extended service of regular working days and of this weekday
+    (a Saturday worked as a weekday keeps the weekday lunch-time service)."""
+    weekday = _weekday(date)
+    extended = [_of(e.hours) for e in schedule.extended if weekday in e.days or set(e.days) & set(schedule.days)]
+    return _merge(_regular_day(schedule) + extended)
+
+
 def _require_aware(name: str, value: dt.datetime) -> None:
     if not isinstance(value, dt.datetime) or value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be a timezone-aware datetime, got {value!r}")
@@ -83,6 +98,8 @@ class HallCalendar:
                 raise ValueError(f"windows.{window.id}.schedule: unknown schedule {window.schedule!r}")
             self._schedule_of[window.id] = config.calendar.schedules[window.schedule]
         self._holidays = frozenset(config.calendar.holidays)
+        self._national = load_national(config.calendar.national, config.base_dir)
+        self._unlisted_years: set[int] = set()
         self._periods: dict[tuple[str, dt.date], tuple[Period, ...]] = {}
 
     @property
@@ -114,14 +131,19 @@ class HallCalendar:
                 return []
             if exception.hours:
                 return _merge([_of(r) for r in exception.hours])
-            # A worked day (调休): regular hours, plus the extended service of regular working days and of this
-            # weekday (a Saturday worked as a weekday keeps the weekday lunch-time service).
-            weekday = _weekday(date)
-            extended = [_of(e.hours) for e in schedule.extended
-                        if weekday in e.days or set(e.days) & set(schedule.days)]
-            return _merge(_regular_day(schedule) + extended)
+            return _worked_day(schedule, date)
         if date in self._holidays:
             return []
+        if self._config.calendar.national:
+            if date in self._national.holidays:
+                return []
+            if date in self._national.workdays:
+                return _worked_day(schedule, date)
+            if not self._national.covers(date.year) and date.year not in self._unlisted_years:
+                self._unlisted_years.add(date.year)
+                log.warning("hall %s: no national holiday calendar for %d (calendar.national): its holidays count "
+                            "as service days; run `counterwatch calendar update --year %d`", self._config.hall.id,
+                            date.year, date.year)
         weekday = _weekday(date)
         regular = _regular_day(schedule) if weekday in schedule.days else []
         extended = [_of(e.hours) for e in schedule.extended if weekday in e.days]

@@ -20,7 +20,8 @@ from collections import deque
 
 from counterwatch.config.rules import Sleeping as Settings
 from counterwatch.incidents.events import IncidentEvent
-from counterwatch.rules.base import Rule, register, seconds
+from counterwatch.incidents.reasons import Reason
+from counterwatch.rules.base import Rule, register
 from counterwatch.rules.state import WindowState
 from counterwatch.rules.timing import DensityEpisode, FrameRef, TrackTable
 
@@ -114,23 +115,24 @@ class Sleeping(Rule):
         still = state.motion <= self.settings.max_motion
         return frozenset(tags) if still else frozenset()
 
-    def _reason(self, frame: FrameRef) -> str:
+    def _reason(self, frame: FrameRef) -> Reason:
+        """held_s: since the first cue frame of the episode; the frame counts are of the last dwell_s, and only
+        still frames carry a cue."""
         window = self._episode.window
         onset = self._incident.onset or self._episode.onset
-        held = seconds(frame.ts - onset.ts) if onset is not None else "0 s"
-        head = f", learned head in {window.tag_count('head')}" if window.tag_count("head") else ""
-        return (f"asleep-looking for {held}: head down in {window.tag_count('head_down')}, eyes closed in "
-                f"{window.tag_count('eyes_closed')}{head} of {len(window)} frames in the last {seconds(window.span_s)} "
-                f"with motion <= {self.settings.max_motion:g} ({window.fraction:.0%}, needs "
-                f"{self.settings.min_fraction:.0%})")
+        return Reason.of("sleeping.still", held_s=frame.ts - onset.ts if onset is not None else 0.0,
+                         dwell_s=window.span_s, frames=len(window), share=window.fraction,
+                         min_share=self.settings.min_fraction, head_down_frames=window.tag_count("head_down"),
+                         eyes_closed_frames=window.tag_count("eyes_closed"), head_frames=window.tag_count("head"),
+                         max_motion=self.settings.max_motion)
 
     def _step(self, state: WindowState, frame: FrameRef) -> list[IncidentEvent]:
         tags = self._cue(state, frame)
         ended = self._episode.step(frame, bool(tags), tags, holding=self._incident.is_open)
         if self._incident.is_open:
             if ended is not None:
-                return [self._incident.close(frame.ts, ended.wall_time, f"{self._incident.reason}; closed: awake "
-                                             f"or moving for {seconds(frame.ts - ended.ts)}")]
+                return [self._incident.close(frame.ts, ended.wall_time,
+                                             Reason.of("closed.awake", quiet_s=frame.ts - ended.ts))]
             update = self._incident.update(frame, self._episode.fraction, self._reason(frame)) if tags else None
             return [update] if update else []
         if self._episode.reached(frame.ts) and self._incident.can_open(frame.ts):

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 from counterwatch.config.rules import Smoking as SmokingSettings
 from counterwatch.incidents.events import IncidentEvent
-from counterwatch.rules.base import Rule, register, seconds
+from counterwatch.incidents.reasons import Reason
+from counterwatch.rules.base import Rule, register
 from counterwatch.rules.state import StaffPresence, WindowState
 from counterwatch.rules.timing import EPS, FrameRef, Run, TrackTable
 
@@ -119,12 +120,13 @@ class Smoking(Rule):
         count = len(self._counted)
         return count / (count + 2)
 
-    def _reason(self, frame: FrameRef) -> str:
+    def _reason(self, frame: FrameRef) -> Reason:
+        """puffs: counted puffs that started within the last dwell_s; held_s: since the first of the incident's."""
         s = self.settings
         onset = self._incident.onset or min(self._counted, key=lambda f: f.ts, default=frame)
-        return (f"{len(self._counted)} puff-like hand-to-mouth movements ({s.min_movement_s:g}-{s.max_movement_s:g} "
-                f"s each, no food, cup or phone near) in the last {seconds(s.dwell_s)} (needs "
-                f"{s.min_hand_to_mouth}), for {seconds(frame.ts - onset.ts)}; hand-to-mouth geometry only")
+        return Reason.of("smoking.puffs", puffs=len(self._counted), min_puffs=s.min_hand_to_mouth, dwell_s=s.dwell_s,
+                         min_movement_s=s.min_movement_s, max_movement_s=s.max_movement_s,
+                         held_s=frame.ts - onset.ts)
 
     def _step(self, state: WindowState, frame: FrameRef) -> list[IncidentEvent]:
         if self._after_gap:
@@ -134,8 +136,8 @@ class Smoking(Rule):
         if self._incident.is_open:
             if ended is not None:
                 self._counted.clear()  # these puffs belong to the closed incident
-                return [self._incident.close(frame.ts, ended.wall_time, f"{self._incident.reason}; closed: no "
-                                             f"puff-like movement for {seconds(frame.ts - ended.ts)}")]
+                return [self._incident.close(frame.ts, ended.wall_time,
+                                             Reason.of("closed.no_puffs", quiet_s=frame.ts - ended.ts))]
             if not (puff_like or counted):
                 return []
             update = self._incident.update(frame, self._confidence(), self._reason(frame))

@@ -20,6 +20,8 @@ from monitor_api.auth.principal import Principal
 from monitor_api.storage.models import Role
 
 SUPERVISOR, MANAGER, ADMIN, AUDITOR = Role.SUPERVISOR, Role.MANAGER, Role.ADMIN, Role.AUDITOR
+# Role.STAFF is in no policy's role list: window staff pass the any-user policies (/auth/me, /halls, their own
+# scores) and the self_staff ones (their own incidents, the evidence of those, appeals on them), nothing else.
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,53 @@ EN: dict[str, str] = {
     "reason.dismiss.dismissed_work_related": "Away on duty (fetching files, helping citizens…)",
     "reason.dismiss.dismissed_other": "Other reason (see note)",
     "reason.unknown": "Reason code: {code}",
+    # The reason an incident was raised: one sentence per code of counterwatch.incidents.reasons.
+    "why.join": "; ",
+    "why.closed": "{reason}. Closed: {closing}",
+    "why.list_sep": ", ",
+    "why.minutes": "{m} min",
+    "why.sign.not_seen": "pause sign not seen",
+    "why.sign.not_checked": "pause sign not checked on this frame",
+    "why.cue.detector": "person detector",
+    "why.cue.pose": "body pose",
+    "why.cue.motion": "motion",
+    "why.cue.reference": "comparison with the empty post",
+    "why.absent.no_staff": "Nobody at the post for {absent_s} (the rule alerts after {dwell_s}); no staff in {share} "
+                           "of the frames of the last {dwell_s} (needs {min_share}); {sign}; queue not paused, "
+                           "within service hours; {citizens_waiting} citizen(s) waiting",
+    "why.presence.fusion": "likelihood that someone is at the post: {occupancy} (from {cues})",
+    "why.phone.cue": "Phone use for {held_s} (the rule alerts after {dwell_s}): signs of a phone in {share} of the "
+                     "{frames} frames of the last {dwell_s} (needs {min_share}): phone seen in {phone_frames}, call "
+                     "posture in {call_frames}, behaviour model in {head_frames}; best phone score {best_score}",
+    "why.eating.hand_to_mouth": "{movements} hand-to-mouth movements with food in the last {dwell_s} (the rule alerts "
+                                "at {min_movements}), {held_s} since the first",
+    "why.drinking.hand_to_mouth": "{movements} hand-to-mouth movements with a cup or bottle in the last {dwell_s} (the "
+                                  "rule alerts at {min_movements}), {held_s} since the first",
+    "why.sleeping.still": "Looks asleep for {held_s} (the rule alerts after {dwell_s}): {share} of the {frames} frames "
+                          "of the last {dwell_s} (needs {min_share}): head down in {head_down_frames}, eyes closed in "
+                          "{eyes_closed_frames}, behaviour model in {head_frames}, with almost no motion (at most "
+                          "{max_motion})",
+    "why.smoking.puffs": "{puffs} puff-like hand-to-mouth movements in the last {dwell_s} ({min_movement_s} to "
+                         "{max_movement_s} each, no food, cup or phone near; the rule alerts at {min_puffs}), "
+                         "{held_s} since the first; judged from hand movements only",
+    "why.late.not_at_post": "Service opens at {opening_at} and staff must be at the post {before_open_s} before (grace "
+                            "{grace_s}), by {deadline_at}; nobody was at the post when checked at {seen_at}",
+    "why.left.during_service": "Staff left the post at {left_at} while a citizen had been at the counter for "
+                               "{served_s}; away for {away_s} (the rule alerts after {dwell_s}) with "
+                               "{citizens_waiting} citizen(s) waiting and no pause set",
+    "why.closed.pause_started": "pause set ({source})",
+    "why.closed.off_schedule": "the window went off schedule",
+    "why.closed.staff_back": "staff back at the post for {back_s}",
+    "why.closed.citizen_gone": "no citizen at the counter for {gone_s}",
+    "why.closed.no_phone": "no phone use for {quiet_s}",
+    "why.closed.no_eating": "no eating for {quiet_s}",
+    "why.closed.no_drinking": "no drinking for {quiet_s}",
+    "why.closed.awake": "awake or moving for {quiet_s}",
+    "why.closed.no_puffs": "no puff-like movement for {quiet_s}",
+    "why.closed.arrived": "staff arrived at {arrived_at}, {late_s} after the deadline",
+    "why.closed.nobody_arrived": "nobody arrived before closing ({closing_at})",
+    "why.closed.stream_restarted": "the video stream restarted (stream time went back from {from_ts} s to {to_ts} s)",
+    "why.closed.monitoring_stopped": "monitoring stopped",
     "attribute.citizens_waiting": "Citizens waiting",
     "attribute.citizen_at_counter_s": "Citizen at the counter (s)",
     "attribute.late_by_s": "Late by (s)",
@@ -248,4 +295,18 @@ EN: dict[str, str] = {
     "labelling.progress_item": "{name} {labelled}/{target}",
     "labelling.progress_reached": "{name} {labelled}/{target} (reached)",
     "labelling.counts": "Labelled in this hall",
+    # Window staff: their own record and appeals.
+    "role.staff": "Window staff",
+    "nav.appeals": "Appeals",
+    "me.back": "Back to my record",
+    "me.appeals": "Appeals",
+    "me.appeals_hint": ("These incidents were confirmed. If you disagree, open one and give your reason; a second "
+                        "reviewer decides."),
+    "me.appeals_none": "No incident to appeal.",
+    "me.appeal": "Open and appeal",
+    "me.view": "Open",
+    "me.appeal_state": "Appeal",
+    "me.appeal_state.open": "Not appealed",
+    "me.appeal_state.pending": "Appeal awaiting a decision",
+    "me.appeal_state.rejected": "Appeal rejected; you may appeal again",
 }

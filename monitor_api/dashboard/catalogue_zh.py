@@ -77,6 +77,52 @@ ZH: dict[str, str] = {
     "reason.dismiss.dismissed_work_related": "因公离开（取件、咨询、引导群众等）",
     "reason.dismiss.dismissed_other": "其他原因（见备注）",
     "reason.unknown": "理由代码：{code}",
+    # The reason an incident was raised (系统判断依据): one sentence per code of counterwatch.incidents.reasons.
+    "why.join": "；",
+    "why.closed": "{reason}。结束原因：{closing}",
+    "why.list_sep": "、",
+    "why.minutes": "{m} 分钟",
+    "why.sign.not_seen": "未看到暂停牌",
+    "why.sign.not_checked": "本画面未核对暂停牌",
+    "why.cue.detector": "人员检测",
+    "why.cue.pose": "人体姿态",
+    "why.cue.motion": "画面变化",
+    "why.cue.reference": "与空岗画面对比",
+    "why.absent.no_staff": "工位无人已持续 {absent_s}（规定：无人达到 {dwell_s}即告警）；最近 {dwell_s}内 {share} 的画面"
+                           "未见工作人员（需达到 {min_share}）；{sign}；叫号系统未暂停，处于服务时段；等候群众 "
+                           "{citizens_waiting} 人",
+    "why.presence.fusion": "综合判断有人在岗的可能性为 {occupancy}（依据：{cues}）",
+    "why.phone.cue": "疑似使用手机已持续 {held_s}（规定：持续 {dwell_s}即告警）；最近 {dwell_s}分析的 {frames} 帧画面中 "
+                     "{share} 有使用手机迹象（需达到 {min_share}），其中看到手机 {phone_frames} 帧、打电话姿势 "
+                     "{call_frames} 帧、行为模型识别 {head_frames} 帧；手机识别最高得分 {best_score}",
+    "why.eating.hand_to_mouth": "最近 {dwell_s}内手拿食物送到嘴边 {movements} 次（规定：达到 {min_movements} 次即告警），"
+                                "从第一次算起已 {held_s}",
+    "why.drinking.hand_to_mouth": "最近 {dwell_s}内手持杯子或瓶子送到嘴边 {movements} 次（规定：达到 {min_movements} "
+                                  "次即告警），从第一次算起已 {held_s}",
+    "why.sleeping.still": "疑似睡岗已持续 {held_s}（规定：持续 {dwell_s}即告警）；最近 {dwell_s}分析的 {frames} 帧画面中 "
+                          "{share} 符合（需达到 {min_share}），其中低头 {head_down_frames} 帧、闭眼 "
+                          "{eyes_closed_frames} 帧、行为模型识别 {head_frames} 帧，且画面几乎静止（动作幅度不超过 "
+                          "{max_motion}）",
+    "why.smoking.puffs": "最近 {dwell_s}内疑似吸烟的手到嘴边动作 {puffs} 次（每次 {min_movement_s}至 {max_movement_s}，"
+                         "附近没有食物、杯子或手机；规定：达到 {min_puffs} 次即告警），从第一次算起已 {held_s}；"
+                         "仅依据手部动作判断",
+    "why.late.not_at_post": "开始办理时间为 {opening_at}，须提前 {before_open_s}到岗（宽限 {grace_s}），即最迟 "
+                            "{deadline_at} 到岗；{seen_at} 核查时工作人员不在岗位",
+    "why.left.during_service": "工作人员于 {left_at} 离开岗位，此时群众已在窗口前办理 {served_s}；已离开 {away_s}"
+                               "（规定：离开达到 {dwell_s}即告警），等候群众 {citizens_waiting} 人，未设置暂停",
+    "why.closed.pause_started": "设置了暂停（{source}）",
+    "why.closed.off_schedule": "进入非服务时段",
+    "why.closed.staff_back": "工作人员已回到岗位（连续 {back_s}）",
+    "why.closed.citizen_gone": "窗口前已无群众（连续 {gone_s}）",
+    "why.closed.no_phone": "已连续 {quiet_s}未见使用手机",
+    "why.closed.no_eating": "已连续 {quiet_s}未见进食动作",
+    "why.closed.no_drinking": "已连续 {quiet_s}未见饮水动作",
+    "why.closed.awake": "已清醒或有动作（连续 {quiet_s}）",
+    "why.closed.no_puffs": "已连续 {quiet_s}未见疑似吸烟动作",
+    "why.closed.arrived": "工作人员于 {arrived_at} 到岗，比最迟到岗时间晚 {late_s}",
+    "why.closed.nobody_arrived": "至 {closing_at} 办理结束仍无人到岗",
+    "why.closed.stream_restarted": "视频流重新开始（流时间由 {from_ts} 秒回到 {to_ts} 秒）",
+    "why.closed.monitoring_stopped": "监控已停止",
     "attribute.citizens_waiting": "等候群众人数",
     "attribute.citizen_at_counter_s": "群众在窗口前的时长（秒）",
     "attribute.late_by_s": "迟到时长（秒）",
@@ -246,4 +292,17 @@ ZH: dict[str, str] = {
     "labelling.progress_item": "{name} {labelled}/{target}",
     "labelling.progress_reached": "{name} {labelled}/{target}（已达标）",
     "labelling.counts": "本大厅已标注",
+    # Window staff: their own record and appeals.
+    "role.staff": "窗口工作人员",
+    "nav.appeals": "申诉",
+    "me.back": "返回我的记录",
+    "me.appeals": "申诉",
+    "me.appeals_hint": "以下告警已确认违规。如有异议，请打开告警填写申诉理由，由第二名审核人裁定。",
+    "me.appeals_none": "目前没有可申诉的告警。",
+    "me.appeal": "查看并申诉",
+    "me.view": "查看",
+    "me.appeal_state": "申诉情况",
+    "me.appeal_state.open": "未申诉",
+    "me.appeal_state.pending": "申诉待裁定",
+    "me.appeal_state.rejected": "申诉已驳回，可再次申诉",
 }

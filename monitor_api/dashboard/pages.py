@@ -144,7 +144,7 @@ async def _wall_and_feed(api: ApiClient, user: present.UserView, hall: present.H
 async def home(request: Request) -> Response:
     tr, _ = _translator(request)
     user = await _me(ApiClient(request), tr)
-    return RedirectResponse("/dashboard" if user else "/login", status_code=303)
+    return RedirectResponse(user.home if user else "/login", status_code=303)
 
 
 @router.get("/login")
@@ -162,6 +162,8 @@ async def dashboard_page(request: Request) -> Response:
     if visit is None:
         return _to_login(request)
     tr, remember, api, user = visit
+    if user.is_window_staff:  # no wall for window staff: a login that asked for it lands on their own record
+        return RedirectResponse(user.home, status_code=303)
     try:
         halls = await _halls(api, user)
         hall = _chosen_hall(request, halls)

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor_api.dashboard.i18n import REASON_CODES, Translator
+from monitor_api.dashboard.reason_text import reason_text
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 WINDOW_STATUSES = ("present", "absent", "paused", "in_incident", "unknown")
@@ -20,6 +21,7 @@ REVIEWER_ROLES = frozenset({"supervisor", "manager"})
 APPEAL_DECIDER_ROLES = frozenset({"manager"})
 APPEAL_FILER_ROLES = frozenset({"manager"})
 WALL_ROLES = frozenset({"supervisor", "manager"})
+STAFF_ROLE = "staff"  # window staff: only their own record (/me) and their appeals
 
 
 def zone(name: str | None) -> tzinfo:
@@ -96,6 +98,15 @@ class UserView:
     @property
     def sees_wall(self) -> bool:
         return self.role in WALL_ROLES
+
+    @property
+    def is_window_staff(self) -> bool:
+        return self.role == STAFF_ROLE
+
+    @property
+    def home(self) -> str:
+        """Where this person lands after login: window staff on their own record, everyone else on the wall."""
+        return "/me" if self.is_window_staff else "/dashboard"
 
     def may_appeal(self, incident: "IncidentView") -> bool:
         return self.role in APPEAL_FILER_ROLES or self.staff == (incident.hall_id, incident.staff_id)
@@ -190,7 +201,7 @@ def incident_view(document: Mapping[str, Any], tr: Translator, tz: tzinfo,
         ended=format_time(ended, tz) if ended else tr.t("incident.not_ended"),
         duration=format_duration(seconds, tr),
         confidence=f"{float(peak) * 100:.0f}%" if isinstance(peak, (int, float)) else "",
-        reason=_text(document.get("reason")), attributes=pairs,
+        reason=reason_text(document, tr), attributes=pairs,
         evidence_missing=bool(document.get("evidence_missing")), is_open=state == "open",
         has_snapshot=_has_evidence(document, "snapshot"), has_clip=_has_evidence(document, "clip"))
 

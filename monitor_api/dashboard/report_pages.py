@@ -1,11 +1,13 @@
-"""The report page (/reports: pickers, SVG charts, downloads) and the staff view (/me: a staff member's own
-incidents, each a link to the incident page where the appeal form is). Data comes through the API as the visitor,
-like every other page (see api_client.py), so hall scopes and audit rules are the API's."""
+"""The report page (/reports: pickers, SVG charts, downloads) and the staff view (/me: a staff member's own scores
+and incidents, and the appeal state of the confirmed ones, each a link to the incident page where the appeal form
+is). Data comes through the API as the visitor, like every other page (see api_client.py), so hall scopes and audit
+rules are the API's."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -16,6 +18,7 @@ from monitor_api.dashboard.report_charts import heatmap_svg, trend_svg
 
 router = APIRouter(include_in_schema=False)
 SCOPES = ("hall", "window", "staff", "department")
+APPEAL_LIST_LIMIT = 50  # confirmed incidents listed under appeals on /me, newest first
 
 
 @router.get("/reports")
@@ -74,9 +77,10 @@ async def me_page(request: Request) -> Response:
         hall_id, staff_id = user.staff
         try:
             document = await api.get("/incidents", {"hall": hall_id, "staff": staff_id, "limit": 200})
+            halls = {hall.id: hall for hall in await pages._halls(api, user)}
         except ApiError as error:
             return pages._api_failure(request, tr, remember, user, error)
-        tz = present.HallView(hall_id, hall_id).tz
+        tz = halls.get(hall_id, present.HallView(hall_id, hall_id)).tz  # the hall's clock, as on the incident page
         incidents = [present.incident_view(doc, tr, tz) for doc in pages._items(document)]
         now = dt.datetime.now(tz)
         for period in (f"{now:%Y-%m}", f"{now:%Y}"):  # the same derivation the appraisal system receives
@@ -87,8 +91,26 @@ async def me_page(request: Request) -> Response:
             except ApiError as error:
                 return pages._api_failure(request, tr, remember, user, error)
     thresholds = threshold_lines(scores[0].get("flag_thresholds") or {}, tr) if scores else []
+    try:
+        appeals = await appeal_states(api, incidents, tr)
+    except ApiError as error:
+        return pages._api_failure(request, tr, remember, user, error)
     return pages._page(request, "me.html", tr, remember, {"user": user, "incidents": incidents, "scores": scores,
-                                                          "thresholds": thresholds, "nav": "me"})
+                                                          "thresholds": thresholds, "appeals": appeals, "nav": "me"})
+
+
+async def appeal_states(api: Any, incidents: list[present.IncidentView],
+                        tr: Any) -> list[tuple[present.IncidentView, str, str]]:
+    """(incident, state, label) of the confirmed incidents, the ones an appeal can be about: `open` (no appeal yet),
+    `pending` (one awaits a decision) or `rejected` (decided against; another may be filed)."""
+    confirmed = [incident for incident in incidents if incident.review_state == "confirmed"][:APPEAL_LIST_LIMIT]
+    details = await asyncio.gather(*(api.get("/incidents/" + quote(incident.id, safe="")) for incident in confirmed))
+    rows = []
+    for incident, detail in zip(confirmed, details):
+        decided = [appeal for appeal in detail.get("appeals") or () if appeal.get("decision")]
+        state = "pending" if present.pending_appeal(detail) else "rejected" if decided else "open"
+        rows.append((incident, state, tr.t(f"me.appeal_state.{state}")))
+    return rows
 
 
 def threshold_lines(thresholds: dict[str, Any], tr: Any) -> list[str]:

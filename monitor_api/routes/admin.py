@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from sqlalchemy import select
 
-from monitor_api.accounts import (AccountError, add_api_key, add_user, find_key, find_user, set_password,
-                                  update_halls, user_public)
+from monitor_api.accounts import (AccountError, add_api_key, add_user, check_staff_link, find_key, find_user,
+                                  set_password, update_halls, user_public)
 from monitor_api.auth.policy import Administrator
 from monitor_api.problems import ApiProblem, FieldError
 from monitor_api.schemas.accounts import (ApiKeyCreate, ApiKeyCreatedPublic, ApiKeyPublic, UserCreate, UserPublic,
@@ -67,6 +67,7 @@ def update_user(user_id: ObjectId, body: UserUpdate, principal: Administrator, s
         if body.display_name is not None:
             user.display_name = changes["display_name"] = body.display_name
         if body.role is not None and body.role != user.role:
+            check_staff_link(body.role, user.staff_id is not None)
             if body.halls is None:
                 update_halls(session, principal.actor, user, [])
             user.role = body.role

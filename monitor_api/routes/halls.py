@@ -1,4 +1,4 @@
-"""The halls the caller may see."""
+"""The halls the caller may see (a staff member: the hall of their own record)."""
 from __future__ import annotations
 
 from fastapi import APIRouter
@@ -16,6 +16,8 @@ router = APIRouter(prefix="/halls", tags=["halls"])
 def list_halls(principal: AnyUser, services: ServicesDep) -> list[HallPublic]:
     query = select(HallRow).order_by(HallRow.id)
     if principal.halls is not None:
-        query = query.where(HallRow.id.in_(sorted(principal.halls)))
+        # A staff member's own hall too: its name and time zone are how their own record reads.
+        own = {principal.staff[0]} if principal.staff else set()
+        query = query.where(HallRow.id.in_(sorted(principal.halls | own)))
     with services.database.read() as session:
         return [HallPublic.model_validate(row) for row in session.scalars(query)]

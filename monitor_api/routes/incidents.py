@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from monitor_api.auth.policy import IncidentReader, IncidentReviewer
 from monitor_api.incident_access import (encode_cursor, incident_detail, incident_message, incident_public,
-                                         load_incident, page_after, visibility_clause)
+                                         load_incident, page_after, visibility_clause, window_names)
 from monitor_api.problems import ApiProblem
 from monitor_api.routes._errors import storage_errors
 from monitor_api.scoring import notify_scores_changed
@@ -54,10 +54,12 @@ def list_incidents(
     query = page_after(query, cursor).limit(limit + 1)
     with services.database.read() as session:
         rows = list(session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        names = window_names(session, rows)
     next_cursor = encode_cursor(rows[-1].started_at, rows[-1].id) if more and rows else None
-    return Page[IncidentPublic](items=[incident_public(row) for row in rows], next_cursor=next_cursor)
+    return Page[IncidentPublic](items=[incident_public(row, names.get((row.hall_id, row.window_id))) for row in rows],
+                                next_cursor=next_cursor)
 
 
 @router.get("/{incident_id}", response_model=IncidentDetailPublic, summary="One incident with review, appeals, "

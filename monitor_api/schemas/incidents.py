@@ -34,6 +34,17 @@ class EvidencePublic(PublicModel):
     url: str | None = Field(description="Where to fetch the file (each view is written to the audit log).")
 
 
+class ReasonClausePublic(PublicModel):
+    code: str = Field(description="What was seen, e.g. absent.no_staff (counterwatch.incidents.reasons.CODES).")
+    params: dict[str, Any] = Field(description="The numbers behind it, e.g. {\"absent_s\": 60.0, \"dwell_s\": "
+                                               "30.0}: *_s seconds, share fractions 0..1, *_at local times.")
+
+
+class ReasonDetailPublic(ReasonClausePublic):
+    notes: list[ReasonClausePublic] = Field(default_factory=list, description="Details added to it.")
+    closed: ReasonClausePublic | None = Field(default=None, description="Why the incident closed, once it has.")
+
+
 class IncidentPublic(PublicModel):
     id: str
     type: str
@@ -47,12 +58,15 @@ class IncidentPublic(PublicModel):
     ended_at: datetime | None
     confidence: float
     peak_confidence: float
-    reason: str
+    reason: str = Field(description="Why the system raised it, in plain English.")
+    reason_detail: ReasonDetailPublic | None = Field(
+        default=None, description="The same as a code and its numbers; null for incidents stored with text only.")
     attributes: dict[str, Any]
     evidence_missing: bool
     acknowledged_by: int | None
     acknowledged_at: datetime | None
     updated_at: datetime
+    window_name: str | None = Field(default=None, description="The window's name as the hall calls it (1号窗口).")
 
 
 class ReviewPublic(PublicModel):
@@ -82,7 +96,6 @@ class IncidentDetailPublic(IncidentPublic):
     appeals: list[AppealPublic]
     evidence: list[EvidencePublic]
     staff_name: str | None = None
-    window_name: str | None = None
 
 
 class ReviewCreate(InputModel):

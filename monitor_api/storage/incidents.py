@@ -6,6 +6,9 @@ retry of `opened` after `closed`). `ingest_event` therefore:
 2. merges the event into the incident with rules that do not depend on arrival order: state only moves forward
    (open -> closed), the peak is a maximum, reason/confidence/attributes come from the latest event by stream time,
    evidence is a union, evidence_missing an OR. Any order of the same events gives the same row.
+
+The reason column holds the event's structured reason with its English text (counterwatch.incidents.reasons,
+`encode_stored`), or only the text for events that carry no structured reason; read it with `decode_stored`.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from counterwatch.incidents.events import EventKind, IncidentEvent
+from counterwatch.incidents.reasons import encode_stored
 from monitor_api.storage._sql import insert_ignore
 from monitor_api.storage.audit import Actor, record_audit
 from monitor_api.storage.evidence import EvidenceStore, record_evidence
@@ -34,6 +38,7 @@ def event_payload(event: IncidentEvent) -> dict[str, Any]:
     """The event as a JSON document (stored in the event log; also what a live feed can send)."""
     document = asdict(event)
     document["attributes"] = {name: value for name, value in event.attributes}
+    document["reason_detail"] = None if event.reason_detail is None else event.reason_detail.to_dict()
     return as_json_value(document)
 
 
@@ -66,7 +71,8 @@ def _new_incident(event: IncidentEvent, now: datetime) -> dict[str, Any]:
         "id": event.incident_id, "type": event.incident_type, "hall_id": event.hall_id,
         "window_id": event.window_id, "camera_id": event.camera_id, "staff_id": event.staff_id,
         "state": IncidentState.OPEN, "started_at": event.started_at, "ended_at": None, "start_ts": event.start_ts,
-        "confidence": event.confidence, "peak_confidence": event.peak_confidence, "reason": event.reason,
+        "confidence": event.confidence, "peak_confidence": event.peak_confidence,
+        "reason": encode_stored(event.reason, event.reason_detail),
         "attributes": _attributes(event), "last_event_ts": event.ts,
         "last_event_kind": EventKindValue(event.kind.value),
         "evidence_missing": False, "created_at": now, "updated_at": now,
@@ -78,7 +84,7 @@ def _merge(incident: IncidentRow, event: IncidentEvent) -> None:
     incident.peak_confidence = max(incident.peak_confidence, event.peak_confidence)
     if (event.ts, _KIND_RANK[kind]) > (incident.last_event_ts, _KIND_RANK[incident.last_event_kind]):
         incident.confidence = event.confidence
-        incident.reason = event.reason
+        incident.reason = encode_stored(event.reason, event.reason_detail)
         incident.attributes = _attributes(event)
         incident.last_event_ts = event.ts
         incident.last_event_kind = kind

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 
 from monitor_api.storage.db import _SQLITE_BEGIN_OPTION, Database, create_engine_for, normalise_url
@@ -42,6 +44,30 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+@contextmanager
+def _schema_transaction(engine: Engine, begin_mode: str = "DEFERRED") -> Iterator[Connection]:
+    """One transaction for schema changes. On SQLite, foreign-key enforcement is off during it, as SQLite's own
+    procedure for table rebuilds asks: batch mode copies a table, drops the original and renames the copy, and
+    dropping a table with enforcement on deletes through ON DELETE CASCADE / SET NULL into every table that references
+    it. The keys are checked before the commit instead, and enforcement is on again before the connection goes back
+    to the pool."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        if sqlite:
+            driver.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction: before BEGIN
+        try:
+            with connection.execution_options(**{_SQLITE_BEGIN_OPTION: begin_mode}).begin():
+                yield connection
+                if sqlite:
+                    dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if dangling:
+                        raise RuntimeError(f"the migration left rows with dangling foreign keys: {dangling[:5]}")
+        finally:
+            if sqlite:
+                driver.execute("PRAGMA foreign_keys = ON")
+
+
 def migrate(target: str | URL | Database, revision: str = "head") -> str | None:
     """Upgrade the database to `revision` (default: the newest) and return the revision it is at afterwards.
 
@@ -54,7 +80,7 @@ def migrate(target: str | URL | Database, revision: str = "head") -> str | None:
     try:
         before = current_revision(engine)
         begin_mode = "IMMEDIATE" if engine.dialect.name == "sqlite" else "DEFERRED"  # the option is SQLite-only
-        with engine.execution_options(**{_SQLITE_BEGIN_OPTION: begin_mode}).begin() as connection:
+        with _schema_transaction(engine, begin_mode) as connection:
             if engine.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK_KEY})
             config = alembic_config(engine.url)
@@ -74,7 +100,7 @@ def downgrade(target: str | URL | Database, revision: str) -> str | None:
     owned = not isinstance(target, Database)
     engine = target.engine if isinstance(target, Database) else create_engine_for(target)
     try:
-        with engine.begin() as connection:
+        with _schema_transaction(engine) as connection:
             config = alembic_config(engine.url)
             config.attributes["connection"] = connection
             command.downgrade(config, revision)

@@ -65,8 +65,9 @@ class Scene:
         x1, y1, x2, y2 = VISITOR_FACE
         self._head = cv2.resize(head_photo, (x2 - x1, y2 - y1), interpolation=cv2.INTER_AREA)
 
-    def image(self, k: int) -> np.ndarray:
-        image = self._renderer.frame(frozenset(WINDOW_OFFSETS), frozenset(), self._rng)
+    def image(self, k: int, present: frozenset[str] = frozenset(WINDOW_OFFSETS)) -> np.ndarray:
+        """Frame k's image with the staff of the windows in `present` at their post (all of them by default)."""
+        image = self._renderer.frame(present, frozenset(), self._rng)
         x1, y1, x2, y2 = VISITOR_FACE
         image[y1:y2, x1:x2] = self._head
         x1, y1, x2, y2 = CITIZEN_FACE
@@ -74,16 +75,18 @@ class Scene:
         image[y1 + dy:y2 + dy, x1 + dx:x2 + dx] = self._head
         return image
 
-    def frame(self, k: int, *, jitter: float = 0.004) -> Frame:
+    def frame(self, k: int, *, jitter: float = 0.004, present: frozenset[str] = frozenset(WINDOW_OFFSETS)) -> Frame:
         """Frame k at 2 fps, with a few ms of jitter in its stream time as a live reader has (0: exactly k / 2)."""
         ts = k / FPS + jitter * np.sin(k)
-        return Frame(CAMERA, k, float(ts), T0 + timedelta(seconds=float(ts)), self.image(k))
+        return Frame(CAMERA, k, float(ts), T0 + timedelta(seconds=float(ts)), self.image(k, present))
 
 
-def staff_observation(frame: Frame) -> Observation:
-    """What perception would report: the staff member at each window (boxes of the pasted sprites)."""
+def staff_observation(frame: Frame, present: frozenset[str] = frozenset(WINDOW_OFFSETS)) -> Observation:
+    """What perception would report: the staff member at each window in `present` (boxes of the pasted sprites)."""
     persons = []
     for window_id, offset in WINDOW_OFFSETS.items():
+        if window_id not in present:
+            continue
         x1, y1, x2, y2 = PERSON_BOX
         box = Box((x1 + offset) * SIZE[0], y1 * SIZE[1], (x2 + offset) * SIZE[0], y2 * SIZE[1])
         persons.append(Person(box=box, score=0.9, window_id=window_id))
@@ -97,10 +100,12 @@ def scene(demo_config, head_photo) -> Scene:
 
 
 def make_event(kind: EventKind, ts: float, *, incident_id: str = "inc-0001", peak: float = 0.8,
-               camera_id: str = CAMERA, start_ts: float | None = None) -> IncidentEvent:
+               camera_id: str = CAMERA, start_ts: float | None = None,
+               incident_type: str = "phone_use") -> IncidentEvent:
+    """An event of an incident at w01 whose behaviour began at `start_ts` (default: 30 s before `ts`)."""
     start_ts = ts - 30.0 if start_ts is None else start_ts
     return IncidentEvent(
-        kind=kind, incident_id=incident_id, incident_type="phone_use", hall_id="demo-hall", window_id="w01",
+        kind=kind, incident_id=incident_id, incident_type=incident_type, hall_id="demo-hall", window_id="w01",
         camera_id=camera_id, staff_id="s001", started_at=T0 + timedelta(seconds=start_ts),
         ended_at=T0 + timedelta(seconds=ts) if kind is EventKind.CLOSED else None, start_ts=start_ts, ts=ts,
         confidence=min(peak, 0.7), peak_confidence=peak, reason="phone in hand 30 s (70% of frames)",

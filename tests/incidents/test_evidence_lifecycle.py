@@ -49,12 +49,12 @@ def test_closing_before_the_post_window_writes_the_clip_with_the_frames_there_ar
                                                                                   face_detector) -> None:
     recorder = EvidenceRecorder(tmp_path, {CAMERA: regions}, face_detector, pre_s=1, post_s=5)
     feed(recorder, scene, range(0, 7))
-    (opened,) = recorder.on_event(make_event(EventKind.OPENED, 6 / 2))
+    (opened,) = recorder.on_event(make_event(EventKind.OPENED, 6 / 2, start_ts=6 / 2))  # alerted at its onset
     assert opened.evidence.clip is None
     assert feed(recorder, scene, range(7, 9)) == []
-    (closed,) = recorder.on_event(make_event(EventKind.CLOSED, 8 / 2))
+    (closed,) = recorder.on_event(make_event(EventKind.CLOSED, 8 / 2, start_ts=6 / 2))
     assert closed.evidence == Evidence("evidence/inc-0001/snapshot.jpg", "evidence/inc-0001/clip.mp4")
-    # window [ts6 - 1, ts6 + 5) holds frames 4..8 when the incident closes at frame 8
+    # window [onset ts6 - 1, ts6 + 5) holds frames 4..8 when the incident closes at frame 8
     assert clip_frame_count(tmp_path / closed.evidence.clip) == 5
     assert feed(recorder, scene, range(9, 22)) == []  # nothing pending any more
     assert recorder.flush() == ()
@@ -84,7 +84,8 @@ def test_snapshot_is_replaced_only_when_the_peak_confidence_rises_enough(tmp_pat
     feed(recorder, scene, [2])
     recorder.on_event(make_event(EventKind.UPDATED, 1.0, peak=0.9))
     assert path.read_bytes() != first  # frame 2 (its own sensor noise), a more telling moment
-    assert cv2.imread(str(path)).shape == (720, 1280, 3)
+    view = recorder.view(CAMERA, "w01", 1280, 720)  # w01's part of the frame, under its header
+    assert cv2.imread(str(path)).shape == (view.header_px + view.mask.shape[0], view.mask.shape[1], 3)
 
 
 def test_an_incident_first_heard_of_by_an_update_gets_evidence_from_then_on(tmp_path, scene, regions) -> None:
@@ -99,7 +100,7 @@ def test_an_incident_first_heard_of_by_an_update_gets_evidence_from_then_on(tmp_
 def test_a_stream_restart_writes_the_pending_clip_before_the_buffer_is_cleared(tmp_path, scene, regions) -> None:
     recorder = EvidenceRecorder(tmp_path, {CAMERA: regions}, NoFaces(), pre_s=1, post_s=5)
     feed(recorder, scene, range(0, 5))
-    recorder.on_event(make_event(EventKind.OPENED, 4 / 2))
+    recorder.on_event(make_event(EventKind.OPENED, 4 / 2, start_ts=4 / 2))
     (update,) = feed(recorder, scene, [0])  # ts back to 0: the source reconnected
     assert clip_frame_count(tmp_path / update.evidence.clip) == 3  # ts 1.0 .. 2.0
     assert len(recorder.buffer(CAMERA)) == 1
@@ -215,6 +216,9 @@ def test_an_incident_without_any_frame_gets_no_snapshot(tmp_path, regions, caplo
     ({"annotate": "yes"}, "annotate"), ({"snapshot_peak_gain": -0.1}, "snapshot_peak_gain"),
     ({"max_buffer_frames": 0}, "max_frames"), ({"face_detector": object()}, "face_detector"),
     ({"regions_by_camera": {"cam": ("not a region",)}}, "regions_by_camera"), ({"data_dir": ""}, "data_dir"),
+    ({"onset_lag_s": -1}, "onset_lag_s"), ({"clip_max_frames": 0}, "clip_max_frames"),
+    ({"clip_frames_per_step": 1.5}, "clip_frames_per_step"), ({"tz": "Asia/Shanghai"}, "tz"),
+    ({"window_names": {"w01": 1}}, "window_names"),
 ])
 def test_constructor_arguments_are_validated(tmp_path, regions, kwargs, field) -> None:
     args = {"data_dir": tmp_path, "regions_by_camera": {CAMERA: regions}, "face_detector": NoFaces(), **kwargs}

@@ -31,7 +31,7 @@ HALL_A = HALL_YAML.replace("演示大厅", HALL_NAME)
 HALL_B = HALL_YAML.replace("hall-a", "hall-b").replace("id: cam1", "id: cam-b1").replace("演示大厅", "乙大厅")
 USERS = {"manager": (Role.MANAGER, (), None), "manager2": (Role.MANAGER, (), None),
          "supervisor_a": (Role.SUPERVISOR, ("hall-a",), None), "supervisor_b": (Role.SUPERVISOR, ("hall-b",), None),
-         "staff_s001": (Role.SUPERVISOR, (), "s001")}
+         "staff_s001": (Role.STAFF, (), "s001")}
 
 # (id, type, window, staff, start UTC, review). Hall time is Asia/Shanghai (UTC+8).
 SCRIPT = (

@@ -80,6 +80,19 @@ def kinds(events: Iterable[IncidentEvent]) -> list[tuple[str, float]]:
     return [(e.kind.value, round(e.ts, 3)) for e in events]
 
 
+def why(event: IncidentEvent) -> tuple[str, dict]:
+    """The event's structured reason as (code, parameters)."""
+    assert event.reason_detail is not None, event
+    return event.reason_detail.code, event.reason_detail.param_dict()
+
+
+def why_closed(event: IncidentEvent) -> tuple[str, dict]:
+    """The closing clause of a closed event's reason as (code, parameters)."""
+    closed = event.reason_detail.closed
+    assert closed is not None, event
+    return closed.code, closed.param_dict()
+
+
 def without_updates(events: Iterable[IncidentEvent]) -> list[IncidentEvent]:
     return [e for e in events if e.kind is not UPDATED]
 

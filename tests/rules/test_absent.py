@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from counterwatch.rules.absent import AbsentWithoutPause
 from tests.rules.helpers import (CLOSED, OPENED, STAFF, UPDATED, at, kinds, make, person, run, seg, stream, wall,
-                                 without_updates)
+                                 why, why_closed, without_updates)
 
 
 def rule(**settings):
@@ -45,7 +45,9 @@ def test_a_pause_mid_absence_closes_the_incident_at_once() -> None:
                                 seg(5, staff=STAFF)))
     assert kinds(events) == [("opened", 12.0), ("closed", 17.0)]
     assert events[1].ended_at == wall(17.0)
-    assert "pause started (sign)" in events[1].reason
+    assert why(events[1])[0] == "absent.no_staff"  # the closing is added to the absence it ends
+    assert why_closed(events[1]) == ("closed.pause_started", {"source": "sign"})
+    assert events[1].reason.endswith("; closed: pause started (sign)")
 
 
 def test_an_absence_paused_before_the_dwell_never_opens_and_the_dwell_restarts_after_the_pause() -> None:
@@ -65,7 +67,7 @@ def test_staff_return_closes_after_return_s_and_a_shorter_return_does_not() -> N
     events = run(rule(), stream(seg(1, staff=STAFF), seg(20), seg(1.5, staff=STAFF), seg(10), seg(3, staff=STAFF)))
     assert kinds(events) == [("opened", 11.0), ("closed", 34.5)]
     assert events[1].ended_at == wall(32.5)
-    assert "staff back for 2 s" in events[1].reason
+    assert why_closed(events[1]) == ("closed.staff_back", {"back_s": 2.0})
 
 
 def test_a_visitor_in_the_staff_zone_is_not_an_absence() -> None:
@@ -79,8 +81,12 @@ def test_empty_frames_count_as_absence_and_citizens_waiting_is_the_maximum_seen(
     events = run(rule(), stream(seg(1, staff=STAFF), citizens, seg(3, staff=STAFF)))
     assert [k for k, _ in kinds(events)] == ["opened", "closed"]
     assert events[0].attribute("citizens_waiting") == 3 and events[1].attribute("citizens_waiting") == 3
-    assert "no staff in zone for 10 s" in events[0].reason and "pause sign not checked" in events[0].reason
-    assert "on schedule" in events[0].reason and "3 citizens waiting" in events[0].reason
+    # absent_s counts from the first empty frame (1.0); share is of the frames of the last dwell_s.
+    assert why(events[0]) == ("absent.no_staff", {"absent_s": 10.0, "dwell_s": 10.0, "share": 1.0, "min_share": 0.7,
+                                                  "sign": "not_checked", "citizens_waiting": 3})
+    assert events[0].reason_detail.notes == () and events[0].reason_detail.closed is None
+    assert events[0].reason.startswith("nobody at the post for 10 s (an alert after 10 s); no staff in 100% of the "
+                                       "frames of the last 10 s (needs 70%); pause sign not checked")
 
 
 def test_a_clock_gap_does_not_count_as_dwell() -> None:
@@ -110,7 +116,8 @@ def test_time_going_backwards_closes_at_the_last_frame_and_starts_afresh() -> No
     restarted = stream(seg(20), start=0.0)  # the stream restarted: ts begins again at 0
     events = run(r, restarted)
     assert kinds(events) == [("closed", 15.5), ("opened", 10.0)]
-    assert events[0].ended_at == wall(15.5) and "stream time went back" in events[0].reason
+    assert events[0].ended_at == wall(15.5)
+    assert why_closed(events[0]) == ("closed.stream_restarted", {"from_ts": 15.5, "to_ts": 0.0})
     assert events[1].start_ts == 0.0 and events[1].incident_id != events[0].incident_id
 
 
@@ -140,6 +147,9 @@ def test_updates_are_sparse_heartbeats() -> None:
                              ("closed", 203.0)]
     assert len({e.incident_id for e in events}) == 1
     assert all(e.kind is not UPDATED or e.confidence == 1.0 for e in events)
+    # A long absence outlasts the window its share is measured over: the reason names both durations.
+    assert why(events[2]) == ("absent.no_staff", {"absent_s": 130.0, "dwell_s": 10.0, "share": 1.0, "min_share": 0.7,
+                                                  "sign": "not_checked", "citizens_waiting": 0})
 
 
 def test_close_at_shutdown() -> None:
@@ -147,7 +157,7 @@ def test_close_at_shutdown() -> None:
     run(r, stream(seg(1, staff=STAFF), seg(15)))
     events = r.close(16.0, wall(16.0))
     assert [e.kind for e in events] == [CLOSED] and events[0].ended_at == wall(16.0)
-    assert "monitoring stopped" in events[0].reason
+    assert why_closed(events[0]) == ("closed.monitoring_stopped", {})
     assert r.close(17.0, wall(17.0)) == ()
 
 
@@ -171,4 +181,6 @@ def test_the_fused_presence_counts_as_someone_at_the_post() -> None:
     empty = [fused(False)(s) for s in stream(seg(20))]
     events = run(rule(), empty)
     assert kinds(events) == [("opened", 10.0)]
-    assert "occupancy 0.10 from detector, motion, reference" in events[0].reason
+    assert [(n.code, n.param_dict()) for n in events[0].reason_detail.notes] == [
+        ("presence.fusion", {"occupancy": 0.1, "cues": ("detector", "motion", "reference")})]
+    assert "occupancy 10% from detector, motion, reference" in events[0].reason

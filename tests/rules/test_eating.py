@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from counterwatch.rules.eating import Drinking, Eating
-from tests.rules.helpers import STAFF, at, kinds, make, person, run, seg, stream, wall, without_updates
+from tests.rules.helpers import (STAFF, at, kinds, make, person, run, seg, stream, wall,
+                                 why, why_closed, without_updates)
 
 FOOD = (person(food_near=True),)
 BITE = (person(hand_to_mouth=True, food_near=True),)
@@ -31,7 +32,9 @@ def test_opens_at_the_frame_the_third_bite_counts_with_the_onset_at_the_first() 
     assert kinds(events) == [("opened", 15.0), ("closed", 36.0)]
     assert events[0].start_ts == 5.0 and events[0].started_at == wall(5.0)
     assert events[1].ended_at == wall(21.0)  # the first frame after the last bite
-    assert "3 hand-to-mouth movements with food near in the last 20 s (needs 3)" in events[0].reason
+    assert why(events[0]) == ("eating.hand_to_mouth", {"movements": 3, "min_movements": 3, "dwell_s": 20.0,
+                                                       "held_s": 10.0})
+    assert why_closed(events[1]) == ("closed.no_eating", {"quiet_s": 15.0})
     assert events[0].confidence == 0.75
 
 
@@ -59,7 +62,10 @@ def test_drinking_is_its_own_type() -> None:
     events = without_updates(run(drinking(), script))
     assert kinds(events) == [("opened", 5.0), ("closed", 26.0)]  # quiet from 11.0, + clear_s
     assert events[1].ended_at == wall(11.0)
-    assert events[0].incident_type == "drinking" and "a cup or bottle" in events[0].reason
+    assert events[0].incident_type == "drinking"
+    assert why(events[0]) == ("drinking.hand_to_mouth", {"movements": 2, "min_movements": 2, "dwell_s": 20.0,
+                                                         "held_s": 5.0})
+    assert why_closed(events[1]) == ("closed.no_drinking", {"quiet_s": 15.0})
 
 
 def test_bites_by_two_people_add_up() -> None:

@@ -11,6 +11,7 @@ from counterwatch.config.rules import AbsentWithoutPause as AbsentSettings
 from counterwatch.config.rules import PhoneUse as PhoneSettings
 from counterwatch.config.rules import RulesConfig
 from counterwatch.incidents.events import INCIDENT_TYPES, EventKind
+from counterwatch.incidents.reasons import Reason
 from counterwatch.rules.absent import AbsentWithoutPause
 from counterwatch.rules.attendance import LateArrival
 from counterwatch.rules.base import RuleScope, registered_rules, rule_class
@@ -123,20 +124,23 @@ def test_incident_ids_are_stable_and_updates_sparse() -> None:
                                  update_peak_step=0.1)
 
     onset = FrameRef(5.0, wall(5.0), 10, "cam1", "s1")
+    r = Reason.of("eating.hand_to_mouth", movements=3, min_movements=3, dwell_s=20.0, held_s=1.0)
     a, b = lifecycle(), lifecycle()
-    first, again = a.open(onset, onset, 0.5, "r"), b.open(onset, onset, 0.5, "r")
+    first, again = a.open(onset, onset, 0.5, r), b.open(onset, onset, 0.5, r)
     assert first.incident_id == again.incident_id
-    other = lifecycle().open(FrameRef(6.0, wall(6.0), 12, "cam1", "s1"), onset, 0.5, "r")
+    other = lifecycle().open(FrameRef(6.0, wall(6.0), 12, "cam1", "s1"), onset, 0.5, r)
     assert other.incident_id != first.incident_id
     now = FrameRef(7.0, wall(7.0), 14, "cam1", "s1")
-    assert a.update(now, 0.55, "r") is None  # +0.05 < step
-    assert a.update(now, 0.61, "r").peak_confidence == 0.61
-    assert a.update(now, 0.2, "r") is None  # a lower value never lowers the peak
-    closed = a.close(8.0, wall(8.0), "done")
+    assert a.update(now, 0.55, r) is None  # +0.05 < step
+    assert a.update(now, 0.61, r).peak_confidence == 0.61
+    assert a.update(now, 0.2, r) is None  # a lower value never lowers the peak
+    closed = a.close(8.0, wall(8.0), Reason.of("closed.monitoring_stopped"))
     assert closed.peak_confidence == 0.61 and closed.confidence == 0.2 and closed.ended_at == wall(8.0)
+    assert closed.reason_detail == r.closed_by(Reason.of("closed.monitoring_stopped"))
+    assert closed.reason == r.english() + "; closed: monitoring stopped"
     assert a.in_cooldown(17.9) and not a.in_cooldown(18.0)
     with pytest.raises(RuntimeError):
-        a.close(9.0, wall(9.0))
+        a.close(9.0, wall(9.0), Reason.of("closed.monitoring_stopped"))
 
 
 def test_added_config_fields_have_defaults_and_bounds() -> None:

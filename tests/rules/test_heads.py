@@ -8,7 +8,7 @@ from counterwatch.rules.eating import Eating
 from counterwatch.rules.engine import RuleEngine
 from counterwatch.rules.phone import PhoneUse
 from counterwatch.rules.sleeping import Sleeping
-from tests.rules.helpers import OPENED, hall_config, kinds, make, person, run, seg, stream, without_updates
+from tests.rules.helpers import OPENED, hall_config, kinds, make, person, run, seg, stream, why, without_updates
 from vision.cues import BehaviourCues
 
 
@@ -31,7 +31,8 @@ def test_head_above_threshold_opens_and_without_the_head_nothing_opens(rule_cls,
     events = without_updates(run(make(rule_cls), with_head))
     assert [k for k, _ in kinds(events)] == ["opened", "closed"]
     assert events[0].start_ts == pytest.approx(20.0)  # onset: the first frame the head fired
-    assert "learned head" in events[0].reason
+    params = why(events[0])[1]
+    assert params["head_frames"] == params["frames"] > 0  # the head was the cue on every frame
     for states in (below, removed, other):
         assert run(make(rule_cls), states) == []
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from counterwatch.rules.phone import PhoneUse
-from tests.rules.helpers import STAFF, kinds, make, person, run, seg, stream, wall, without_updates
+from tests.rules.helpers import (STAFF, kinds, make, person, run, seg, stream, wall,
+                                 why, why_closed, without_updates)
 
 PHONE = (person(phone=0.8),)
 WEAK = (person(phone=0.2),)
@@ -21,7 +22,11 @@ def test_opens_exactly_at_the_dwell_and_closes_after_clear_s() -> None:
     assert events[0].start_ts == 5.0 and events[0].started_at == wall(5.0)
     assert events[0].confidence == 1.0
     assert events[1].ended_at == wall(65.0)  # the first frame without the phone
-    assert "phone in 61 of 61 frames in the last 30 s" in events[0].reason
+    # held_s from the first phone frame; the frame counts are of the last dwell_s (30 s at 2 fps: 61 frames).
+    assert why(events[0]) == ("phone.cue", {"held_s": 30.0, "dwell_s": 30.0, "frames": 61, "share": 1.0,
+                                            "min_share": 0.7, "phone_frames": 61, "call_frames": 0, "head_frames": 0,
+                                            "best_score": 0.8})
+    assert why_closed(events[1]) == ("closed.no_phone", {"quiet_s": 10.0})
 
 
 def test_phone_missing_in_a_fifth_of_the_frames_opens_on_time_and_does_not_split() -> None:
@@ -41,7 +46,9 @@ def test_a_score_below_min_score_is_no_cue_and_a_call_posture_is_one() -> None:
     assert run(rule(), stream(seg(60, staff=WEAK))) == []
     events = without_updates(run(rule(), stream(seg(60, staff=CALL))))
     assert kinds(events) == [("opened", 30.0)]
-    assert "call posture in 61" in events[0].reason
+    assert why(events[0]) == ("phone.cue", {"held_s": 30.0, "dwell_s": 30.0, "frames": 61, "share": 1.0,
+                                            "min_share": 0.7, "phone_frames": 0, "call_frames": 61, "head_frames": 0,
+                                            "best_score": 0.0})
     assert kinds(without_updates(run(rule(min_score=0.15), stream(seg(60, staff=WEAK))))) == [("opened", 30.0)]
 
 

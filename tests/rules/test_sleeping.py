@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from counterwatch.rules.sleeping import EyeBaseline, Sleeping
-from tests.rules.helpers import STAFF, at, kinds, make, person, run, seg, stream, wall, without_updates
+from tests.rules.helpers import (STAFF, at, kinds, make, person, run, seg, stream, wall,
+                                 why, why_closed, without_updates)
 
 HEAD_DOWN = (person(head_down=True),)
 
@@ -25,7 +26,10 @@ def test_head_down_and_still_opens_exactly_at_the_dwell() -> None:
     assert kinds(events) == [("opened", 70.0), ("closed", 120.0)]
     assert events[0].start_ts == 10.0 and events[0].started_at == wall(10.0)
     assert events[1].ended_at == wall(110.0)
-    assert "head down in 121, eyes closed in 0 of 121 frames in the last 60 s" in events[0].reason
+    assert why(events[0]) == ("sleeping.still", {"held_s": 60.0, "dwell_s": 60.0, "frames": 121, "share": 1.0,
+                                                 "min_share": 0.8, "head_down_frames": 121, "eyes_closed_frames": 0,
+                                                 "head_frames": 0, "max_motion": 0.02})
+    assert why_closed(events[1]) == ("closed.awake", {"quiet_s": 10.0})
 
 
 def test_head_down_while_moving_is_not_sleeping() -> None:
@@ -44,7 +48,8 @@ def test_closed_eyes_are_judged_against_the_persons_own_baseline() -> None:
     # Person A: open-eye EAR 0.30, then 0.12 (< 0.6 x 0.30): asleep.
     events = without_updates(run(rule(), stream(seg(20, staff=eyes(0.30)), seg(70, staff=eyes(0.12)))))
     assert kinds(events) == [("opened", 80.0)]
-    assert events[0].start_ts == 20.0 and "eyes closed in 121" in events[0].reason
+    assert events[0].start_ts == 20.0
+    assert why(events[0])[1]["eyes_closed_frames"] == 121 and why(events[0])[1]["head_down_frames"] == 0
     # Person B has narrow eyes: 0.17 all the time is open for them (a fixed 0.2 threshold would call it closed).
     assert run(rule(), stream(seg(200, staff=eyes(0.17)))) == []
 

@@ -7,7 +7,8 @@ from pydantic import ValidationError
 from counterwatch.config.rules import RulesConfig
 from counterwatch.rules.engine import RuleEngine
 from counterwatch.rules.smoking import Smoking
-from tests.rules.helpers import STAFF, at, hall_config, kinds, make, person, run, seg, stream, wall, without_updates
+from tests.rules.helpers import (STAFF, at, hall_config, kinds, make, person, run, seg, stream, wall, why, why_closed,
+                                 without_updates)
 
 PUFF = (person(hand_to_mouth=True),)
 BITE = (person(hand_to_mouth=True, food_near=True),)
@@ -34,16 +35,16 @@ def test_opens_when_the_third_puff_ends_with_the_onset_at_the_first_and_closes_a
     opened, closed = events
     assert opened.incident_type == "smoking" and opened.start_ts == 5.0 and opened.started_at == wall(5.0)
     assert opened.confidence == 0.6  # 3 / (3 + 2)
-    assert ("3 puff-like hand-to-mouth movements (1.5-8 s each, no food, cup or phone near) in the last 120 s "
-            "(needs 3)") in opened.reason and "geometry only" in opened.reason
-    assert closed.ended_at == wall(97.0) and "closed: no puff-like movement for 90 s" in closed.reason
+    assert why(opened) == ("smoking.puffs", {"puffs": 3, "min_puffs": 3, "dwell_s": 120.0, "min_movement_s": 1.5,
+                                             "max_movement_s": 8.0, "held_s": 62.0})
+    assert closed.ended_at == wall(97.0) and why_closed(closed) == ("closed.no_puffs", {"quiet_s": 90.0})
 
 
 def test_the_updates_follow_the_count() -> None:
     events = run(smoking(), stream(puffs(20.0, 4)))
     updated = [e for e in events if e.kind.value == "updated"]
     assert kinds(updated) == [("updated", 62.0)]  # the fourth puff: confidence 0.6 -> 4 / (4 + 2)
-    assert updated[0].confidence == pytest.approx(4 / 6) and "4 puff-like" in updated[0].reason
+    assert updated[0].confidence == pytest.approx(4 / 6) and why(updated[0])[1]["puffs"] == 4
 
 
 def test_two_puffs_are_not_enough_and_puffs_spread_wider_than_the_window_never_add_up() -> None:

@@ -72,3 +72,4 @@ class Role(str, enum.Enum):
     MANAGER = "manager"
     ADMIN = "admin"
     AUDITOR = "auditor"
+    STAFF = "staff"  # window staff: their own record, incidents and appeals only (linked to a staff member)

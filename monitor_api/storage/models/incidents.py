@@ -8,6 +8,7 @@ from sqlalchemy import (BigInteger, Boolean, Float, ForeignKey, ForeignKeyConstr
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from counterwatch.incidents.reasons import decode_stored
 from monitor_api.storage.models.base import (ID_LENGTH, INCIDENT_ID_LENGTH, Base, EventKindValue, EvidenceKind,
                                              IncidentState, PauseSource, ReviewState)
 from monitor_api.storage.types import JSONDocument, UTCDateTime, enum_column, utcnow
@@ -40,6 +41,8 @@ class IncidentRow(Base):
     start_ts: Mapped[float] = mapped_column(Float)
     confidence: Mapped[float] = mapped_column(Float)  # as of the latest event (by stream time)
     peak_confidence: Mapped[float] = mapped_column(Float)
+    # The structured reason as JSON with its English text, or text alone (older incidents): read it through
+    # `reason_text` or counterwatch.incidents.reasons.decode_stored, never as it is.
     reason: Mapped[str] = mapped_column(Text, default="")
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     # Stream time and kind of the latest applied event: reason/confidence/attributes come from that event, whatever
@@ -59,6 +62,11 @@ class IncidentRow(Base):
                                                             passive_deletes=True)
     evidence: Mapped[list["EvidenceRow"]] = relationship(back_populates="incident", order_by="EvidenceRow.id",
                                                          passive_deletes=True)
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in plain English, whichever form it was stored in."""
+        return decode_stored(self.reason)[0]
 
 
 class IncidentEventRow(Base):

@@ -3,7 +3,8 @@
 Generated from `app.routes`: a route without a declared policy fails, and so does a route missing from EXPECTED
 below (the specification of who may do what). "Allowed" means the answer is neither 401 nor 403 (a business answer
 such as 409 still shows the caller got past the access checks); anonymous callers must get 401, everybody else not
-allowed 403. Objects are in hall A; supervisor_b must be refused (403) for all of them.
+allowed 403. Objects are in hall A; supervisor_b must be refused (403) for all of them. The incidents, evidence and
+appeal are staff member s001's: staff_s001 (role staff) may read them and appeal, staff_s002 (role staff) may not.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ ALL = frozenset({"anonymous", *USERS, *KEYS})
 USERS_ALL = frozenset(USERS)
 SUP_A, SUP_B, MGR, MGR2, ADMIN, AUDITOR, STAFF = ("supervisor_a", "supervisor_b", "manager", "manager2", "admin",
                                                   "auditor", "staff_s001")
+OTHER_STAFF = "staff_s002"  # role staff too, in hall A, but not the staff member the incidents name
 MANAGERS = frozenset({MGR, MGR2})
 
 # (method, path template) -> who is allowed. Hall-A objects: supervisor_b is never allowed on them.
@@ -35,7 +37,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/auth/logout"): USERS_ALL,
     ("GET", "/api/v1/auth/me"): USERS_ALL,
     ("GET", "/api/v1/halls"): USERS_ALL,
-    ("GET", "/api/v1/incidents"): frozenset({SUP_A, SUP_B, *MANAGERS, AUDITOR, STAFF, "key_incidents"}),
+    ("GET", "/api/v1/incidents"): frozenset({SUP_A, SUP_B, *MANAGERS, AUDITOR, STAFF, OTHER_STAFF, "key_incidents"}),
     ("GET", "/api/v1/incidents/{incident_id}"): frozenset({SUP_A, *MANAGERS, AUDITOR, STAFF, "key_incidents"}),
     ("POST", "/api/v1/incidents/{incident_id}/acknowledge"): frozenset({SUP_A, *MANAGERS}),
     ("POST", "/api/v1/incidents/{incident_id}/review"): frozenset({SUP_A, *MANAGERS}),
@@ -48,10 +50,10 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/windows"): frozenset({SUP_A, *MANAGERS}),
     ("POST", "/api/v1/windows/{window_id}/pause"): frozenset({"key_queue"}),
     ("POST", "/api/v1/windows/{window_id}/resume"): frozenset({"key_queue"}),
-    # staff_s001's account has the supervisor role without halls: let in, it sees nothing (an empty scope).
-    ("GET", "/api/v1/cameras"): frozenset({SUP_A, SUP_B, *MANAGERS, ADMIN, STAFF}),
-    ("GET", "/api/v1/events/stream"): frozenset({SUP_A, SUP_B, *MANAGERS, STAFF}),
-    ("WS", "/api/v1/events/ws"): frozenset({SUP_A, SUP_B, *MANAGERS, STAFF}),
+    # staff_s001 (role staff) sees their own record only: no cameras, no live feed, no complaints, no labelling.
+    ("GET", "/api/v1/cameras"): frozenset({SUP_A, SUP_B, *MANAGERS, ADMIN}),
+    ("GET", "/api/v1/events/stream"): frozenset({SUP_A, SUP_B, *MANAGERS}),
+    ("WS", "/api/v1/events/ws"): frozenset({SUP_A, SUP_B, *MANAGERS}),
     ("GET", "/api/v1/audit"): frozenset({AUDITOR, ADMIN}),
     ("GET", "/api/v1/users"): frozenset({ADMIN}),
     ("POST", "/api/v1/users"): frozenset({ADMIN}),
@@ -62,18 +64,16 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/appraisal/summary"): frozenset({*MANAGERS, "key_appraisal"}),
     ("GET", "/api/v1/appraisal/scores"): frozenset({*MANAGERS, "key_appraisal"}),
     ("GET", "/api/v1/appraisal/mine"): USERS_ALL,  # users without a staff record get 404, not 403
-    # Complaints: supervisors of the hall and managers file and view; managers decide. staff_s001 (supervisor role,
-    # no halls) may list (an empty scope) but not file for hall A.
+    # Complaints: supervisors of the hall and managers file and view; managers decide.
     ("POST", "/api/v1/complaints"): frozenset({SUP_A, *MANAGERS}),
-    ("GET", "/api/v1/complaints"): frozenset({SUP_A, SUP_B, *MANAGERS, STAFF}),
+    ("GET", "/api/v1/complaints"): frozenset({SUP_A, SUP_B, *MANAGERS}),
     ("GET", "/api/v1/complaints/{complaint_id}"): frozenset({SUP_A, *MANAGERS}),
     ("POST", "/api/v1/complaints/{complaint_id}/accept"): MANAGERS,
     ("POST", "/api/v1/complaints/{complaint_id}/reject"): MANAGERS,
     ("POST", "/api/v1/complaints/{complaint_id}/resolve"): MANAGERS,
     ("POST", "/api/v1/complaints/{complaint_id}/reply"): MANAGERS,
     ("GET", "/api/v1/reports"): frozenset({SUP_A, *MANAGERS}),
-    # The labelling queue: supervisors of the hall and managers; never auditors, staff or keys. staff_s001 passes
-    # the role check but has no halls: 403 for hall A's queue and samples.
+    # The labelling queue: supervisors of the hall and managers; never auditors, staff or keys.
     ("GET", "/api/v1/labelling/queue"): frozenset({SUP_A, *MANAGERS}),
     ("GET", "/api/v1/labelling/stats"): frozenset({SUP_A, *MANAGERS}),
     ("GET", "/api/v1/labelling/samples/{sample_id}"): frozenset({SUP_A, *MANAGERS}),

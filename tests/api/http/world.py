@@ -34,7 +34,8 @@ USERS = {  # name -> (role, halls, staff link in hall-a)
     "manager2": (Role.MANAGER, (), None),
     "admin": (Role.ADMIN, (), None),
     "auditor": (Role.AUDITOR, (), None),
-    "staff_s001": (Role.SUPERVISOR, (), "s001"),  # a staff member's own account: sees only their own record
+    "staff_s001": (Role.STAFF, (), "s001"),  # a staff member's own account: sees only their own record
+    "staff_s002": (Role.STAFF, (), "s002"),  # another staff member of hall A: none of s001's record
 }
 KEYS = {  # name -> (scopes, hall)
     "key_queue": (["queue:pause"], "hall-a"),
