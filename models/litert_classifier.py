@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from models._native_log import native_start_filtered
 from models.base import ImageClassifier, check_bgr
 from models.manifest import ModelManifest, Runtime, class_names
 from models.types import Classification
@@ -41,7 +42,8 @@ class EfficientNetLiteClassifier(ImageClassifier):
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as exc:
             raise ValueError("ai-edge-litert is not installed: pip install ai-edge-litert==2.3.0") from exc
-        with warnings.catch_warnings():
+        # native_start_filtered: TFLite announces its XNNPACK delegate on stderr.
+        with warnings.catch_warnings(), native_start_filtered():
             # The interpreter warns that preserving intermediates is "for debugging"; it is how the embedding is
             # read without a second model, and costs about 20 MB for this network.
             warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors.*")
@@ -50,7 +52,7 @@ class EfficientNetLiteClassifier(ImageClassifier):
                 num_threads=num_threads,
                 experimental_preserve_all_tensors=embedding_tensor is not None,
             )
-        self._interpreter.allocate_tensors()
+            self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
         _, in_h, in_w, _ = (int(v) for v in self._input["shape"])

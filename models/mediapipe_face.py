@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models._mediapipe import check_confidence, mp, to_rgb
+from models._mediapipe import QuietStartSolution, check_confidence, mp, to_rgb
 from models.base import FaceDetector, FaceMesher, check_bgr
 from models.manifest import ModelManifest, Runtime
 from models.types import FACE_KEYPOINTS, Box, Face, FaceLandmarks, Keypoint
@@ -31,7 +31,8 @@ class MediaPipeFaceDetector(FaceDetector):
         super().__init__(manifest, files)
         self.min_detection_confidence = check_confidence(min_detection_confidence, "min_detection_confidence")
         # model_selection=1 is the full-range model: staff sit 1-3 m from the camera, beyond short range's 2 m.
-        self._solution = mp.solutions.face_detection.FaceDetection(
+        self._solution = QuietStartSolution(
+            mp.solutions.face_detection.FaceDetection,
             model_selection=1, min_detection_confidence=self.min_detection_confidence)
 
     def _release(self) -> None:
@@ -74,7 +75,8 @@ class MediaPipeFaceMesher(FaceMesher):
         super().__init__(manifest, files)
         self.min_detection_confidence = check_confidence(min_detection_confidence, "min_detection_confidence")
         # refine_landmarks=False: the attention model adds iris points and run time that no cue uses.
-        self._solution = mp.solutions.face_mesh.FaceMesh(
+        self._solution = QuietStartSolution(
+            mp.solutions.face_mesh.FaceMesh,
             static_image_mode=True, max_num_faces=1, refine_landmarks=False,
             min_detection_confidence=self.min_detection_confidence)
 

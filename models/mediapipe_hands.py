@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models._mediapipe import check_confidence, mp, to_rgb
+from models._mediapipe import QuietStartSolution, check_confidence, mp, to_rgb
 from models.base import HandLandmarker, check_bgr
 from models.manifest import ModelManifest, Runtime
 from models.types import Hand
@@ -45,7 +45,8 @@ class MediaPipeHandLandmarker(HandLandmarker):
         self.max_num_hands = max_num_hands
         self.mirrored_input = mirrored_input
         # model_complexity=0 (lite) found hands where 1 found none on the prototype's photos.
-        self._solution = mp.solutions.hands.Hands(
+        self._solution = QuietStartSolution(
+            mp.solutions.hands.Hands,
             static_image_mode=True, model_complexity=0, max_num_hands=max_num_hands,
             min_detection_confidence=self.min_detection_confidence)
 

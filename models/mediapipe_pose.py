@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models._mediapipe import check_confidence, mp, to_rgb
+from models._mediapipe import QuietStartSolution, check_confidence, mp, to_rgb
 from models.base import PoseEstimator, check_bgr
 from models.manifest import ModelManifest, Runtime
 from models.types import COCO17_KEYPOINTS, Keypoint, Pose
@@ -40,7 +40,8 @@ class MediaPipePoseEstimator(PoseEstimator):
                 "mediapipe wheel and would be downloaded"
             )
         self.min_detection_confidence = check_confidence(min_detection_confidence, "min_detection_confidence")
-        self._solution = mp.solutions.pose.Pose(
+        self._solution = QuietStartSolution(
+            mp.solutions.pose.Pose,
             static_image_mode=True,  # every frame is independent: frames arrive sparsely and from crops
             model_complexity=1,
             enable_segmentation=False,

@@ -22,7 +22,7 @@ from monitor_api.auth.tokens import TokenSigner
 from monitor_api.live.hub import EventHub
 from monitor_api.live.state import LiveState
 from monitor_api.middleware import BodySizeLimit, SecurityHeaders
-from monitor_api.problems import Problem, install_problem_handlers
+from monitor_api.problems import install_problem_handlers, problem_responses
 from monitor_api.reports.monthly import MonthlyReportScheduler
 from monitor_api.retention import RetentionScheduler
 from monitor_api.routes import api_router
@@ -35,11 +35,8 @@ from monitor_api.storage import Database, EvidenceStore, migrate, sync_hall
 
 logger = logging.getLogger("counterwatch.api")
 
-_PROBLEM_RESPONSES = {status: {"model": Problem, "content": {"application/problem+json": {}},
-                               "description": description}
-                      for status, description in ((401, "Not authenticated"), (403, "Not allowed"),
-                                                  (404, "Not found"), (413, "Body too large"),
-                                                  (422, "Invalid request"), (429, "Too many requests"))}
+# Every route may answer these; routes add their own (400 for a body, 409, 410, ...) with problem_responses.
+_PROBLEM_RESPONSES = problem_responses(401, 403, 404, 413, 422, 429)
 
 
 class _IncidentCollector:

@@ -87,9 +87,11 @@ def _reason(incident: IncidentRow) -> dict:
     return {"reason": text, "reason_detail": detail}
 
 
-def incident_public(incident: IncidentRow, window_name: str | None = None) -> IncidentPublic:
+def incident_public(incident: IncidentRow, window_name: str | None = None,
+                    staff_name: str | None = None) -> IncidentPublic:
     public = IncidentPublic.model_validate(incident).model_copy(update=_reason(incident))
-    return public.model_copy(update={"window_name": window_name}) if window_name else public
+    names = {key: value for key, value in (("window_name", window_name), ("staff_name", staff_name)) if value}
+    return public.model_copy(update=names) if names else public
 
 
 def window_names(session: Session, incidents: list[IncidentRow]) -> dict[tuple[str, str], str]:
@@ -102,6 +104,25 @@ def window_names(session: Session, incidents: list[IncidentRow]) -> dict[tuple[s
     return {(hall_id, window_id): name for hall_id, window_id, name in rows}
 
 
+def staff_names(session: Session, incidents: list[IncidentRow]) -> dict[tuple[str, str], str]:
+    """(hall id, staff id) -> the staff member's name, for the staff of these incidents."""
+    keys = sorted({(incident.hall_id, incident.staff_id) for incident in incidents if incident.staff_id})
+    if not keys:
+        return {}
+    rows = session.execute(select(StaffRow.hall_id, StaffRow.id, StaffRow.name)
+                           .where(tuple_(StaffRow.hall_id, StaffRow.id).in_(keys)))
+    return {(hall_id, staff_id): name for hall_id, staff_id, name in rows if name}
+
+
+def _display_names(session: Session, user_ids: set[int | None]) -> dict[int, str]:
+    """User id -> display name (the login name when no display name is set)."""
+    ids = sorted(i for i in user_ids if i is not None)
+    if not ids:
+        return {}
+    rows = session.execute(select(UserRow.id, UserRow.username, UserRow.display_name).where(UserRow.id.in_(ids)))
+    return {user_id: display_name or username for user_id, username, display_name in rows}
+
+
 def evidence_public(row: EvidenceRow) -> EvidencePublic:
     url = None if row.purged_at else f"{API_PREFIX}/incidents/{row.incident_id}/evidence/{row.id}"
     return EvidencePublic(id=row.id, kind=row.kind, bytes=row.bytes, sha256=row.sha256, created_at=row.created_at,
@@ -110,23 +131,28 @@ def evidence_public(row: EvidenceRow) -> EvidencePublic:
 
 def incident_detail(session: Session, incident: IncidentRow) -> IncidentDetailPublic:
     review = session.scalars(select(ReviewRow).where(ReviewRow.incident_id == incident.id)).one_or_none()
+    appeals = session.scalars(select(AppealRow).where(AppealRow.incident_id == incident.id)
+                              .order_by(AppealRow.filed_at, AppealRow.id)).all()
+    names = _display_names(session, {incident.acknowledged_by, review.reviewer_id if review else None}
+                           | {a.filed_by for a in appeals} | {a.decided_by for a in appeals})
     review_public = None
     if review is not None:
         reviewer = session.get(UserRow, review.reviewer_id)
         review_public = ReviewPublic(id=review.id, reviewer_id=review.reviewer_id,
-                                     reviewer=reviewer.username if reviewer else None, decision=review.decision,
+                                     reviewer=reviewer.username if reviewer else None,
+                                     reviewer_name=names.get(review.reviewer_id), decision=review.decision,
                                      reason_code=review.reason_code, note=review.note, at=review.at)
-    appeals = session.scalars(select(AppealRow).where(AppealRow.incident_id == incident.id)
-                              .order_by(AppealRow.filed_at, AppealRow.id)).all()
     evidence = session.scalars(select(EvidenceRow).where(EvidenceRow.incident_id == incident.id)
                                .order_by(EvidenceRow.id)).all()
     staff = session.get(StaffRow, (incident.hall_id, incident.staff_id)) if incident.staff_id else None
     window = session.get(WindowRow, (incident.hall_id, incident.window_id))
-    base = incident_public(incident, window.name if window else None).model_dump()
-    return IncidentDetailPublic(**base, review=review_public,
-                                appeals=[AppealPublic.model_validate(appeal) for appeal in appeals],
-                                evidence=[evidence_public(row) for row in evidence],
-                                staff_name=staff.name if staff else None)
+    base = incident_public(incident, window.name if window else None, staff.name if staff else None).model_dump()
+    base["acknowledged_by_name"] = names.get(incident.acknowledged_by) if incident.acknowledged_by else None
+    appeal_public = [AppealPublic.model_validate(appeal).model_copy(update={
+        "filed_by_name": names.get(appeal.filed_by), "decided_by_name": names.get(appeal.decided_by)})
+        for appeal in appeals]
+    return IncidentDetailPublic(**base, review=review_public, appeals=appeal_public,
+                                evidence=[evidence_public(row) for row in evidence])
 
 
 def incident_message(kind: str, incident: IncidentRow) -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -35,6 +36,32 @@ class Problem(BaseModel):
     detail: str | None = None
     instance: str | None = None
     errors: list[FieldError] | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request: the body is not UTF-8 JSON",
+    401: "Not authenticated",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict with the current state (e.g. already done); reload and try again",
+    410: "Gone: purged by retention",
+    413: "Body too large",
+    422: "Invalid request",
+    429: "Too many requests",
+    503: "Temporarily unavailable",
+}
+
+
+def problem_responses(*statuses: int, notes: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for problem documents: `responses=problem_responses(409, notes={409: "already decided"})`.
+
+    A route's entry replaces the app's entry of the same status, so each one carries the Problem model (`model`
+    registers the schema; FastAPI also lists it under application/json, the route's own media type)."""
+    notes = notes or {}
+    content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {status: {"model": Problem, "content": content,
+                     "description": notes.get(status) or _DESCRIPTIONS.get(status) or HTTPStatus(status).phrase}
+            for status in (*statuses, *(status for status in notes if status not in statuses))}
 
 
 class ApiProblem(StarletteHTTPException):

@@ -309,4 +309,13 @@ EN: dict[str, str] = {
     "me.appeal_state.open": "Not appealed",
     "me.appeal_state.pending": "Appeal awaiting a decision",
     "me.appeal_state.rejected": "Appeal rejected; you may appeal again",
+    # The live wall's alert cards, the signed-in line and review feedback.
+    "feed.staff": "Staff: {staff}",
+    "user.signed_in_as_role": "Signed in as {role}",
+    "action.done.acknowledged": "Acknowledged",
+    "action.done.confirm": "Confirmed",
+    "action.done.dismiss": "Dismissed",
+    "action.done.appeal": "Appeal filed",
+    "action.done.upheld": "Decided: appeal upheld",
+    "action.done.rejected": "Decided: appeal rejected",
 }

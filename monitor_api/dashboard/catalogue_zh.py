@@ -305,4 +305,13 @@ ZH: dict[str, str] = {
     "me.appeal_state.open": "未申诉",
     "me.appeal_state.pending": "申诉待裁定",
     "me.appeal_state.rejected": "申诉已驳回，可再次申诉",
+    # The live wall's alert cards, the signed-in line and review feedback.
+    "feed.staff": "工作人员：{staff}",
+    "user.signed_in_as_role": "当前用户：{role}",
+    "action.done.acknowledged": "已提交：知悉",
+    "action.done.confirm": "已提交：确认违规",
+    "action.done.dismiss": "已提交：排除（不认定）",
+    "action.done.appeal": "申诉已提交",
+    "action.done.upheld": "已提交裁定：申诉成立",
+    "action.done.rejected": "已提交裁定：申诉驳回",
 }

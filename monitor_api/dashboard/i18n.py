@@ -28,7 +28,8 @@ REASON_CODES: dict[str, tuple[str, ...]] = {
 # Strings the browser scripts need (login errors, live-feed status, action results).
 SCRIPT_KEYS = ("login.working", "login.failed", "login.locked", "login.error", "live.connected", "live.connecting",
                "live.disconnected", "action.working", "action.done", "action.failed", "action.session_expired",
-               "action.forbidden", "action.conflict")
+               "action.forbidden", "action.conflict", "action.done.acknowledged", "action.done.confirm",
+               "action.done.dismiss", "action.done.appeal", "action.done.upheld", "action.done.rejected")
 
 
 def normalise_lang(value: str | None) -> str | None:

@@ -344,7 +344,8 @@ def timeline(document: Mapping[str, Any], incident: IncidentView, tr: Translator
         if decision not in ("confirm", "dismiss"):
             continue
         entries.append(_entry(review.get("at") or review.get("reviewed_at"), 20 + i, tr.t(
-            f"timeline.reviewed.{decision}", user=_who(review.get("reviewer") or review.get("reviewer_id")),
+            f"timeline.reviewed.{decision}",
+            user=_who(review.get("reviewer_name") or review.get("reviewer") or review.get("reviewer_id")),
             reason=tr.reason(decision, _text(review.get("reason_code")))), "review", tz,
             _note(review.get("note"), tr)))
     for i, appeal in enumerate(document.get("appeals") or ()):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from monitor_api.accounts import (AccountError, add_api_key, add_user, check_staff_link, find_key, find_user,
                                   set_password, update_halls, user_public)
 from monitor_api.auth.policy import Administrator
-from monitor_api.problems import ApiProblem, FieldError
+from monitor_api.problems import ApiProblem, FieldError, problem_responses
 from monitor_api.schemas.accounts import (ApiKeyCreate, ApiKeyCreatedPublic, ApiKeyPublic, UserCreate, UserPublic,
                                           UserUpdate)
 from monitor_api.services import ServicesDep
@@ -40,7 +40,10 @@ def list_users(principal: Administrator, services: ServicesDep) -> list[UserPubl
         return [user_public(session, user) for user in session.scalars(select(UserRow).order_by(UserRow.id))]
 
 
-@router.post("/users", response_model=UserPublic, status_code=201, summary="Create a user")
+@router.post("/users", response_model=UserPublic, status_code=201, summary="Create a user",
+             responses=problem_responses(400, 409, notes={
+                 409: "The username exists", 422: "Invalid request; also staff_hall_id without staff_id (or the "
+                 "reverse), a role without the halls or staff link it needs, an unknown hall"}))
 def create_user(body: UserCreate, principal: Administrator, services: ServicesDep) -> UserPublic:
     staff = None
     if (body.staff_hall_id is None) != (body.staff_id is None):
@@ -55,7 +58,8 @@ def create_user(body: UserCreate, principal: Administrator, services: ServicesDe
         return user_public(session, user)
 
 
-@router.patch("/users/{user_id}", response_model=UserPublic, summary="Change a user")
+@router.patch("/users/{user_id}", response_model=UserPublic, summary="Change a user",
+              responses=problem_responses(400, 409, notes={409: "Admins cannot deactivate or demote themselves"}))
 def update_user(user_id: ObjectId, body: UserUpdate, principal: Administrator, services: ServicesDep) -> UserPublic:
     with services.database.write() as session, _account_errors():
         user = find_user(session, user_id)
@@ -94,7 +98,8 @@ def list_keys(principal: Administrator, services: ServicesDep) -> list[ApiKeyPub
         return [ApiKeyPublic.model_validate(row) for row in session.scalars(select(ApiKeyRow).order_by(ApiKeyRow.id))]
 
 
-@router.post("/keys", response_model=ApiKeyCreatedPublic, status_code=201, summary="Create an API key (shown once)")
+@router.post("/keys", response_model=ApiKeyCreatedPublic, status_code=201, summary="Create an API key (shown once)",
+             responses=problem_responses(400, notes={422: "Invalid request; also an unknown hall"}))
 def create_key(body: ApiKeyCreate, principal: Administrator, services: ServicesDep) -> ApiKeyCreatedPublic:
     with services.database.write() as session, _account_errors():
         return add_api_key(session, principal.actor, name=body.name, scopes=list(body.scopes), hall_id=body.hall_id,

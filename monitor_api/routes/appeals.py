@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from monitor_api.auth.policy import MANAGER, AppealDecider, AppealFiler, AppealReader
 from monitor_api.auth.principal import Principal
 from monitor_api.incident_access import incident_message, load_incident
-from monitor_api.problems import ApiProblem
+from monitor_api.problems import ApiProblem, problem_responses
 from monitor_api.routes._errors import storage_errors
 from monitor_api.scoring import notify_scores_changed
 from monitor_api.schemas.incidents import AppealCreate, AppealDecisionCreate, AppealPublic
@@ -27,7 +27,9 @@ AppealId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 @router.post("/incidents/{incident_id}/appeals", response_model=AppealPublic, status_code=201,
-             summary="Appeal a confirmed incident")
+             summary="Appeal a confirmed incident",
+             responses=problem_responses(400, 409, notes={409: "The incident is not confirmed, or already has an "
+                                                               "undecided appeal"}))
 def create_appeal(incident_id: str, body: AppealCreate, principal: AppealFiler, services: ServicesDep) -> AppealPublic:
     with services.database.write() as session:
         incident = load_incident(session, principal, incident_id)
@@ -43,7 +45,7 @@ def create_appeal(incident_id: str, body: AppealCreate, principal: AppealFiler, 
 
 
 @router.post("/appeals/{appeal_id}/decision", response_model=AppealPublic, summary="Decide an appeal (second "
-             "reviewer)")
+             "reviewer)", responses=problem_responses(400, 409, notes={409: "The appeal is already decided"}))
 def decide(appeal_id: AppealId, body: AppealDecisionCreate, principal: AppealDecider,
            services: ServicesDep) -> AppealPublic:
     with services.database.write() as session:

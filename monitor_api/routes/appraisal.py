@@ -11,7 +11,7 @@ from pydantic import AwareDatetime
 from sqlalchemy import func, select
 
 from monitor_api.auth.policy import AnyUser, AppraisalReader
-from monitor_api.problems import ApiProblem
+from monitor_api.problems import ApiProblem, problem_responses
 from monitor_api.scoring.config import load_scoring_config
 from monitor_api.scoring.engine import Period
 from monitor_api.scoring.record import period_json, thresholds_json
@@ -24,8 +24,13 @@ router = APIRouter(prefix="/appraisal", tags=["appraisal"])
 _PERIOD = r"^(19[7-9]\d|[2-8]\d{3})(-(0[1-9]|1[0-2]))?$"
 
 
-@router.get("/summary", response_model=AppraisalPublic, summary="Confirmed incidents per staff member (audited)")
-def summary(principal: AppraisalReader, services: ServicesDep, since: AwareDatetime, until: AwareDatetime,
+@router.get("/summary", response_model=AppraisalPublic, summary="Confirmed incidents per staff member (audited)",
+            responses=problem_responses(notes={422: "Invalid request; also until not after since, or more than "
+                                                    "400 days after it"}))
+def summary(principal: AppraisalReader, services: ServicesDep,
+            since: Annotated[AwareDatetime, Query(description="Start, inclusive (with a UTC offset).")],
+            until: Annotated[AwareDatetime, Query(description="End, exclusive: after since, within 400 days of "
+                                                              "it (422 otherwise).")],
             hall: Annotated[str | None, Query(min_length=1, max_length=64)] = None) -> AppraisalPublic:
     if until <= since or until - since > timedelta(days=400):
         raise ApiProblem(422, "until must be after since, within 400 days")

@@ -10,6 +10,7 @@ from monitor_api.accounts import user_public
 from monitor_api.auth.authenticate import SESSION_REVOKE
 from monitor_api.auth.login import password_login
 from monitor_api.auth.policy import Anyone, AnyUser
+from monitor_api.problems import problem_responses
 from monitor_api.schemas.accounts import LoginCreate, MePublic, SessionPublic, TokenPublic
 from monitor_api.services import ClientIp, ServicesDep
 from monitor_api.storage import record_audit
@@ -18,8 +19,8 @@ from monitor_api.storage.types import utcnow
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-_LOGIN_ERRORS = {401: {"description": "invalid username or password (always this one message)"},
-                 429: {"description": "too many attempts; see Retry-After"}}
+_LOGIN_ERRORS = problem_responses(400, notes={401: "invalid username or password (always this one message)",
+                                               429: "too many attempts; see Retry-After"})
 
 
 @router.post("/login", response_model=SessionPublic, responses=_LOGIN_ERRORS,

@@ -15,7 +15,7 @@ from monitor_api.auth.principal import Principal
 from monitor_api.complaints import (ComplaintError, accept_complaint, file_complaint, reject_complaint,
                                     reply_to_complainant, resolve_complaint)
 from monitor_api.complaints.service import incident_links
-from monitor_api.problems import ApiProblem
+from monitor_api.problems import ApiProblem, problem_responses
 from monitor_api.routes._errors import storage_errors
 from monitor_api.scoring import notify_scores_changed
 from monitor_api.services import Services, ServicesDep
@@ -47,11 +47,30 @@ class ComplaintReject(_Body):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class ComplaintResolve(_Body):
-    resolution: Literal["on_spot", "supervision"]
-    outcome: Literal["upheld", "not_upheld"] | None = None
+Outcome = Literal["upheld", "not_upheld"]
+
+
+class OnSpotResolve(_Body):
+    """Resolved on the spot: the outcome is known now."""
+
+    resolution: Literal["on_spot"]
+    outcome: Outcome
     supervision_opinion: str | None = Field(default=None, max_length=4000)
     deadline: AwareDatetime | None = None
+
+
+class SupervisionResolve(_Body):
+    """A supervision opinion with a deadline (both required on an accepted complaint); the outcome may follow in a
+    later call."""
+
+    resolution: Literal["supervision"]
+    outcome: Outcome | None = None
+    supervision_opinion: str | None = Field(default=None, max_length=4000)
+    deadline: AwareDatetime | None = None
+
+
+ComplaintResolve = Annotated[OnSpotResolve | SupervisionResolve, Field(discriminator="resolution")]
+_STEP_CONFLICT = "The complaint is not in a state that allows this step"
 
 
 class ComplaintReply(_Body):
@@ -95,7 +114,9 @@ def _load(session: object, principal: Principal, complaint_id: int) -> Complaint
     return row
 
 
-@router.post("", response_model=ComplaintPublic, status_code=201, summary="File a complaint (intake)")
+@router.post("", response_model=ComplaintPublic, status_code=201, summary="File a complaint (intake)",
+             responses=problem_responses(400, notes={422: "Invalid request; also a staff member, window or incident "
+                                                          "not in the hall, or neither a subject nor a target"}))
 def create(body: ComplaintCreate, principal: ComplaintFiler, services: ServicesDep) -> ComplaintPublic:
     principal.require_hall(body.hall_id)
     if services.settings.hall(body.hall_id) is None:
@@ -155,26 +176,34 @@ def _step(services: Services, principal: Principal, complaint_id: int, action: s
     return result
 
 
-@router.post("/{complaint_id}/accept", response_model=ComplaintPublic, summary="Accept (受理)")
+@router.post("/{complaint_id}/accept", response_model=ComplaintPublic, summary="Accept (受理)",
+             responses=problem_responses(409, notes={409: _STEP_CONFLICT}))
 def accept(complaint_id: ComplaintId, principal: ComplaintDecider, services: ServicesDep) -> ComplaintPublic:
     return _step(services, principal, complaint_id, "accept")
 
 
-@router.post("/{complaint_id}/reject", response_model=ComplaintPublic, summary="Reject as invalid (无效投诉)")
+@router.post("/{complaint_id}/reject", response_model=ComplaintPublic, summary="Reject as invalid (无效投诉)",
+             responses=problem_responses(400, 409, notes={409: _STEP_CONFLICT}))
 def reject(complaint_id: ComplaintId, body: ComplaintReject, principal: ComplaintDecider,
            services: ServicesDep) -> ComplaintPublic:
     return _step(services, principal, complaint_id, "reject", reason=body.reason)
 
 
 @router.post("/{complaint_id}/resolve", response_model=ComplaintPublic, summary="Resolve on the spot or by a "
-             "supervision opinion")
+             "supervision opinion",
+             responses=problem_responses(400, 409, notes={
+                 409: "The complaint is not accepted yet", 422: "Invalid request; also a supervision resolution of "
+                 "an accepted complaint without supervision_opinion and deadline (on_spot needs an outcome)"}))
 def resolve(complaint_id: ComplaintId, body: ComplaintResolve, principal: ComplaintDecider,
             services: ServicesDep) -> ComplaintPublic:
     return _step(services, principal, complaint_id, "resolve", resolution=body.resolution, outcome=body.outcome,
                  supervision_opinion=body.supervision_opinion, deadline=body.deadline)
 
 
-@router.post("/{complaint_id}/reply", response_model=ComplaintPublic, summary="Record the reply to the complainant")
+@router.post("/{complaint_id}/reply", response_model=ComplaintPublic,
+             summary="Record the reply to the complainant",
+             responses=problem_responses(400, 409, notes={409: "The complaint is not decided yet",
+                                                          422: "Invalid request; also a blank reply"}))
 def reply(complaint_id: ComplaintId, body: ComplaintReply, principal: ComplaintDecider,
           services: ServicesDep) -> ComplaintPublic:
     return _step(services, principal, complaint_id, "reply", text=body.text)

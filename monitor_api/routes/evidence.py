@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from monitor_api.auth.policy import EvidenceViewer
 from monitor_api.auth.principal import Principal
 from monitor_api.incident_access import load_incident
-from monitor_api.problems import ApiProblem
+from monitor_api.problems import ApiProblem, problem_responses
 from monitor_api.services import Services, ServicesDep
 from monitor_api.storage import EvidencePathError, record_audit, resolve_evidence_path
 from monitor_api.storage.models import EvidenceKind, EvidenceRow
@@ -27,7 +27,8 @@ router = APIRouter(prefix="/incidents", tags=["evidence"])
 
 MEDIA_TYPES = {EvidenceKind.SNAPSHOT: "image/jpeg", EvidenceKind.CLIP: "video/mp4"}
 _FILE_RESPONSES = {200: {"content": {"image/jpeg": {}, "video/mp4": {}}, "description": "The file"},
-                   206: {"description": "Part of the file (Range)"}, 416: {"description": "Range not satisfiable"}}
+                   206: {"description": "Part of the file (Range)"}, 416: {"description": "Range not satisfiable"},
+                   **problem_responses(410, notes={410: "The evidence was purged by retention"})}
 
 
 def _serve(request: Request, services: Services, principal: Principal, incident_id: str,

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from monitor_api.auth.policy import IncidentReader, IncidentReviewer
 from monitor_api.incident_access import (encode_cursor, incident_detail, incident_message, incident_public,
-                                         load_incident, page_after, visibility_clause, window_names)
-from monitor_api.problems import ApiProblem
+                                         load_incident, page_after, staff_names, visibility_clause,
+                                         window_names)
+from monitor_api.problems import ApiProblem, problem_responses
 from monitor_api.routes._errors import storage_errors
 from monitor_api.scoring import notify_scores_changed
 from monitor_api.schemas.common import Page
@@ -25,7 +26,8 @@ router = APIRouter(prefix="/incidents", tags=["incidents"])
 Ident = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 
-@router.get("", response_model=Page[IncidentPublic], summary="List incidents, newest first")
+@router.get("", response_model=Page[IncidentPublic], summary="List incidents, newest first",
+            responses=problem_responses(notes={422: "Invalid request; also a cursor this API did not give out"}))
 def list_incidents(
     principal: IncidentReader, services: ServicesDep,
     hall: Ident = None, window: Ident = None, staff: Ident = None,
@@ -56,9 +58,10 @@ def list_incidents(
         rows = list(session.scalars(query))
         more = len(rows) > limit
         rows = rows[:limit]
-        names = window_names(session, rows)
+        names, staff = window_names(session, rows), staff_names(session, rows)
     next_cursor = encode_cursor(rows[-1].started_at, rows[-1].id) if more and rows else None
-    return Page[IncidentPublic](items=[incident_public(row, names.get((row.hall_id, row.window_id))) for row in rows],
+    return Page[IncidentPublic](items=[incident_public(row, names.get((row.hall_id, row.window_id)),
+                                                       staff.get((row.hall_id, row.staff_id))) for row in rows],
                                 next_cursor=next_cursor)
 
 
@@ -70,7 +73,8 @@ def get_incident(incident_id: str, principal: IncidentReader, services: Services
         return incident_detail(session, incident)
 
 
-@router.post("/{incident_id}/acknowledge", response_model=IncidentPublic, summary="A supervisor has seen it")
+@router.post("/{incident_id}/acknowledge", response_model=IncidentPublic, summary="A supervisor has seen it",
+             responses=problem_responses(409, notes={409: "The incident is already reviewed"}))
 def acknowledge(incident_id: str, principal: IncidentReviewer, services: ServicesDep) -> IncidentPublic:
     with services.database.write() as session:
         incident = load_incident(session, principal, incident_id, for_staff=False)
@@ -84,7 +88,9 @@ def acknowledge(incident_id: str, principal: IncidentReviewer, services: Service
     return result
 
 
-@router.post("/{incident_id}/review", response_model=IncidentDetailPublic, summary="Confirm or dismiss")
+@router.post("/{incident_id}/review", response_model=IncidentDetailPublic, summary="Confirm or dismiss",
+             responses=problem_responses(400, 409, notes={409: "The incident is already reviewed (one review "
+                                                               "per incident: appeal instead)"}))
 def review(incident_id: str, body: ReviewCreate, principal: IncidentReviewer,
            services: ServicesDep) -> IncidentDetailPublic:
     with services.database.write() as session:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from monitor_api.auth.policy import FrameLabeller
 from monitor_api.auth.principal import Principal
-from monitor_api.problems import ApiProblem
+from monitor_api.problems import ApiProblem, problem_responses
 from monitor_api.routes._errors import storage_errors
 from monitor_api.schemas.labelling import (BehaviourProgressPublic, LabelCreate, LabelQueuePublic,
                                            LabelSamplePublic, LabelStatsPublic, ScorePublic)
@@ -34,7 +34,7 @@ SampleId = Annotated[int, Path(ge=1, le=2**62)]
 Ident = Annotated[str, Query(min_length=1, max_length=64)]
 OptionalIdent = Annotated[str | None, Query(min_length=1, max_length=64)]
 _IMAGE_RESPONSES = {200: {"content": {"image/jpeg": {}}, "description": "The privacy-masked frame"},
-                    410: {"description": "The image was purged by retention"}}
+                    **problem_responses(410, notes={410: "The image was purged by retention"})}
 
 
 def sample_public(row: LabelSampleRow) -> LabelSamplePublic:
@@ -117,7 +117,8 @@ def sample_image(sample_id: SampleId, principal: FrameLabeller, services: Servic
 
 
 @router.post("/samples/{sample_id}/label", response_model=LabelSamplePublic, summary="Label a frame (relabelling "
-             "allowed); audited")
+             "allowed); audited",
+             responses=problem_responses(400, 409, notes={409: "The sample's image was purged by retention"}))
 def label(sample_id: SampleId, body: LabelCreate, principal: FrameLabeller,
           services: ServicesDep) -> LabelSamplePublic:
     with services.database.write() as session:

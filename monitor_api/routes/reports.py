@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from monitor_api.auth.policy import MANAGER, SUPERVISOR, Policy, gate
 from monitor_api.auth.principal import Principal
-from monitor_api.problems import ApiProblem
+from monitor_api.problems import ApiProblem, problem_responses
 from monitor_api.reports import build_report, parse_period
 from monitor_api.reports.exports import MEDIA_TYPES, filename, to_csv, to_xlsx
 from monitor_api.reports.pdf import ReportFontMissing, to_pdf
@@ -23,14 +23,22 @@ ReportReader = Annotated[Principal, Depends(gate(REPORT_READ))]
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
+_YEAR = r"(19[7-9]\d|[2-8]\d{3})"
+_MONTH = r"(0[1-9]|1[0-2])"
+PERIOD_PATTERN = rf"^{_YEAR}(-{_MONTH}(-(0[1-9]|[12]\d|3[01]))?|-W(0[1-9]|[1-4]\d|5[0-3]))?$"
+
 
 @router.get("", summary="A conduct report of a hall, window, staff member or department over a period",
             response_model=None,
-            responses={200: {"content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["xlsx"]: {}, MEDIA_TYPES["pdf"]: {}}}})
+            responses={200: {"content": {MEDIA_TYPES["csv"]: {}, MEDIA_TYPES["xlsx"]: {}, MEDIA_TYPES["pdf"]: {}}},
+                       **problem_responses(notes={
+                           422: "Invalid request; also a date that does not exist (2026-02-30, a week 53 the year "
+                                "lacks) or a scope other than hall without a key",
+                           503: "The PDF font is not installed"})})
 def get_report(principal: ReportReader, services: ServicesDep,
                hall: Annotated[str, Query(min_length=1, max_length=64)],
-               period: Annotated[str, Query(min_length=4, max_length=10,
-                                            description="YYYY-MM-DD, YYYY-Www, YYYY-MM or YYYY")],
+               period: Annotated[str, Query(pattern=PERIOD_PATTERN,
+                                            description="YYYY-MM-DD, YYYY-Www, YYYY-MM or YYYY (1970..8999)")],
                scope: Literal["hall", "window", "staff", "department"] = "hall",
                key: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
                format: Literal["json", "csv", "xlsx", "pdf"] = "json") -> Any:

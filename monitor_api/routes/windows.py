@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from monitor_api.auth.policy import QueuePauser, WindowReader
 from monitor_api.auth.principal import Principal
-from monitor_api.problems import ApiProblem, FieldError
+from monitor_api.problems import ApiProblem, FieldError, problem_responses
 from monitor_api.schemas.status import PauseChangePublic, WindowStatusPublic
 from monitor_api.services import Services, ServicesDep
 from monitor_api.storage import record_audit, record_pause_period
@@ -24,6 +24,7 @@ logger = logging.getLogger("counterwatch.api")
 router = APIRouter(prefix="/windows", tags=["windows"])
 
 HallParam = Annotated[str | None, Query(min_length=1, max_length=64)]
+_PAUSE_PROBLEMS = problem_responses(notes={422: "Invalid request; also no hall with a key valid for every hall"})
 
 
 @dataclass(frozen=True)
@@ -104,12 +105,13 @@ def _change(services: Services, principal: Principal, window_id: str, hall: str 
     return PauseChangePublic(hall_id=hall_id, window_id=window_id, paused=paused, since=since)
 
 
-@router.post("/{window_id}/pause", response_model=PauseChangePublic,
+@router.post("/{window_id}/pause", response_model=PauseChangePublic, responses=_PAUSE_PROBLEMS,
              summary="Queue system: window paused (暂停办理)")
 def pause(window_id: str, principal: QueuePauser, services: ServicesDep, hall: HallParam = None) -> PauseChangePublic:
     return _change(services, principal, window_id, hall, True)
 
 
-@router.post("/{window_id}/resume", response_model=PauseChangePublic, summary="Queue system: window resumed")
+@router.post("/{window_id}/resume", response_model=PauseChangePublic, responses=_PAUSE_PROBLEMS,
+             summary="Queue system: window resumed")
 def resume(window_id: str, principal: QueuePauser, services: ServicesDep, hall: HallParam = None) -> PauseChangePublic:
     return _change(services, principal, window_id, hall, False)

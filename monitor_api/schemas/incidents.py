@@ -67,12 +67,16 @@ class IncidentPublic(PublicModel):
     acknowledged_at: datetime | None
     updated_at: datetime
     window_name: str | None = Field(default=None, description="The window's name as the hall calls it (1号窗口).")
+    staff_name: str | None = Field(default=None, description="The staff member's name, when the hall's roster has it.")
+    acknowledged_by_name: str | None = Field(
+        default=None, description="Display name of who acknowledged it (detail only; null: none set).")
 
 
 class ReviewPublic(PublicModel):
     id: int
     reviewer_id: int
     reviewer: str | None = Field(description="Username of the reviewer.")
+    reviewer_name: str | None = Field(default=None, description="Display name of the reviewer (null: none set).")
     decision: ReviewDecision
     reason_code: str
     note: str
@@ -89,13 +93,14 @@ class AppealPublic(PublicModel):
     decision: AppealDecision | None
     decision_note: str
     decided_at: datetime | None
+    filed_by_name: str | None = Field(default=None, description="Display name of the appellant (incident detail only).")
+    decided_by_name: str | None = Field(default=None, description="Display name of the decider (incident detail only).")
 
 
 class IncidentDetailPublic(IncidentPublic):
     review: ReviewPublic | None
     appeals: list[AppealPublic]
     evidence: list[EvidencePublic]
-    staff_name: str | None = None
 
 
 class ReviewCreate(InputModel):

@@ -22,6 +22,15 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 _PG_MIGRATION_LOCK_KEY = 0x636F756E746572  # "counter"
 
 
+def _quiet_alembic() -> None:
+    """Alembic logs a few INFO lines on every upgrade, even one with nothing to do (its context, DDL mode, each
+    revision run), and every CLI command that opens the database upgrades it. Keep them at DEBUG (`counterwatch -v`)
+    or when the `alembic` logger was given a level of its own (logging configuration, alembic.ini)."""
+    alembic_logger = logging.getLogger("alembic")
+    if alembic_logger.level == logging.NOTSET and not logging.getLogger().isEnabledFor(logging.DEBUG):
+        alembic_logger.setLevel(logging.WARNING)
+
+
 def alembic_config(url: str | URL | None = None) -> Config:
     """A programmatic Alembic config (no alembic.ini needed at run time)."""
     config = Config()
@@ -75,6 +84,7 @@ def migrate(target: str | URL | Database, revision: str = "head") -> str | None:
     others wait on busy_timeout, then find nothing to do); on PostgreSQL a transaction-scoped advisory lock
     serialises them. DDL is transactional on both, so a killed migration leaves the previous schema.
     """
+    _quiet_alembic()
     owned = not isinstance(target, Database)
     engine = target.engine if isinstance(target, Database) else create_engine_for(target)
     try:
@@ -97,6 +107,7 @@ def migrate(target: str | URL | Database, revision: str = "head") -> str | None:
 
 def downgrade(target: str | URL | Database, revision: str) -> str | None:
     """Downgrade (for tests and for rolling back a release); returns the revision afterwards."""
+    _quiet_alembic()
     owned = not isinstance(target, Database)
     engine = target.engine if isinstance(target, Database) else create_engine_for(target)
     try:

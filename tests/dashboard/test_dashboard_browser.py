@@ -23,9 +23,10 @@ RETURN_S = 4.0
 DWELL_S = 5.0  # the absence rule's dwell: the incident opens ~DWELL_S after the onset
 SUPERVISOR = ("wang.supervisor", "correct-horse-battery-9", "王主管")
 
-# The wall's colours (dashboard.css): a present window green, a window in an incident orange.
+# The wall's colours (dashboard.css): a present window green, absent (not yet alerted) amber, in alert red.
 PRESENT_RGB = "rgb(21, 128, 61)"
-IN_INCIDENT_RGB = "rgb(194, 65, 12)"
+ABSENT_RGB = "rgb(180, 83, 9)"
+IN_INCIDENT_RGB = "rgb(185, 28, 28)"
 
 
 @pytest.fixture
@@ -77,7 +78,10 @@ def test_supervisor_sees_a_pipeline_incident_live_confirms_it_and_switches_langu
     wait_for(lambda: driver.current_url.rstrip("/").endswith("/dashboard"), 15, "the dashboard after login")
     wait_for(lambda: driver.find_element("id", "live-status").get_attribute("data-state") == "connected", 15,
              "the live feed (SSE) to connect")
-    assert display_name in _text(driver, ".topbar__user")
+    assert _text(driver, ".topbar__user") == f"当前用户：{display_name}（大厅管理人员）"
+    legend = {s: _background(driver, driver.find_element("css selector", f".legend__item.tile--{s}"))
+              for s in ("present", "absent", "in_incident")}
+    assert legend == {"present": PRESENT_RGB, "absent": ABSENT_RGB, "in_incident": IN_INCIDENT_RGB}, legend
     assert "演示政务服务大厅" in _text(driver, "h1")
     assert [t.find_element("css selector", ".tile__name").text
             for t in driver.find_elements("css selector", "#wall .tile")] == ["1号窗口", "2号窗口"]
@@ -96,6 +100,7 @@ def test_supervisor_sees_a_pipeline_incident_live_confirms_it_and_switches_langu
                     "the pipeline's incident in the alert feed")
     appeared_after = time.monotonic() - started
     assert "离岗未放暂停牌" in item.text and "1号窗口" in item.text, item.text
+    assert "工作人员：张伟" in item.text, item.text
     assert "待处理" in item.text
     assert driver.execute_script("return window.__sameDocument") == "yes", "the feed updated without a reload"
     incident_id = item.get_attribute("data-incident-id")
@@ -140,13 +145,17 @@ def test_supervisor_sees_a_pipeline_incident_live_confirms_it_and_switches_langu
     wait_for(lambda: driver.find_element("id", "review-state").get_attribute("data-review-state") == "confirmed", 15,
              "the incident shown as confirmed")
     assert _text(driver, "#review-state") == "已确认违规"
+    feedback = wait_for(lambda: (s := driver.find_element("id", "action-status")).is_displayed() and s, 10,
+                        "the confirmation's feedback after the reload")
+    assert feedback.text == "已提交：确认违规" and "message--ok" in feedback.get_attribute("class")
     timeline = _text(driver, "#timeline")
-    assert f"{username} 确认违规：属实：与系统识别一致" in timeline, timeline
+    assert f"{display_name} 确认违规：属实：与系统识别一致" in timeline, timeline
     assert "已电话核实" in timeline
     assert not driver.find_elements("id", "review-form"), "a reviewed incident offers no second review"
 
     driver.refresh()
     assert _text(driver, "#review-state") == "已确认违规", "still confirmed after a reload"
+    assert not driver.find_element("id", "action-status").is_displayed(), "the feedback is shown once"
     driver.execute_script("window.scrollTo(0, 0)")
     driver.save_screenshot(str(tmp_path / "incident-zh.png"))
 

@@ -126,7 +126,7 @@ def test_each_role_is_offered_the_actions_it_may_take(hall: LiveHall) -> None:
 
     page = supervisor.get("/incidents/inc-a").text
     assert "已确认违规" in page and 'id="review-form"' not in page and 'id="appeal-form"' not in page
-    assert "sup 确认违规：属实：与系统识别一致" in page and "备注：看到了" in page
+    assert "值班主管 确认违规：属实：与系统识别一致" in page and "备注：看到了" in page
     page = manager.get("/incidents/inc-a").text
     assert 'id="appeal-form"' in page, "a manager may file an appeal on a confirmed incident"
     response = manager.post("/api/v1/incidents/inc-a/appeals", {"reason": "当时在为群众复印材料"})

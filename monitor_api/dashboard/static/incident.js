@@ -1,5 +1,6 @@
 /* Incident actions: acknowledge, review (confirm / dismiss with a reason code and a note), appeal, appeal decision.
-   Each form posts JSON to the API with the CSRF header; on success the page reloads to show the new state. */
+   Each form posts JSON to the API with the CSRF header; on success the page reloads to show the new state and
+   says what was done (kept in sessionStorage across the reload); a failure is said in place. */
 (function () {
   'use strict';
 
@@ -24,6 +25,15 @@
     if (current && current.disabled) { select.value = ''; }
   }
 
+  var FLASH_KEY = 'counterwatch.action-done';
+  var TOAST_MS = 8000;
+
+  // What a successful form did, as a catalogue key: the decision taken, else the form's own kind.
+  function doneKey(form, body) {
+    var key = 'action.done.' + (body.decision || form.dataset.done || '');
+    return window.cw.t(key) === key ? 'action.done' : key;
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
     var status = document.getElementById('action-status');
 
@@ -31,6 +41,14 @@
       status.textContent = text;
       status.className = 'message message--' + kind;
       status.hidden = !text;
+    }
+
+    var flash = null;
+    try { flash = sessionStorage.getItem(FLASH_KEY); sessionStorage.removeItem(FLASH_KEY); } catch (e) { flash = null; }
+    if (flash && status) {
+      say(window.cw.t(flash), 'ok');
+      status.classList.add('toast');
+      window.setTimeout(function () { status.classList.remove('toast'); }, TOAST_MS);
     }
 
     document.querySelectorAll('form.action-form').forEach(function (form) {
@@ -47,13 +65,16 @@
         buttons.forEach(function (b) { b.disabled = true; });
         say(window.cw.t('action.working'), 'info');
         var result;
+        var body = formBody(form);
         try {
-          result = await window.cw.post(form.dataset.action, formBody(form));
+          result = await window.cw.post(form.dataset.action, body);
         } catch (e) {
           result = { ok: false, status: 0, data: null };
         }
         if (result.ok) {
-          say(window.cw.t('action.done'), 'ok');
+          var done = doneKey(form, body);
+          say(window.cw.t(done), 'ok');
+          try { sessionStorage.setItem(FLASH_KEY, done); } catch (e) { /* the reloaded page shows the new state */ }
           window.location.reload();
           return;
         }
