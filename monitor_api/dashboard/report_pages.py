@@ -29,9 +29,7 @@ async def reports_page(request: Request) -> Response:
     if visit is None:
         return pages._to_login(request)
     tr, remember, api, user = visit
-    today = dt.date.today()
-    last = today.replace(day=1) - dt.timedelta(days=1)
-    period = request.query_params.get("period") or f"{last.year:04d}-{last.month:02d}"
+    period = request.query_params.get("period") or ""
     scope = request.query_params.get("scope") if request.query_params.get("scope") in SCOPES else "hall"
     key = request.query_params.get("key") or ""
     report: dict[str, Any] | None = None
@@ -39,6 +37,8 @@ async def reports_page(request: Request) -> Response:
     try:
         halls = await pages._halls(api, user)
         hall = pages._chosen_hall(request, halls)
+        # Without a period the page opens on the current month in the hall's own time zone.
+        period = period or f"{dt.datetime.now(hall.tz if hall is not None else present.zone(None)):%Y-%m}"
         if hall is not None:
             try:
                 report = await api.get("/reports", {"hall": hall.id, "period": period, "scope": scope,

@@ -3,8 +3,9 @@
 Presence approximation (documented in the report itself): for each window in scope and each local date, the
 service hours come from the hall calendar (counterwatch.rules.schedule.HallCalendar). Time counts as *absent* when
 an absence incident (types in ABSENCE_TYPES, not dismissed) covers it, and as *paused* when a pause period covers it;
-everything else within service hours counts as *present*. Cameras do not report "present" directly, so a camera
-outage counts as presence: the figure is an upper bound.
+everything else within service hours counts as *present*. Only elapsed service time counts: hours after the
+report's `now` contribute nothing. Cameras do not report "present" directly, so a camera outage counts as presence:
+the figure is an upper bound.
 """
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ class Report:
     pauses: list[dict[str, Any]] = field(default_factory=list)  # source, count, minutes
     pending_reviews: int = 0
     pending_appeals: list[dict[str, Any]] = field(default_factory=list)
-    presence_note: str = ("在岗率 = 服务时段内未被离岗告警（未驳回）与暂停时段覆盖的时间占比；摄像头离线时按在岗计，为上限估计。")
+    presence_note: str = ("在岗率 = 截至出表时已过去的服务时段内未被离岗告警（未驳回）与暂停时段覆盖的时间占比；摄像头离线时按在岗计，为上限估计。")
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -128,9 +129,10 @@ def _title(hall_name: str, period: Period, scope: str, subject: str) -> str:
 
 
 def build_report(session: Session, hall_id: str, period: Period, scope: str = "hall", key: str | None = None,
-                 calendar: Calendar | None = None) -> Report:
+                 calendar: Calendar | None = None, now: dt.datetime | None = None) -> Report:
     """The report of one hall's `scope` (`key` names the window, staff member or department) over `period`.
-    LookupError: unknown hall or subject; ValueError: bad scope. Without a calendar presence is left out."""
+    LookupError: unknown hall or subject; ValueError: bad scope. Without a calendar presence is left out. `now`
+    (aware; the current time by default) bounds presence: service time after it has not happened yet."""
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
     if scope != "hall" and not key:
@@ -191,7 +193,7 @@ def build_report(session: Session, hall_id: str, period: Period, scope: str = "h
                                      PausePeriodRow.window_id.in_(window_ids or [""]),
                                      PausePeriodRow.started_at < until,
                                      (PausePeriodRow.ended_at.is_(None)) | (PausePeriodRow.ended_at > since))))
-    now = dt.datetime.now(dt.timezone.utc)
+    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     pause_intervals: dict[str, list[Interval]] = defaultdict(list)
     pause_usage: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
     for pause in pauses:
@@ -216,7 +218,7 @@ def build_report(session: Session, hall_id: str, period: Period, scope: str = "h
                                **{s: per_window[window.id][s] for s in REVIEW_STATES},
                                "total": sum(per_window[window.id].values())}
         if calendar is not None:
-            row.update(_presence(calendar, window.id, period, absences[window.id], pause_intervals[window.id]))
+            row.update(_presence(calendar, window.id, period, absences[window.id], pause_intervals[window.id], now))
         report.windows.append(row)
 
     report.pending_reviews = sum(1 for i in incidents if i.review_state is ReviewState.PENDING)
@@ -233,11 +235,13 @@ def build_report(session: Session, hall_id: str, period: Period, scope: str = "h
 
 
 def _presence(calendar: Calendar, window_id: str, period: Period, absences: list[Interval],
-              pauses: list[Interval]) -> dict[str, float]:
+              pauses: list[Interval], now: dt.datetime) -> dict[str, float]:
     service = absent = paused = 0.0
     for day in period.days():
         for start, end in calendar.service_periods(window_id, day):
-            bounds = (start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc))
+            bounds = (start.astimezone(dt.timezone.utc), min(end.astimezone(dt.timezone.utc), now))
+            if bounds[1] <= bounds[0]:
+                continue  # not yet elapsed
             service += (bounds[1] - bounds[0]).total_seconds() / 60.0
             clipped_absent, clipped_paused = _clip(absences, bounds), _clip(pauses, bounds)
             absent_or_paused = _union_minutes(clipped_absent + clipped_paused)

@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from monitor_api.reports.data import Report
-from monitor_api.reports.tables import tables
+from monitor_api.reports.tables import Percent, tables
 
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -24,6 +24,10 @@ def _safe(value: object) -> object:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def _xlsx_cell(value: object) -> object:
+    return value.ratio if isinstance(value, Percent) else _safe(value)
 
 
 def to_csv(report: Report) -> bytes:
@@ -49,7 +53,10 @@ def to_xlsx(report: Report) -> bytes:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append([_safe(cell) for cell in row])
+            sheet.append([_xlsx_cell(cell) for cell in row])
+            for cell, value in zip(sheet[sheet.max_row], row):
+                if isinstance(value, Percent):
+                    cell.number_format = "0.0%"
         sheet.freeze_panes = "A2"
         for index, header in enumerate(headers, start=1):
             width = max([len(str(header))] + [len(str(row[index - 1])) for row in rows if index - 1 < len(row)])

@@ -2,12 +2,23 @@
 three exports always carry the same numbers."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from monitor_api.dashboard.catalogue_zh import ZH
 from monitor_api.reports.data import REVIEW_STATES, Report
 
 Table = tuple[str, list[str], list[list[Any]]]  # (section name, headers, rows)
+
+
+@dataclass(frozen=True)
+class Percent:
+    """A ratio (0.25 is 25%): text as "25.0%" in CSV and PDF, a number with a percent format in XLSX."""
+    ratio: float
+
+    def __str__(self) -> str:
+        return f"{self.ratio * 100:.1f}%"
+
 WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 SCOPES_ZH = {"hall": "大厅", "window": "窗口", "staff": "人员", "department": "科室"}
 
@@ -34,7 +45,7 @@ def tables(report: Report) -> list[Table]:
     windows = [[row["window_id"], row["name"], row["department"], *[row[s] for s in REVIEW_STATES], row["total"],
                 row.get("service_minutes", ""), row.get("present_minutes", ""), row.get("paused_minutes", ""),
                 row.get("absent_minutes", ""),
-                "" if row.get("presence_rate") is None else f"{row['presence_rate'] * 100:.1f}%"]
+                "" if row.get("presence_rate") is None else Percent(row["presence_rate"])]
                for row in report.windows]
     pauses = [[zh("pause_source", row["source"]), row["count"], row["minutes"]] for row in report.pauses]
     appeals = [[row["appeal_id"], row["incident_id"], zh("incident_type", row["type"]), row["staff"] or "",

@@ -1,6 +1,10 @@
 """The report page and the staff view, over HTTP against the scripted hall (no browser)."""
 from __future__ import annotations
 
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from fastapi.testclient import TestClient
 
 from tests.reports.conftest import PASSWORD, ReportWorld
@@ -28,6 +32,58 @@ def test_report_page_shows_charts_and_downloads(report_world: ReportWorld) -> No
         assert 'id="report-invalid"' in client.get("/reports?hall=hall-a&period=bad").text
     anonymous = TestClient(report_world.client.app, follow_redirects=False)
     assert anonymous.get("/reports").headers["location"].startswith("/login?next=")
+
+
+def _declarations(css: str, class_name: str) -> dict[str, str]:
+    """The properties set by the stylesheet's rules whose selector is exactly `.class_name`, later rules winning
+    (all single-class selectors: same specificity), with var(--x) resolved from :root."""
+    root = dict(re.findall(r"(--[\w-]+):\s*([^;]+);", re.search(r":root\s*{([^}]*)}", css)[1]))
+    found: dict[str, str] = {}
+    for selectors, body in re.findall(r"([^{}]+){([^}]*)}", css):
+        if f".{class_name}" in [part.strip() for part in selectors.split(",")]:
+            for prop, value in re.findall(r"([\w-]+)\s*:\s*([^;]+)", body):
+                found[prop] = re.sub(r"var\((--[\w-]+)\)", lambda m: root[m[1]].strip(), value.strip())
+    return found
+
+
+def _luminance(colour: str) -> float:
+    hex_digits = colour.lstrip("#")
+    if len(hex_digits) == 3:
+        hex_digits = "".join(digit * 2 for digit in hex_digits)
+    channels = [int(hex_digits[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(first: str, second: str) -> float:
+    high, low = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_download_buttons_are_visible_on_the_card(report_world: ReportWorld) -> None:
+    with _visitor(report_world, "manager") as client:
+        page = client.get("/reports?hall=hall-a&period=2026-11").text
+        css = client.get("/dashboard/static/dashboard.css").text
+    card = _declarations(css, "card")["background"]
+    links = re.findall(r'<a class="([^"]+)" id="download-(csv|xlsx|pdf)"', page)
+    assert sorted(fmt for _, fmt in links) == ["csv", "pdf", "xlsx"]
+    for classes, _ in links:
+        style: dict[str, str] = {}
+        for name in classes.split():
+            style.update(_declarations(css, name))
+        background = card if style.get("background") in (None, "transparent") else style["background"]
+        assert _contrast(style["color"], background) >= 4.5, (classes, style)  # readable label (WCAG AA)
+        border = style["border-color"] if "border-color" in style else style["border"].split()[-1]
+        assert background != card or _contrast(border, card) >= 3, (classes, style)  # the button's edge shows
+
+
+def test_report_page_opens_on_the_current_month_of_the_hall(report_world: ReportWorld) -> None:
+    with _visitor(report_world, "manager") as client:
+        page = client.get("/reports?hall=hall-a")
+    assert page.status_code == 200
+    month = f"{datetime.now(ZoneInfo('Asia/Shanghai')):%Y-%m}"  # the scripted hall's time zone
+    assert f'id="report-period" name="period" value="{month}"' in page.text
+    assert f'period={month}&amp;scope=hall&amp;format=csv' in page.text  # the downloads follow the shown month
 
 
 def test_staff_view_lists_own_incidents_with_appeal_links(report_world: ReportWorld) -> None:

@@ -100,6 +100,18 @@ def test_xlsx_sheets_and_rows(report_world: ReportWorld) -> None:
     assert summary["标题"] == f"{HALL_NAME} 2026年11月 窗口行为月报"
 
 
+def test_xlsx_presence_rate_is_a_percent_number(report_world: ReportWorld) -> None:
+    response = _get(report_world, "manager", format="xlsx")
+    sheet = load_workbook(io.BytesIO(response.content))["窗口在岗"]
+    column = [cell.value for cell in sheet[1]].index("在岗率") + 1
+    document = _get(report_world, "manager").json()
+    rates = {row["window_id"]: row["presence_rate"] for row in document["windows"]}
+    for row in range(2, sheet.max_row + 1):
+        cell = sheet.cell(row, column)
+        assert cell.data_type == "n" and "%" in cell.number_format, (cell.value, cell.number_format)
+        assert cell.value == pytest.approx(rates[sheet.cell(row, 1).value])
+
+
 def test_pdf_renders_with_chinese_text(report_world: ReportWorld, tmp_path: Path) -> None:
     response = _get(report_world, "manager", format="pdf")
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
@@ -158,3 +170,20 @@ def test_build_report_without_calendar_leaves_presence_out(report_world: ReportW
     with report_world.services.database.read() as session:
         report = build_report(session, "hall-a", parse_period("2026-11"))
     assert report.incidents == 5 and "presence_rate" not in report.windows[0]
+
+
+def test_presence_counts_only_elapsed_service_time(report_world: ReportWorld) -> None:
+    calendar = report_world.services.calendars["hall-a"]
+    period = parse_period("2026-11")
+    mid_month = datetime(2026, 11, 14, 16, tzinfo=timezone.utc)  # Nov 15 00:00 in the hall (Asia/Shanghai)
+    with report_world.services.database.read() as session:
+        partial = build_report(session, "hall-a", period, calendar=calendar, now=mid_month)
+        closed = build_report(session, "hall-a", period, calendar=calendar,
+                              now=datetime(2026, 12, 5, tzinfo=timezone.utc))
+    for partial_row, closed_row in zip(partial.windows, closed.windows):
+        elapsed = sum((end - start).total_seconds() / 60 for day in period.days() if day.day < 15
+                      for start, end in calendar.service_periods(partial_row["window_id"], day))
+        assert 0 < partial_row["service_minutes"] == pytest.approx(elapsed, abs=0.1)
+        assert partial_row["service_minutes"] < closed_row["service_minutes"]  # the rest of November is ahead
+        assert partial_row["present_minutes"] == pytest.approx(
+            elapsed - partial_row["paused_minutes"] - partial_row["absent_minutes"], abs=0.2)
