@@ -15,6 +15,7 @@ from vision.observation import Observation, Person
 from vision.presence import PresenceSettings, WindowPresence
 from vision.regions import WindowRegion
 from vision.tracking import PersonTracker
+from vision.window_assignment import torso_point
 
 _DUPLICATE_IOU = 0.6  # the same person found in two overlapping window crops
 
@@ -83,10 +84,11 @@ class WindowStateBuilder:
             estimate = None
             if region.window_id in self._presence:
                 posed = [t.person for t in staff if t.person.pose is not None]
+                torso = any(torso_point(p) is not None for p in posed) if posed else None
                 zone = region.bounds("staff_zone", width, height)
                 nobody_near = not any(t.matched and t.person.box.intersection(zone) > 0 for t in tracked)
                 estimate = self._presence[region.window_id].update(
-                    image, detected=bool(staff), torso=any(_torso(p) is not None for p in posed) if posed else None,
+                    image, detected=bool(staff), torso=torso,
                     motion=motion.get(region.window_id), learnable=(paused or not on_schedule) and nobody_near,
                     ts=observation.ts)
             state = WindowState(
@@ -136,16 +138,6 @@ def presence_settings(config: PresenceConfig) -> PresenceSettings:
         switch_tau_s=config.switch_tau_s, occupied_above=config.occupied_above, empty_below=config.empty_below)
 
 
-def _torso(person: Person) -> tuple[float, float] | None:
-    if person.pose is None:
-        return None
-    points = [k for k in (person.pose.get(n, 0.5) for n in ("left_shoulder", "right_shoulder", "left_hip",
-                                                            "right_hip")) if k]
-    if len(points) < 2:
-        return None
-    return sum(k.x for k in points) / len(points), sum(k.y for k in points) / len(points)
-
-
 def _is_citizen(region: WindowRegion, person: Person, width: int, height: int) -> bool:
     """Feet on the citizen side of the counter: a standing citizen's body may reach up into the staff zone."""
     return region.contains("citizen_side", width, height, *person.foot_point)
@@ -153,6 +145,6 @@ def _is_citizen(region: WindowRegion, person: Person, width: int, height: int) -
 
 def _is_staff(region: WindowRegion, person: Person, width: int, height: int) -> bool:
     """Torso (pose), else box centre, else foot point in the staff zone: a seated person's feet are hidden."""
-    torso = _torso(person)
+    torso = torso_point(person)
     points = ([torso] if torso else []) + [person.box.center, person.foot_point]
     return any(region.contains("staff_zone", width, height, x, y) for x, y in points)
