@@ -5,7 +5,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from counterwatch.config.schema import Camera, HallConfig
-from vision.cascade import CascadeModels, CascadeSettings, PerceptionCascade
+from counterwatch.config.runtime_settings import cascade_settings
+from vision.cascade import CascadeModels, PerceptionCascade
 from vision.regions import WindowRegion
 
 PHONE_CLASSIFIER_MODEL = "efficientnet_lite3"  # the ImageNet classifier behind perception.phone_classifier
@@ -17,15 +18,6 @@ def regions_for(config: HallConfig, camera: Camera) -> tuple[WindowRegion, ...]:
         WindowRegion(view.window, view.staff_zone, view.citizen_side, view.pause_sign_region,
                      windows[view.window].pause_marker_id)
         for view in camera.views)
-
-
-def cascade_settings(config: HallConfig | None) -> CascadeSettings:
-    if config is None:
-        return CascadeSettings()
-    p = config.perception
-    return CascadeSettings(person_min_score=p.person_min_score, object_min_score=p.object_min_score,
-                           crop_margin=p.crop_margin, crop_min_px=p.crop_min_px, motion_threshold=p.motion_threshold,
-                           static_recheck_s=p.static_recheck_s, ocr_interval_s=p.static_recheck_s)
 
 
 @dataclass

@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cameras.frame import Frame
+from models.base import (FaceDetector, FaceMesher, HandLandmarker, ImageClassifier, MarkerDetector, ObjectDetector,
+                         PoseEstimator, TextReader)
 from models.types import Box, Detection, Pose
 from vision.face_geometry import head_pitch_degrees, mean_eye_aspect_ratio
 from vision.hand_phone import hand_phone_detections
@@ -32,6 +34,19 @@ HAND_OBJECTS = frozenset({"cell phone", "cup", "bottle", "wine glass", "bowl", "
                           "orange", "hot dog", "pizza", "donut", "cake", "fork", "spoon", "knife", "book", "remote"})
 
 
+# Inclusive bounds of each CascadeSettings field; the hall config's `perception:` section validates with the same.
+CASCADE_LIMITS: dict[str, tuple[float, float]] = {
+    "person_min_score": (0.01, 1.0),
+    "object_min_score": (0.01, 1.0),
+    "crop_margin": (0.0, 3.0),
+    "crop_min_px": (64, 2048),
+    "motion_threshold": (0.0, 1.0),
+    "static_recheck_s": (0.1, 600.0),
+    "max_staff_per_window": (1, 4),
+    "ocr_interval_s": (0.1, 600.0),
+}
+
+
 @dataclass(frozen=True)
 class CascadeSettings:
     person_min_score: float = 0.3
@@ -44,29 +59,28 @@ class CascadeSettings:
     ocr_interval_s: float = 10.0  # the sign text is re-read at most this often per window while its marker stays
 
     def __post_init__(self) -> None:
-        for name in ("person_min_score", "object_min_score"):
-            if not 0.0 < getattr(self, name) <= 1.0:
-                raise ValueError(f"CascadeSettings.{name} must be within (0, 1]")
-        if self.crop_margin < 0 or self.crop_min_px < 32 or self.max_staff_per_window < 1:
-            raise ValueError("CascadeSettings: crop_margin >= 0, crop_min_px >= 32, max_staff_per_window >= 1")
+        for name, (low, high) in CASCADE_LIMITS.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ValueError(f"CascadeSettings.{name} must be within [{low}, {high}], got {value!r}")
 
 
 @dataclass(frozen=True)
 class CascadeModels:
     """The runtimes the cascade uses (see models/). The caller owns and closes them."""
 
-    detector: object  # objects (and people, when person_detector is None)
-    pose: object
-    face_detector: object
-    face_mesh: object
-    hands: object
-    marker: object
-    text_reader: object | None = None  # None: the sign text is not read (marker only)
+    detector: ObjectDetector  # objects (and people, when person_detector is None)
+    pose: PoseEstimator
+    face_detector: FaceDetector
+    face_mesh: FaceMesher
+    hands: HandLandmarker
+    marker: MarkerDetector
+    text_reader: TextReader | None = None  # None: the sign text is not read (marker only)
     # ImageNet classifier scoring crops around the hands wherever hands are looked at (vision.hand_phone); None: off
-    phone_classifier: object | None = None
+    phone_classifier: ImageClassifier | None = None
     # People on the window crop; None: `detector` alone finds them. With both, both run on the window crop and
     # people are confirmed across them (vision.person_ensemble); the object boxes of both are kept.
-    person_detector: object | None = None
+    person_detector: ObjectDetector | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from shapely.validation import explain_validity
 from counterwatch.config.base import Identifier, Point, Strict
 from counterwatch.config.calendar import Calendar, RosterEntry, StaffMember
 from counterwatch.config.rules import RulesConfig
+from vision.cascade import CASCADE_LIMITS
 
 
 class Hall(Strict):
@@ -145,22 +146,72 @@ def _check_heads(heads: dict[str, str], *, allow_off: bool) -> dict[str, str]:
     return heads
 
 
+class CuesConfig(Strict):
+    """The geometry of the behaviour cues (vision.cues.CueSettings). Distances are in body scales (shoulder widths);
+    scores are detector scores. The defaults were set from body proportions and checked with `counterwatch eval
+    frames`; a change here moves the rules' decisions, so measure it the same way. The learned heads' features keep
+    the defaults (they are the inputs the heads were trained on)."""
+
+    keypoint_min_score: float = Field(default=0.3, ge=0, le=1, description="Pose keypoints below this score are "
+                                      "treated as unseen.")
+    phone_in_hand: float = Field(default=0.6, ge=0, le=5, description="A phone box within this distance of a hand "
+                                 "point is in the hand (full detector score).")
+    phone_reach: float = Field(default=1.5, gt=0, le=10, description="Beyond this distance from every hand point a "
+                               "phone is not held (its score falls linearly to 0 here); must exceed phone_in_hand.")
+    phone_without_hands: float = Field(default=0.5, ge=0, le=1, description="Factor for a phone over the person "
+                                       "when no hand could be located.")
+    lookalike_factor: float = Field(default=0.5, ge=0, le=1, description="Factor for phone look-alike labels "
+                                    "(remote).")
+    object_min_score: float = Field(default=0.25, ge=0, le=1, description="Food and drink boxes below this score "
+                                    "are ignored.")
+    call_distance: float = Field(default=0.6, ge=0, le=5, description="Hand point to ear distance of a call "
+                                 "posture.")
+    mouth_distance: float = Field(default=0.5, ge=0, le=5, description="Hand point to mouth distance of "
+                                  "hand-to-mouth.")
+    object_at_mouth: float = Field(default=0.2, ge=0, le=5, description="A cup or food box this close to the mouth "
+                                   "is held there (the hand hides behind it).")
+    object_near: float = Field(default=0.8, ge=0, le=5, description="Food or drink box to a hand point or the mouth "
+                               "for food near / drink near.")
+    head_down_margin: float = Field(default=0.1, ge=0, le=2, description="Nose less than this above the shoulder "
+                                    "line counts as head down.")
+    min_scale_box_fraction: float = Field(default=0.2, ge=0, le=1, description="Floor of the body scale as a "
+                                          "fraction of the person box height.")
+    face_width_to_shoulders: float = Field(default=2.0, ge=0, le=10, description="Floor of the body scale in face "
+                                           "widths.")
+
+    @model_validator(mode="after")
+    def _reach_exceeds_hand(self) -> CuesConfig:
+        if self.phone_reach <= self.phone_in_hand:
+            raise ValueError("phone_reach must exceed phone_in_hand")
+        return self
+
+
+def _limited(name: str, default: float, description: str):
+    """A perception field bounded by the cascade's own limits (vision.cascade.CASCADE_LIMITS)."""
+    low, high = CASCADE_LIMITS[name]
+    return Field(default=default, ge=low, le=high, description=description)
+
+
 class PerceptionConfig(Strict):
-    person_min_score: float = Field(default=0.3, ge=0.01, le=1, description="Minimum detector score for a person.")
-    object_min_score: float = Field(default=0.25, ge=0.01, le=1, description="Minimum score for other objects.")
-    crop_margin: float = Field(default=0.1, ge=0, le=3, description="Window crop = staff-zone box grown by this "
-                               "fraction on each side.")
-    crop_min_px: int = Field(default=300, ge=64, le=2048, description="Window crops smaller than this are upscaled.")
-    motion_threshold: float = Field(default=0.004, ge=0, le=1, description="Fraction of changed pixels in a window "
-                                    "below which the motion gate skips heavy models.")
-    static_recheck_s: float = Field(default=10.0, gt=0, le=600, description="Run the heavy models at least this often "
-                                    "even on a still scene (a sleeping person does not move).")
+    person_min_score: float = _limited("person_min_score", 0.3, "Minimum detector score for a person.")
+    object_min_score: float = _limited("object_min_score", 0.25, "Minimum score for other objects.")
+    crop_margin: float = _limited("crop_margin", 0.1, "Window crop = staff-zone box grown by this fraction on each "
+                                  "side.")
+    crop_min_px: int = _limited("crop_min_px", 300, "Window crops smaller than this are upscaled.")
+    motion_threshold: float = _limited("motion_threshold", 0.004, "Fraction of changed pixels in a window below "
+                                       "which the motion gate skips heavy models.")
+    static_recheck_s: float = _limited("static_recheck_s", 10.0, "Run the heavy models at least this often even on "
+                                       "a still scene (a sleeping person does not move); the sign text is re-read "
+                                       "at most this often while its marker stays.")
+    max_staff_per_window: int = _limited("max_staff_per_window", 2, "People in one staff zone analysed in depth "
+                                         "(pose, face, hands); a visitor is the second.")
     ocr_confirm: bool = Field(default=True, description="Confirm a seen pause marker by reading the sign text.")
     phone_classifier: bool = Field(default=True, description="Where the cascade looks at a staff person's hands, "
                                    "also score crops around them with the EfficientNet-Lite3 ImageNet classifier "
                                    "(phone-like classes) and combine that with the detector's phone evidence (max); "
                                    "about 20 ms per hand crop on one core, up to 4 crops per person. False: detector "
                                    "evidence only.")
+    cues: CuesConfig = Field(default_factory=CuesConfig, description="Geometry of the behaviour cues.")
 
 
 class PresenceConfig(Strict):

@@ -6,13 +6,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from counterwatch.config.schema import Camera, HallConfig, PresenceConfig
+from counterwatch.config.runtime_settings import cue_settings, presence_settings
+from counterwatch.config.schema import Camera, HallConfig
 from counterwatch.rules.pause import PausePeriod, PauseTracker, QueueStatus
 from counterwatch.rules.schedule import HallCalendar
 from counterwatch.rules.state import StaffPresence, WindowState
 from vision.cues import person_cues
 from vision.observation import Observation, Person
-from vision.presence import PresenceSettings, WindowPresence
+from vision.presence import WindowPresence
 from vision.regions import WindowRegion
 from vision.tracking import PersonTracker
 from vision.window_assignment import torso_point
@@ -37,6 +38,7 @@ class WindowStateBuilder:
                  calendar: HallCalendar, queue: QueueStatus, *, max_missing_frames: int = 6, heads=None):
         """`heads`: a counterwatch.learning.runtime.HeadScorer, or None (no learned heads: the default)."""
         self._config = config
+        self._cue_settings = cue_settings(config.perception.cues)
         self._heads = heads
         self._head_cache: dict[str, tuple[int, tuple, tuple]] = {}  # window -> (track id, active cue, shadow cue)
         self._shadow_states: tuple[WindowState, ...] = ()
@@ -72,7 +74,8 @@ class WindowStateBuilder:
             paused, source = self._pauses[region.window_id].update(
                 sign_seen=sign_seen, on_schedule=on_schedule, ts=observation.ts, wall_time=observation.wall_time)
             presences = [StaffPresence(t.track_id, t.person.box, t.person.score,
-                                       person_cues(t.person, observation.objects)) for t in staff]
+                                       person_cues(t.person, observation.objects, settings=self._cue_settings))
+                         for t in staff]
             shadow_presences = None
             if presences and image is not None and self._heads is not None and self._heads.wants(region.window_id):
                 active, shadow = self._head_cues(region.window_id, staff[0], observation,
@@ -126,16 +129,6 @@ class WindowStateBuilder:
 
     def take_pause_periods(self) -> tuple[PausePeriod, ...]:
         return tuple(period for tracker in self._pauses.values() for period in tracker.take_periods())
-
-
-def presence_settings(config: PresenceConfig) -> PresenceSettings:
-    """The presence fusion's settings from the hall config's `presence:` section."""
-    return PresenceSettings(
-        reference_learn_s=config.reference_learn_s, reference_update_tau_s=config.reference_update_tau_s,
-        reference_max_age_s=config.reference_max_age_s, reference_empty_below=config.reference_empty_below,
-        reference_occupied_above=config.reference_occupied_above, reference_support_s=config.reference_support_s,
-        motion_above=config.motion_above,
-        switch_tau_s=config.switch_tau_s, occupied_above=config.occupied_above, empty_below=config.empty_below)
 
 
 def _is_citizen(region: WindowRegion, person: Person, width: int, height: int) -> bool:
