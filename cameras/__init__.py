@@ -16,8 +16,8 @@ from cameras.base import EndOfStream, FrameSource, SourceError, SourceStalled
 from cameras.file_source import PACES, VideoFileSource
 from cameras.frame import Frame
 from cameras.health import CameraHealth, CameraState
-from cameras.reader import CameraReader
 from cameras.images import ROTATIONS, rotate
+from cameras.reader import CameraReader
 from cameras.sampling import Backoff, StreamTimeSampler
 from cameras.sources import open_source
 from cameras.stream_sources import NetworkStreamSource, UsbDeviceSource

@@ -6,8 +6,9 @@ reader asks its factory for a fresh source on every reconnect, so a source may k
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Any
 
-import numpy as np
+import numpy.typing as npt
 
 
 class SourceError(Exception):
@@ -64,7 +65,7 @@ class FrameSource(ABC):
         """Connect. Raises SourceError (with a reason) when the camera cannot be reached."""
 
     @abstractmethod
-    def read(self) -> np.ndarray | None:
+    def read(self) -> npt.NDArray[Any] | None:
         """The next image (HxWx3 BGR uint8), or None for a missing or corrupt frame.
 
         The array becomes the caller's: a source must not reuse or modify it afterwards (the reader marks the

@@ -4,9 +4,10 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
-import numpy as np
+import numpy.typing as npt
 
 from cameras._capture import enable_metadata_rotation, release_quietly
 from cameras.base import EndOfStream, FrameSource, SourceError
@@ -77,7 +78,7 @@ class VideoFileSource(FrameSource):
             self._frame_period_s = 1.0 / fps
         return capture
 
-    def read(self) -> np.ndarray | None:
+    def read(self) -> npt.NDArray[Any] | None:
         if self._capture is None:
             raise SourceError(f"{self.description}: read() before open()")
         ok, image = self._capture.read()

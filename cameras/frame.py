@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,7 @@ class Frame:
     index: int
     ts: float
     wall_time: datetime
-    image: np.ndarray
+    image: npt.NDArray[Any]
 
     def __post_init__(self) -> None:
         if not self.camera_id:

@@ -11,7 +11,7 @@ from datetime import datetime
 log = logging.getLogger("counterwatch.cameras")
 
 
-class CameraState(str, enum.Enum):
+class CameraState(enum.StrEnum):
     """Where a camera is in its life.
 
     starting: started, not yet delivered a frame nor failed.

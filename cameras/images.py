@@ -1,8 +1,11 @@
 """Image normalisation between a source and a Frame: channel layout and configured rotation."""
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 ROTATIONS: tuple[int, ...] = (0, 90, 180, 270)
 
@@ -19,7 +22,7 @@ def check_rotation(rotation: object, name: str = "rotation") -> int:
     return rotation
 
 
-def rotate(image: np.ndarray, rotation: int) -> np.ndarray:
+def rotate(image: npt.NDArray[Any], rotation: int) -> npt.NDArray[Any]:
     """The image turned `rotation` degrees clockwise (the input itself when rotation is 0), for cameras mounted
     sideways or upside down."""
     if rotation == 0:
@@ -27,7 +30,7 @@ def rotate(image: np.ndarray, rotation: int) -> np.ndarray:
     return cv2.rotate(image, _CV2_ROTATIONS[check_rotation(rotation)])
 
 
-def as_bgr(image: object) -> np.ndarray | None:
+def as_bgr(image: object) -> npt.NDArray[Any] | None:
     """The image as HxWx3 uint8 BGR, or None when it is not a usable image (a corrupt frame).
 
     Grey and BGRA images are converted rather than rejected: some USB cameras and drivers deliver them.

@@ -34,10 +34,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import TracebackType
+from typing import Any
 
-import numpy as np
+import numpy.typing as npt
 
 from cameras._checks import fraction, positive_int, positive_seconds
 from cameras.base import EndOfStream, FrameSource, SourceError, SourceStalled
@@ -343,10 +344,10 @@ class CameraReader:
                 session.outcome = outcome or _Outcome(CameraState.OFFLINE, "connection abandoned")
             session.wake.set()
 
-    def _deliver(self, session: _Session, image: np.ndarray, source_ts: float) -> None:
+    def _deliver(self, session: _Session, image: npt.NDArray[Any], source_ts: float) -> None:
         """Counts a good frame, samples it, and hands it over (offer when live, wait for the consumer offline)."""
         now = self._clock()
-        wall_now = datetime.now(timezone.utc)
+        wall_now = datetime.now(UTC)
         with self._lock:
             if session.abandoned or self._stop_event.is_set():
                 return

@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import cv2
-import numpy as np
+import numpy.typing as npt
 
 from cameras._capture import enable_metadata_rotation, release_quietly
 from cameras._checks import positive_seconds
@@ -64,7 +65,7 @@ class _LiveCapture(FrameSource):
     def timestamp(self) -> float:
         return self._timestamp
 
-    def _grab(self) -> tuple[bool, np.ndarray | None]:
+    def _grab(self) -> tuple[bool, npt.NDArray[Any] | None]:
         if self._capture is None:
             raise SourceError(f"{self.description}: read() before open()")
         ok, image = self._capture.read()
@@ -113,7 +114,7 @@ class NetworkStreamSource(_LiveCapture):
         enable_metadata_rotation(capture, self._auto_orient)
         self._capture = capture
 
-    def read(self) -> np.ndarray | None:
+    def read(self) -> npt.NDArray[Any] | None:
         started = time.monotonic()
         ok, image = self._grab()
         if ok:
@@ -147,7 +148,7 @@ class UsbDeviceSource(_LiveCapture):
             raise SourceError(f"cannot open {self.description}: no such device, busy, or no permission")
         self._capture = capture
 
-    def read(self) -> np.ndarray | None:
+    def read(self) -> npt.NDArray[Any] | None:
         ok, image = self._grab()
         if not ok:
             raise SourceError(f"{self.description} delivered no frame (unplugged?)")

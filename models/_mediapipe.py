@@ -8,6 +8,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 # glog prints an INFO line per graph unless told otherwise; only a default, so an operator debugging MediaPipe can
 # still turn it on. absl's log, which MediaPipe's calculators and its TFLite use, reads no environment variable:
@@ -40,7 +41,7 @@ class QuietStartSolution:
             self._solution.process(self._WARM_UP_FRAME)
         self._started = False
 
-    def process(self, rgb: np.ndarray) -> Any:
+    def process(self, rgb: npt.NDArray[Any]) -> Any:
         if self._started:
             return self._solution.process(rgb)
         with native_start_filtered():
@@ -53,7 +54,7 @@ class QuietStartSolution:
         self._solution.close()
 
 
-def to_rgb(image_bgr: np.ndarray) -> np.ndarray:
+def to_rgb(image_bgr: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Contiguous RGB copy: MediaPipe wants RGB and rejects non-contiguous views."""
     return cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
 

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["ArrayValue", "check_scale", "finite", "read_only_array", "scaled", "shifted", "unit"]
 
@@ -27,7 +28,7 @@ def unit(value: Any, name: str) -> float:
     return number
 
 
-def read_only_array(value: Any, shape: tuple[int, int], name: str) -> np.ndarray:
+def read_only_array(value: Any, shape: tuple[int, int], name: str) -> npt.NDArray[Any]:
     """Validate an (N, D) coordinate array and return a read-only float32 copy."""
     array = np.array(value, dtype=np.float32)
     if array.shape != shape:
@@ -38,7 +39,7 @@ def read_only_array(value: Any, shape: tuple[int, int], name: str) -> np.ndarray
     return array
 
 
-def scaled(points: np.ndarray, sx: float, sy: float) -> np.ndarray:
+def scaled(points: npt.NDArray[Any], sx: float, sy: float) -> npt.NDArray[Any]:
     factors = np.ones(points.shape[1], dtype=np.float32)
     factors[0], factors[1] = sx, sy
     if points.shape[1] == 3:
@@ -46,7 +47,7 @@ def scaled(points: np.ndarray, sx: float, sy: float) -> np.ndarray:
     return points * factors
 
 
-def shifted(points: np.ndarray, dx: float, dy: float) -> np.ndarray:
+def shifted(points: npt.NDArray[Any], dx: float, dy: float) -> npt.NDArray[Any]:
     shift = np.zeros(points.shape[1], dtype=np.float32)
     shift[0], shift[1] = dx, dy
     return points + shift

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 
 from models.errors import ModelError
 from models.manifest import ModelManifest, Runtime, Task
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 
-def check_bgr(image: Any, name: str = "image_bgr") -> np.ndarray:
+def check_bgr(image: Any, name: str = "image_bgr") -> npt.NDArray[Any]:
     """Validate an 8-bit BGR image (H, W, 3); returns it unchanged."""
     if not isinstance(image, np.ndarray):
         raise ValueError(f"{name} must be a numpy array, got {type(image).__name__}")
@@ -55,7 +56,7 @@ class ModelRuntime(ABC):
         if len(files) != len(manifest.files):
             raise ValueError(f"files must hold {len(manifest.files)} paths for {manifest.name!r}, got {len(files)}")
         self.manifest = manifest
-        self._files = {entry.role: Path(path) for entry, path in zip(manifest.files, files)}
+        self._files = {entry.role: Path(path) for entry, path in zip(manifest.files, files, strict=True)}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -74,7 +75,7 @@ class ModelRuntime(ABC):
         if self._closed:
             raise ModelError(self.name, "runtime is closed", "load the model again with load_model()")
 
-    def _release(self) -> None:
+    def _release(self) -> None:  # noqa: B027 - an optional hook: runtimes without native resources keep the no-op
         """Free native resources; subclasses override. Called at most once, under the lock."""
 
     def close(self) -> None:
@@ -98,7 +99,7 @@ class ObjectDetector(ModelRuntime):
     task = Task.object_detection
 
     @abstractmethod
-    def detect(self, image_bgr: np.ndarray, *, min_score: float) -> tuple[Detection, ...]:
+    def detect(self, image_bgr: npt.NDArray[Any], *, min_score: float) -> tuple[Detection, ...]:
         """Objects in the image, best score first, boxes in image pixels."""
 
 
@@ -106,7 +107,7 @@ class PoseEstimator(ModelRuntime):
     task = Task.pose
 
     @abstractmethod
-    def estimate(self, image_bgr: np.ndarray) -> tuple[Pose, ...]:
+    def estimate(self, image_bgr: npt.NDArray[Any]) -> tuple[Pose, ...]:
         """Poses of the people in the image (MediaPipe: at most one), best score first."""
 
 
@@ -114,7 +115,7 @@ class FaceDetector(ModelRuntime):
     task = Task.face_detection
 
     @abstractmethod
-    def detect(self, image_bgr: np.ndarray) -> tuple[Face, ...]:
+    def detect(self, image_bgr: npt.NDArray[Any]) -> tuple[Face, ...]:
         """Faces in the image, best score first."""
 
 
@@ -122,7 +123,7 @@ class FaceMesher(ModelRuntime):
     task = Task.face_landmarks
 
     @abstractmethod
-    def mesh(self, face_crop_bgr: np.ndarray) -> FaceLandmarks | None:
+    def mesh(self, face_crop_bgr: npt.NDArray[Any]) -> FaceLandmarks | None:
         """The face mesh of the (single) face in a head crop, or None when no face is found."""
 
 
@@ -130,7 +131,7 @@ class HandLandmarker(ModelRuntime):
     task = Task.hand_landmarks
 
     @abstractmethod
-    def detect(self, image_bgr: np.ndarray) -> tuple[Hand, ...]:
+    def detect(self, image_bgr: npt.NDArray[Any]) -> tuple[Hand, ...]:
         """Hands in the image, best score first."""
 
 
@@ -138,7 +139,7 @@ class MarkerDetector(ModelRuntime):
     task = Task.marker_detection
 
     @abstractmethod
-    def detect(self, image_bgr: np.ndarray) -> tuple[Marker, ...]:
+    def detect(self, image_bgr: npt.NDArray[Any]) -> tuple[Marker, ...]:
         """Markers in the image, sorted by id."""
 
 
@@ -146,7 +147,7 @@ class TextReader(ModelRuntime):
     task = Task.text_recognition
 
     @abstractmethod
-    def read(self, image_bgr: np.ndarray) -> tuple[TextLine, ...]:
+    def read(self, image_bgr: npt.NDArray[Any]) -> tuple[TextLine, ...]:
         """Text lines, top to bottom then left to right."""
 
 
@@ -154,9 +155,9 @@ class ImageClassifier(ModelRuntime):
     task = Task.image_classification
 
     @abstractmethod
-    def classify(self, image_bgr: np.ndarray, *, top_k: int = 5) -> tuple[Classification, ...]:
+    def classify(self, image_bgr: npt.NDArray[Any], *, top_k: int = 5) -> tuple[Classification, ...]:
         """The ``top_k`` classes of the whole image, best first."""
 
     @abstractmethod
-    def embed(self, image_bgr: np.ndarray) -> np.ndarray:
+    def embed(self, image_bgr: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """A 1-d float32 feature vector of the image, for small learned heads."""

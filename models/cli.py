@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from models.errors import ModelError
-from models.manifest import files_present, load_manifests, shipped_manifest_dir
+from models.manifest import ModelManifest, files_present, load_manifests, shipped_manifest_dir
 
 __all__ = ["models_cli"]
 
 
-def _registry(ctx: click.Context):
+def _registry(ctx: click.Context) -> dict[str, ModelManifest]:
     try:
         return load_manifests(ctx.obj["manifest_dirs"])
     except ModelError as exc:
@@ -22,8 +23,8 @@ def _registry(ctx: click.Context):
 
 
 def _table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
              for row in [headers, ["-" * w for w in widths], *rows]]
     return "\n".join(lines)
 
@@ -44,7 +45,7 @@ def models_cli(ctx: click.Context, manifest_dirs: tuple[Path, ...]) -> None:
 def list_models(ctx: click.Context, as_json: bool) -> None:
     """Known models and whether their files are present (sha256 is checked by verify)."""
     registry = _registry(ctx)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, manifest in sorted(registry.items()):
         rows.append({
             "name": name,
@@ -106,7 +107,7 @@ def verify(ctx: click.Context, names: tuple[str, ...], repeat: int, as_json: boo
         ctx.exit(1)
 
 
-def _shipped(manifest) -> bool:
+def _shipped(manifest: ModelManifest | None) -> bool:
     """Whether the manifest is one shipped with counterwatch (not replaced from a --manifest-dir)."""
     return manifest is not None and manifest.origin is not None and \
         manifest.origin.parent.resolve() == shipped_manifest_dir().resolve()

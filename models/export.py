@@ -13,6 +13,7 @@ import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from ruamel.yaml import YAML
 
@@ -79,7 +80,7 @@ def write_onnx_manifest(
     return manifest_path
 
 
-def import_ultralytics(config_dir: Path):
+def import_ultralytics(config_dir: Path) -> Any:
     """``ultralytics.YOLO``, imported offline: no auto-install, no online checks, its settings in ``config_dir``
     (unless YOLO_CONFIG_DIR is set, or ultralytics was imported before). Raises ExportUnavailable without it."""
     # Offline and no auto-install: on a hall node a missing dependency must fail, not reach for the network.

@@ -5,9 +5,11 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from models._native_log import native_start_filtered
 from models.base import ImageClassifier, check_bgr
@@ -69,13 +71,14 @@ class EfficientNetLiteClassifier(ImageClassifier):
         self._interpreter = None
 
     @staticmethod
-    def _dequantize(values: np.ndarray, detail: dict) -> np.ndarray:
+    def _dequantize(values: npt.NDArray[Any], detail: dict[str, Any]) -> npt.NDArray[Any]:
         scale, zero_point = detail["quantization"]
         if scale == 0:  # float tensor
             return values.astype(np.float32)
-        return (values.astype(np.float32) - zero_point) * scale
+        dequantized: npt.NDArray[Any] = (values.astype(np.float32) - zero_point) * scale
+        return dequantized
 
-    def _invoke(self, image_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def _invoke(self, image_bgr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any] | None]:
         check_bgr(image_bgr)
         rgb = cv2.cvtColor(cv2.resize(image_bgr, self.input_size, interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
         batch = rgb[None].astype(self._input["dtype"])  # uint8 model: quantisation absorbs the normalisation
@@ -90,7 +93,7 @@ class EfficientNetLiteClassifier(ImageClassifier):
                 features = self._dequantize(raw, self._embedding)
         return scores, features
 
-    def classify(self, image_bgr: np.ndarray, *, top_k: int = 5) -> tuple[Classification, ...]:
+    def classify(self, image_bgr: npt.NDArray[Any], *, top_k: int = 5) -> tuple[Classification, ...]:
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise ValueError(f"top_k must be an int >= 1, got {top_k!r}")
         scores, _ = self._invoke(image_bgr)
@@ -101,7 +104,7 @@ class EfficientNetLiteClassifier(ImageClassifier):
             for i in order
         )
 
-    def embed(self, image_bgr: np.ndarray) -> np.ndarray:
+    def embed(self, image_bgr: npt.NDArray[Any]) -> npt.NDArray[Any]:
         if self._embedding is None:
             raise ValueError(f"model {self.name!r} was loaded without an embedding_tensor option")
         _, features = self._invoke(image_bgr)

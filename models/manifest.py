@@ -13,9 +13,9 @@ import logging
 import os
 import threading
 from collections.abc import Iterable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path, PurePosixPath
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from ruamel.yaml import YAML, YAMLError
@@ -48,7 +48,7 @@ _SHA256_PATTERN = r"^[0-9a-f]{64}$"
 _NAME_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
 
 
-class Task(str, Enum):
+class Task(StrEnum):
     object_detection = "object_detection"
     pose = "pose"
     face_detection = "face_detection"
@@ -59,7 +59,7 @@ class Task(str, Enum):
     image_classification = "image_classification"
 
 
-class Runtime(str, Enum):
+class Runtime(StrEnum):
     cv2_dnn = "cv2_dnn"
     mediapipe = "mediapipe"
     onnxruntime = "onnxruntime"
@@ -111,7 +111,7 @@ class UrlSource(_Strict):
         return f"{self.path} (from {self.url})"
 
 
-Source = Union[PackageSource, UrlSource, PathSource]
+Source = PackageSource | UrlSource | PathSource
 
 
 class ModelFile(_Strict):
@@ -139,7 +139,7 @@ class ClassMapFile(_Strict):
     first_id: int = Field(default=0, ge=0, description="class id of the first line")
 
 
-ClassMap = Union[list[str], dict[int, str], ClassMapFile]
+ClassMap = list[str] | dict[int, str] | ClassMapFile
 
 
 class ModelManifest(_Strict):
@@ -332,7 +332,7 @@ def check_files(manifest: ModelManifest) -> list[Path]:
     presence, with a warning.
     """
     paths = resolve_files(manifest)
-    for entry, path in zip(manifest.files, paths):
+    for entry, path in zip(manifest.files, paths, strict=True):
         if not path.is_file():
             raise ModelError(manifest.name, f"file {path} not found", manifest.fix_hint())
         if entry.sha256 is None:

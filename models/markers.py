@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from models.base import MarkerDetector, check_bgr
 from models.manifest import ModelManifest, Runtime
@@ -29,7 +31,7 @@ def aruco_dictionary(name: str) -> cv2.aruco.Dictionary:
 
 
 def render_marker(marker_id: int, side_px: int, *, dictionary: str = "DICT_4X4_50",
-                  quiet_zone_px: int = 0) -> np.ndarray:
+                  quiet_zone_px: int = 0) -> npt.NDArray[Any]:
     """A printable marker as a grayscale uint8 image of ``side_px + 2 * quiet_zone_px`` pixels square.
 
     Detection needs a white margin around the black border; the sign generator adds one, or pass
@@ -46,8 +48,9 @@ def render_marker(marker_id: int, side_px: int, *, dictionary: str = "DICT_4X4_5
         raise ValueError(f"quiet_zone_px must be an int >= 0, got {quiet_zone_px!r}")
     marker = cv2.aruco.generateImageMarker(aruco, int(marker_id), int(side_px), borderBits=1)
     if quiet_zone_px:
-        marker = cv2.copyMakeBorder(marker, quiet_zone_px, quiet_zone_px, quiet_zone_px, quiet_zone_px,
-                                    cv2.BORDER_CONSTANT, value=255)
+        # cv2's stubs type `value` as a sequence only; OpenCV takes a scalar border value for a one-channel image.
+        marker = cv2.copyMakeBorder(marker, quiet_zone_px, quiet_zone_px,  # type: ignore[call-overload]
+                                    quiet_zone_px, quiet_zone_px, cv2.BORDER_CONSTANT, value=255)
     return marker
 
 
@@ -70,18 +73,21 @@ class ArucoMarkerDetector(MarkerDetector):
         parameters = cv2.aruco.DetectorParameters()
         # Sub-pixel corners make the marker's apparent size and position stable from frame to frame.
         parameters.cornerRefinementMethod = _REFINEMENT[corner_refinement]
-        self._detector = cv2.aruco.ArucoDetector(aruco_dictionary(dictionary), parameters)
+        self._detector: cv2.aruco.ArucoDetector | None = cv2.aruco.ArucoDetector(aruco_dictionary(dictionary),
+                                                                                  parameters)
 
     def _release(self) -> None:
         self._detector = None
 
-    def detect(self, image_bgr: np.ndarray) -> tuple[Marker, ...]:
+    def detect(self, image_bgr: npt.NDArray[Any]) -> tuple[Marker, ...]:
         check_bgr(image_bgr)
         gray = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2GRAY)
         with self._lock:
             self._ensure_open()
+            assert self._detector is not None  # released only on close, which _ensure_open rejects
             corners, ids, _rejected = self._detector.detectMarkers(gray)
         if ids is None:
             return ()
-        markers = [Marker(int(marker_id), quad.reshape(4, 2)) for marker_id, quad in zip(ids.ravel(), corners)]
+        markers = [Marker(int(marker_id), quad.reshape(4, 2))
+                   for marker_id, quad in zip(ids.ravel(), corners, strict=True)]
         return tuple(sorted(markers, key=lambda marker: (marker.marker_id, marker.center)))

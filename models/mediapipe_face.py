@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from models._mediapipe import QuietStartSolution, check_confidence, mp, to_rgb
 from models.base import FaceDetector, FaceMesher, check_bgr
@@ -38,7 +40,7 @@ class MediaPipeFaceDetector(FaceDetector):
     def _release(self) -> None:
         self._solution.close()
 
-    def detect(self, image_bgr: np.ndarray) -> tuple[Face, ...]:
+    def detect(self, image_bgr: npt.NDArray[Any]) -> tuple[Face, ...]:
         check_bgr(image_bgr)
         rgb = to_rgb(image_bgr)
         with self._lock:
@@ -53,7 +55,7 @@ class MediaPipeFaceDetector(FaceDetector):
                       (rel.ymin + rel.height) * height).clip(width, height)
             keypoints = tuple(
                 Keypoint(name, kp.x * width, kp.y * height, score)
-                for name, kp in zip(FACE_KEYPOINTS, detection.location_data.relative_keypoints)
+                for name, kp in zip(FACE_KEYPOINTS, detection.location_data.relative_keypoints, strict=True)
             )
             faces.append(Face(box=box, score=score, keypoints=keypoints))
         return tuple(sorted(faces, key=lambda face: -face.score))
@@ -83,7 +85,7 @@ class MediaPipeFaceMesher(FaceMesher):
     def _release(self) -> None:
         self._solution.close()
 
-    def mesh(self, face_crop_bgr: np.ndarray) -> FaceLandmarks | None:
+    def mesh(self, face_crop_bgr: npt.NDArray[Any]) -> FaceLandmarks | None:
         check_bgr(face_crop_bgr, "face_crop_bgr")
         rgb = to_rgb(face_crop_bgr)
         with self._lock:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from models._mediapipe import QuietStartSolution, check_confidence, mp, to_rgb
 from models.base import HandLandmarker, check_bgr
@@ -53,7 +55,7 @@ class MediaPipeHandLandmarker(HandLandmarker):
     def _release(self) -> None:
         self._solution.close()
 
-    def detect(self, image_bgr: np.ndarray) -> tuple[Hand, ...]:
+    def detect(self, image_bgr: npt.NDArray[Any]) -> tuple[Hand, ...]:
         check_bgr(image_bgr)
         rgb = to_rgb(image_bgr)
         with self._lock:
@@ -63,7 +65,7 @@ class MediaPipeHandLandmarker(HandLandmarker):
             return ()
         height, width = image_bgr.shape[:2]
         hands = []
-        for landmarks, handedness in zip(result.multi_hand_landmarks, result.multi_handedness):
+        for landmarks, handedness in zip(result.multi_hand_landmarks, result.multi_handedness, strict=True):
             label = handedness.classification[0]
             side = label.label.lower()
             if not self.mirrored_input:

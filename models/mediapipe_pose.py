@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from models._mediapipe import QuietStartSolution, check_confidence, mp, to_rgb
 from models.base import PoseEstimator, check_bgr
@@ -51,7 +53,7 @@ class MediaPipePoseEstimator(PoseEstimator):
     def _release(self) -> None:
         self._solution.close()
 
-    def estimate(self, image_bgr: np.ndarray) -> tuple[Pose, ...]:
+    def estimate(self, image_bgr: npt.NDArray[Any]) -> tuple[Pose, ...]:
         check_bgr(image_bgr)
         rgb = to_rgb(image_bgr)
         with self._lock:
@@ -62,7 +64,7 @@ class MediaPipePoseEstimator(PoseEstimator):
         height, width = image_bgr.shape[:2]
         landmarks = result.pose_landmarks.landmark
         keypoints = []
-        for name, index in zip(COCO17_KEYPOINTS, MEDIAPIPE_TO_COCO17):
+        for name, index in zip(COCO17_KEYPOINTS, MEDIAPIPE_TO_COCO17, strict=True):
             lm = landmarks[index]
             keypoints.append(Keypoint(name, lm.x * width, lm.y * height, min(max(lm.visibility, 0.0), 1.0)))
         score = float(np.mean([k.score for k in keypoints]))

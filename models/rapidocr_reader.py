@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from models.base import TextReader, check_bgr
 from models.manifest import ModelManifest, Runtime
@@ -71,7 +73,7 @@ class RapidOcrTextReader(TextReader):
     def _release(self) -> None:
         self._engine = None
 
-    def read(self, image_bgr: np.ndarray) -> tuple[TextLine, ...]:
+    def read(self, image_bgr: npt.NDArray[Any]) -> tuple[TextLine, ...]:
         check_bgr(image_bgr)
         with self._lock:
             self._ensure_open()

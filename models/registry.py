@@ -122,4 +122,4 @@ def load_model(
     except Exception as exc:  # native loaders raise cv2.error, RuntimeError, onnxruntime errors...
         raise ModelError(name, f"failed to load: {type(exc).__name__}: {exc}", manifest.fix_hint()) from exc
     logger.info("loaded model %r (%s) in %.0f ms", name, manifest.type, (time.perf_counter() - started) * 1000)
-    return runtime  # type: ignore[return-value]
+    return runtime

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from models.base import ObjectDetector, check_bgr
 from models.manifest import ModelManifest, Runtime, class_names
@@ -40,14 +42,15 @@ class SsdCvDnnDetector(ObjectDetector):
         super().__init__(manifest, files)
         self.input_size = _input_size(input_size, manifest)
         self.class_names = class_names(manifest, list(files))
-        self._net = cv2.dnn.readNetFromTensorflow(str(self.file("weights")), str(self.file("config")))
+        self._net: cv2.dnn.Net | None = cv2.dnn.readNetFromTensorflow(str(self.file("weights")),
+                                                                      str(self.file("config")))
         self._net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
         self._net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
 
     def _release(self) -> None:
         self._net = None
 
-    def detect(self, image_bgr: np.ndarray, *, min_score: float) -> tuple[Detection, ...]:
+    def detect(self, image_bgr: npt.NDArray[Any], *, min_score: float) -> tuple[Detection, ...]:
         check_bgr(image_bgr)
         if not 0.0 <= min_score <= 1.0:
             raise ValueError(f"min_score must be in [0, 1], got {min_score}")
@@ -56,6 +59,7 @@ class SsdCvDnnDetector(ObjectDetector):
         blob = cv2.dnn.blobFromImage(image_bgr, 1.0, self.input_size, swapRB=True, crop=False)
         with self._lock:
             self._ensure_open()
+            assert self._net is not None  # released only on close, which _ensure_open rejects
             self._net.setInput(blob)
             raw = self._net.forward()
         rows = raw.reshape(-1, 7)  # [batch, class_id, score, x1, y1, x2, y2] per detection

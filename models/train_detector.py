@@ -29,8 +29,9 @@ import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from models.errors import ModelError
 from models.export import YOLO_LICENCE, import_ultralytics, write_onnx_manifest
@@ -62,7 +63,7 @@ class TrainedDetector:
     directory: Path
     onnx: Path
     manifest: Path
-    card: dict
+    card: dict[str, Any]
 
 
 def read_detection_samples(dataset: Path) -> tuple[list[str], list[DetectionSample], int]:
@@ -116,7 +117,8 @@ def split_by_group(samples: list[DetectionSample], val_fraction: float,
                            "(no group may be on both sides of the split)")
     random.Random(seed).shuffle(groups)
     sizes = Counter(s.group for s in samples)
-    target, val_groups, val_size = val_fraction * len(samples), set(), 0
+    target, val_size = val_fraction * len(samples), 0
+    val_groups: set[str] = set()
     for group in groups[:-1]:  # the last group always trains
         if val_groups and val_size >= target:
             break
@@ -134,7 +136,7 @@ def dataset_hash(classes: list[str], samples: list[DetectionSample]) -> str:
     """sha256 over the class names and every used sample's id, group, image bytes and label bytes."""
     digest = hashlib.sha256(json.dumps(classes, ensure_ascii=False).encode("utf-8"))
     for sample in samples:
-        digest.update(f"\n{sample.sample_id}\t{sample.group}\t{file_sha256(sample.image)}\n".encode("utf-8"))
+        digest.update(f"\n{sample.sample_id}\t{sample.group}\t{file_sha256(sample.image)}\n".encode())
         digest.update(sample.label.read_bytes())
     return digest.hexdigest()
 
@@ -174,7 +176,7 @@ def _ensure_offline_fonts(config_dir: Path) -> None:
             shutil.copyfile(local, config_dir / name)
 
 
-def _resolve_base(base: str, name: str) -> tuple[str, dict]:
+def _resolve_base(base: str, name: str) -> tuple[str, dict[str, str]]:
     path = Path(base).expanduser()
     if path.suffix.lower() in (".yaml", ".yml"):
         # A model YAML (a local file, or a name ultralytics ships such as yolo11n.yaml): random initial weights.
@@ -191,7 +193,7 @@ def _resolve_base(base: str, name: str) -> tuple[str, dict]:
 
 
 def _new_version(folder: Path, seed: int) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     version, n = f"{stamp}-s{seed}", 1
     while (folder / version).exists():
         n += 1
@@ -199,7 +201,7 @@ def _new_version(folder: Path, seed: int) -> Path:
     return folder / version
 
 
-def _metrics(model) -> dict:
+def _metrics(model: Any) -> dict[str, float]:
     validator = getattr(model.trainer, "validator", None)
     box = getattr(getattr(validator, "metrics", None), "box", None)
     if box is None:
@@ -281,7 +283,7 @@ def train_detector(dataset: Path, base: str, *, out: Path, name: str = "yolo_det
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
     card = {
         "model": name, "version": folder.name, "task": "detect",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": {"path": str(dataset.absolute()), "hash": dataset_hash(classes, samples),
                     "version": info.get("version"), "config_hash": info.get("config_hash"), "classes": classes,
                     "images": len(samples), "skipped_without_labels": skipped,

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from models._validate import (
     ArrayValue,
@@ -79,7 +81,7 @@ class Box:
             raise ValueError(f"Box needs x1 <= x2 and y1 <= y2, got ({self.x1}, {self.y1}, {self.x2}, {self.y2})")
 
     @classmethod
-    def from_points(cls, points: np.ndarray) -> Box:
+    def from_points(cls, points: npt.NDArray[Any]) -> Box:
         """Smallest box holding (N, >=2) points."""
         pts = np.asarray(points, dtype=np.float64)
         if pts.ndim != 2 or pts.shape[0] == 0 or pts.shape[1] < 2:
@@ -288,7 +290,7 @@ class Face:
 class FaceLandmarks(ArrayValue):
     """The 468-point face mesh, (468, 3) pixels: x, y and a relative depth on the x scale (smaller is nearer)."""
 
-    points: np.ndarray = field(repr=False)
+    points: npt.NDArray[Any] = field(repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "points", _array(self.points, (468, 3), "FaceLandmarks.points"))
@@ -298,12 +300,12 @@ class FaceLandmarks(ArrayValue):
         return Box.from_points(self.points)
 
     @property
-    def left_eye(self) -> np.ndarray:
+    def left_eye(self) -> npt.NDArray[Any]:
         """(16, 3) contour of the person's left eye."""
         return self.points[list(FACE_MESH_LEFT_EYE)]
 
     @property
-    def right_eye(self) -> np.ndarray:
+    def right_eye(self) -> npt.NDArray[Any]:
         """(16, 3) contour of the person's right eye."""
         return self.points[list(FACE_MESH_RIGHT_EYE)]
 
@@ -319,7 +321,7 @@ class FaceLandmarks(ArrayValue):
 class Hand(ArrayValue):
     """21 MediaPipe hand landmarks, (21, 3) pixels; ``handedness`` is the person's "left" or "right" hand."""
 
-    landmarks: np.ndarray = field(repr=False)
+    landmarks: npt.NDArray[Any] = field(repr=False)
     handedness: str
     score: float
 
@@ -350,7 +352,7 @@ class Marker(ArrayValue):
     """A fiducial marker: id and its 4 corners (4, 2) in the marker's own order (top-left first, clockwise)."""
 
     marker_id: int
-    corners: np.ndarray = field(repr=False)
+    corners: npt.NDArray[Any] = field(repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.marker_id, bool) or not isinstance(self.marker_id, (int, np.integer)) or self.marker_id < 0:
@@ -387,7 +389,7 @@ class TextLine(ArrayValue):
 
     text: str
     score: float
-    polygon: np.ndarray = field(repr=False)
+    polygon: npt.NDArray[Any] = field(repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):

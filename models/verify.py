@@ -12,9 +12,11 @@ import statistics
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from models.base import (
     FaceDetector,
@@ -58,11 +60,11 @@ class VerifyResult:
         if self.status not in ("ok", "failed", "missing"):
             raise ValueError(f"status must be ok, failed or missing, got {self.status!r}")
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def sample_image() -> tuple[np.ndarray, str]:
+def sample_image() -> tuple[npt.NDArray[Any], str]:
     """A photo with a person for the photo-based models, and what it is."""
     try:
         from skimage import data  # test extra; verify must also work on a bare deployment
@@ -70,10 +72,10 @@ def sample_image() -> tuple[np.ndarray, str]:
         rows = np.linspace(40, 220, 480, dtype=np.uint8)[:, None]
         gradient = np.repeat(np.repeat(rows, 640, axis=1)[:, :, None], 3, axis=2)
         return np.ascontiguousarray(gradient), "synthetic gradient (install scikit-image for a photo)"
-    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), "scikit-image astronaut"
+    return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR), "scikit-image astronaut"  # type: ignore[no-untyped-call]
 
 
-def _marker_scene() -> np.ndarray:
+def _marker_scene() -> npt.NDArray[Any]:
     from models.markers import render_marker
 
     scene = np.full((360, 480, 3), 200, np.uint8)
@@ -82,7 +84,7 @@ def _marker_scene() -> np.ndarray:
     return scene
 
 
-def _text_scene(text: str) -> np.ndarray:
+def _text_scene(text: str) -> npt.NDArray[Any]:
     """`text` in black on white in the CJK font the pause sign is printed with, as a BGR image."""
     from PIL import Image, ImageDraw
 
@@ -91,12 +93,15 @@ def _text_scene(text: str) -> np.ndarray:
     font = cjk_font(SAMPLE_TEXT_PX)
     left, top, right, bottom = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), text, font=font)
     margin = SAMPLE_TEXT_PX
-    page = Image.new("RGB", (right - left + 2 * margin, bottom - top + 2 * margin), "white")
+    # textbbox gives ints here (Pillow types them as float): the page size is whole pixels.
+    page = Image.new("RGB", (int(right - left + 2 * margin), int(bottom - top + 2 * margin)), "white")
     ImageDraw.Draw(page).text((margin - left, margin - top), text, font=font, fill="black")
     return np.ascontiguousarray(np.asarray(page)[:, :, ::-1])
 
 
-def _runner(runtime: ModelRuntime) -> tuple[np.ndarray, Callable[[np.ndarray], object], Callable[[object], str]]:
+def _runner(
+    runtime: ModelRuntime,
+) -> tuple[npt.NDArray[Any], Callable[[npt.NDArray[Any]], object], Callable[[object], str]]:
     """Sample image, one-inference call, and a summary (raising ModelError when a self-check fails)."""
     photo, photo_name = sample_image()
     if isinstance(runtime, ObjectDetector):
@@ -149,7 +154,7 @@ def verify_model(name: str, manifests: Mapping[str, ModelManifest], *, repeat: i
     if manifest is None:
         return VerifyResult(name, "failed", False, False, None, False, None, None, None, "",
                             str(ModelError(name, "no manifest with this name", f"use one of {sorted(manifests)}")))
-    partial = dict(name=name, optional=manifest.optional)
+    partial: dict[str, Any] = dict(name=name, optional=manifest.optional)
     try:
         paths = resolve_files(manifest)
     except ModelError as exc:
@@ -168,7 +173,7 @@ def verify_model(name: str, manifests: Mapping[str, ModelManifest], *, repeat: i
     pinned = all(f.sha256 is not None for f in manifest.files)
     started = time.perf_counter()
     try:
-        runtime = load_model(name, manifests)
+        runtime: ModelRuntime = load_model(name, manifests)
     except ModelError as exc:
         return VerifyResult(**partial, status="failed", files_present=True, sha256_ok=pinned or None, loaded=False,
                             load_ms=None, latency_ms=None, steady_latency_ms=None, summary="", error=str(exc))

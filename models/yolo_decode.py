@@ -11,9 +11,11 @@ Both are decoded to letterbox pixels and then mapped back through the letterbox 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "DecodedBoxes", "Letterbox", "decode_detect", "decode_pose", "detect_layout", "letterbox", "nms", "pose_layout",
@@ -35,7 +37,7 @@ class Letterbox:
         if not self.ratio > 0:
             raise ValueError(f"Letterbox.ratio must be > 0, got {self.ratio}")
 
-    def to_image(self, xy: np.ndarray) -> np.ndarray:
+    def to_image(self, xy: npt.NDArray[Any]) -> npt.NDArray[Any]:
         """Map (..., 2k) interleaved x, y columns from input pixels back to image pixels."""
         out = np.array(xy, dtype=np.float32, copy=True)
         out[..., 0::2] = (out[..., 0::2] - self.pad_x) / self.ratio
@@ -43,7 +45,7 @@ class Letterbox:
         return out
 
 
-def letterbox(image_bgr: np.ndarray, input_size: tuple[int, int]) -> tuple[np.ndarray, Letterbox]:
+def letterbox(image_bgr: npt.NDArray[Any], input_size: tuple[int, int]) -> tuple[npt.NDArray[Any], Letterbox]:
     """Resize keeping the aspect ratio and pad to ``input_size`` (width, height), as ultralytics does.
 
     Returns the network blob (1, 3, H, W) float32 RGB in [0, 1] and the transform to map results back.
@@ -63,7 +65,8 @@ def letterbox(image_bgr: np.ndarray, input_size: tuple[int, int]) -> tuple[np.nd
     return blob, Letterbox(ratio=ratio, pad_x=left, pad_y=top)
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, iou_threshold: float) -> np.ndarray:
+def nms(boxes: npt.NDArray[Any], scores: npt.NDArray[Any], class_ids: npt.NDArray[Any],
+        iou_threshold: float) -> npt.NDArray[Any]:
     """Class-wise greedy NMS over (K, 4) xyxy boxes; returns kept indices, best score first.
 
     Boxes of different classes are shifted apart so one pass handles every class (they can never overlap).
@@ -92,18 +95,20 @@ class DecodedBoxes:
     """Parallel arrays in letterbox input pixels: boxes (K, 4) xyxy, scores (K,), class_ids (K,), keypoints
     (K, 17, 3) or None."""
 
-    boxes: np.ndarray
-    scores: np.ndarray
-    class_ids: np.ndarray
-    keypoints: np.ndarray | None = None
+    boxes: npt.NDArray[Any]
+    scores: npt.NDArray[Any]
+    class_ids: npt.NDArray[Any]
+    keypoints: npt.NDArray[Any] | None = None
 
 
-def _xywh_to_xyxy(xywh: np.ndarray) -> np.ndarray:
+def _xywh_to_xyxy(xywh: npt.NDArray[Any]) -> npt.NDArray[Any]:
     cx, cy, w, h = xywh.T
     return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
 
 
-def _finish(boxes, scores, class_ids, keypoints, *, min_score, iou_threshold, max_det, run_nms) -> DecodedBoxes:
+def _finish(boxes: npt.NDArray[Any], scores: npt.NDArray[Any], class_ids: npt.NDArray[Any],
+            keypoints: npt.NDArray[Any] | None, *, min_score: float, iou_threshold: float, max_det: int,
+            run_nms: bool) -> DecodedBoxes:
     keep = scores >= min_score
     boxes, scores, class_ids = boxes[keep], scores[keep], class_ids[keep]
     keypoints = None if keypoints is None else keypoints[keep]
@@ -120,7 +125,7 @@ def _finish(boxes, scores, class_ids, keypoints, *, min_score, iou_threshold, ma
     )
 
 
-def detect_layout(shape: tuple, num_classes: int) -> str:
+def detect_layout(shape: tuple[int, ...], num_classes: int) -> str:
     """"raw" or "end2end" for a detection output shape; ValueError naming both expected shapes otherwise."""
     if len(shape) == 3 and shape[0] == 1:
         if shape[1] == 4 + num_classes:
@@ -133,7 +138,7 @@ def detect_layout(shape: tuple, num_classes: int) -> str:
     )
 
 
-def pose_layout(shape: tuple) -> str:
+def pose_layout(shape: tuple[int, ...]) -> str:
     """"raw" or "end2end" for a 17-keypoint pose output shape; ValueError otherwise."""
     kpt_len = POSE_KEYPOINTS * 3
     if len(shape) == 3 and shape[0] == 1:
@@ -148,7 +153,7 @@ def pose_layout(shape: tuple) -> str:
 
 
 def decode_detect(
-    output: np.ndarray, num_classes: int, *, min_score: float, iou_threshold: float, max_det: int = 300,
+    output: npt.NDArray[Any], num_classes: int, *, min_score: float, iou_threshold: float, max_det: int = 300,
 ) -> DecodedBoxes:
     """Decode a detection head output; see the module docstring for the two layouts."""
     if detect_layout(np.shape(output), num_classes) == "raw":
@@ -164,7 +169,7 @@ def decode_detect(
 
 
 def decode_pose(
-    output: np.ndarray, *, min_score: float, iou_threshold: float, max_det: int = 300,
+    output: npt.NDArray[Any], *, min_score: float, iou_threshold: float, max_det: int = 300,
 ) -> DecodedBoxes:
     """Decode a single-class (person) pose head output with 17 keypoints of (x, y, conf)."""
     if pose_layout(np.shape(output)) == "raw":  # box, person score, keypoints

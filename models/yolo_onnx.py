@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import onnxruntime as ort
 
 from models.base import ObjectDetector, PoseEstimator, check_bgr
@@ -66,7 +68,7 @@ class _YoloSession:
         else:
             raise ValueError("the model has a dynamic input size; set input_size [width, height] in the manifest")
 
-    def run(self, image_bgr: np.ndarray) -> tuple[np.ndarray, Letterbox]:
+    def run(self, image_bgr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], Letterbox]:
         blob, transform = letterbox(image_bgr, self.input_size)
         output = self.session.run(None, {self.input_name: blob.astype(self.input_dtype, copy=False)})[0]
         return np.asarray(output, dtype=np.float32), transform
@@ -99,7 +101,7 @@ class YoloOnnxDetector(ObjectDetector):
         if not self.class_names:
             raise ValueError("class_map is empty; list the model's class names in the manifest")
         self.num_classes = max(self.class_names) + 1
-        self._model = _YoloSession(manifest, self.file("weights"), num_threads)
+        self._model: _YoloSession | None = _YoloSession(manifest, self.file("weights"), num_threads)
         self.input_size = self._model.input_size
         if self._model.static_output_shape is not None:
             detect_layout(self._model.static_output_shape, self.num_classes)
@@ -107,11 +109,12 @@ class YoloOnnxDetector(ObjectDetector):
     def _release(self) -> None:
         self._model = None
 
-    def detect(self, image_bgr: np.ndarray, *, min_score: float) -> tuple[Detection, ...]:
+    def detect(self, image_bgr: npt.NDArray[Any], *, min_score: float) -> tuple[Detection, ...]:
         check_bgr(image_bgr)
         min_score = _check_unit(min_score, "min_score")
         with self._lock:
             self._ensure_open()
+            assert self._model is not None  # released only on close, which _ensure_open rejects
             output, transform = self._model.run(image_bgr)
         decoded = decode_detect(output, self.num_classes, min_score=min_score,
                                 iou_threshold=self.iou_threshold, max_det=self.max_det)
@@ -124,7 +127,7 @@ class YoloOnnxDetector(ObjectDetector):
                 score=float(np.clip(score, 0.0, 1.0)),
                 box=box,
             )
-            for box, score, cid in zip(boxes, decoded.scores, decoded.class_ids)
+            for box, score, cid in zip(boxes, decoded.scores, decoded.class_ids, strict=True)
         )
 
 
@@ -148,7 +151,7 @@ class YoloOnnxPoseEstimator(PoseEstimator):
         if not isinstance(max_det, int) or max_det < 1:
             raise ValueError(f"max_det must be an int >= 1, got {max_det!r}")
         self.max_det = max_det
-        self._model = _YoloSession(manifest, self.file("weights"), num_threads)
+        self._model: _YoloSession | None = _YoloSession(manifest, self.file("weights"), num_threads)
         self.input_size = self._model.input_size
         if self._model.static_output_shape is not None:
             pose_layout(self._model.static_output_shape)
@@ -156,10 +159,11 @@ class YoloOnnxPoseEstimator(PoseEstimator):
     def _release(self) -> None:
         self._model = None
 
-    def estimate(self, image_bgr: np.ndarray) -> tuple[Pose, ...]:
+    def estimate(self, image_bgr: npt.NDArray[Any]) -> tuple[Pose, ...]:
         check_bgr(image_bgr)
         with self._lock:
             self._ensure_open()
+            assert self._model is not None  # released only on close, which _ensure_open rejects
             output, transform = self._model.run(image_bgr)
         decoded = decode_pose(output, min_score=self.min_score, iou_threshold=self.iou_threshold,
                               max_det=self.max_det)
@@ -169,10 +173,10 @@ class YoloOnnxPoseEstimator(PoseEstimator):
         points = transform.to_image(decoded.keypoints[..., :2])  # (K, 17, 2): x, y pairs map like boxes
         confidences = np.clip(decoded.keypoints[..., 2], 0.0, 1.0)
         poses = []
-        for box, score, xy, conf in zip(boxes, decoded.scores, points, confidences):
+        for box, score, xy, conf in zip(boxes, decoded.scores, points, confidences, strict=True):
             keypoints = tuple(
                 Keypoint(name, float(x), float(y), float(c))
-                for name, (x, y), c in zip(COCO17_KEYPOINTS, xy, conf)
+                for name, (x, y), c in zip(COCO17_KEYPOINTS, xy, conf, strict=True)
             )
             poses.append(Pose(keypoints=keypoints, score=float(np.clip(score, 0.0, 1.0)), box=box))
         return tuple(poses)

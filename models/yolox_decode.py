@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from models.yolo_decode import DecodedBoxes, nms
 
@@ -35,11 +37,11 @@ class TopLeftResize:
         if not self.ratio > 0:
             raise ValueError(f"TopLeftResize.ratio must be > 0, got {self.ratio}")
 
-    def to_image(self, xy: np.ndarray) -> np.ndarray:
+    def to_image(self, xy: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return np.asarray(xy, dtype=np.float32) / self.ratio
 
 
-def resize_top_left(image_bgr: np.ndarray, input_size: tuple[int, int]) -> tuple[np.ndarray, TopLeftResize]:
+def resize_top_left(image_bgr: npt.NDArray[Any], input_size: tuple[int, int]) -> tuple[npt.NDArray[Any], TopLeftResize]:
     """The (1, 3, H, W) float32 blob for an input of `input_size` (width, height) and the transform back."""
     in_w, in_h = input_size
     height, width = image_bgr.shape[:2]
@@ -53,7 +55,8 @@ def resize_top_left(image_bgr: np.ndarray, input_size: tuple[int, int]) -> tuple
     return blob, TopLeftResize(ratio)
 
 
-def grid_cells(input_size: tuple[int, int], strides: Sequence[int] = YOLOX_STRIDES) -> tuple[np.ndarray, np.ndarray]:
+def grid_cells(input_size: tuple[int, int],
+               strides: Sequence[int] = YOLOX_STRIDES) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """((N, 2) cell x, y and (N,) stride) in the model's output order."""
     cells, cell_strides = [], []
     in_w, in_h = input_size
@@ -65,7 +68,7 @@ def grid_cells(input_size: tuple[int, int], strides: Sequence[int] = YOLOX_STRID
     return np.concatenate(cells).astype(np.float32), np.concatenate(cell_strides).astype(np.float32)
 
 
-def yolox_layout(shape: Sequence, num_classes: int, input_size: tuple[int, int],
+def yolox_layout(shape: Sequence[int], num_classes: int, input_size: tuple[int, int],
                  strides: Sequence[int] = YOLOX_STRIDES) -> None:
     """ValueError unless `shape` is (1, N, 5 + nc) with N grid cells for this input size and these strides."""
     cells = sum((input_size[0] // s) * (input_size[1] // s) for s in strides)
@@ -75,9 +78,9 @@ def yolox_layout(shape: Sequence, num_classes: int, input_size: tuple[int, int],
                          "manifest's class_map, input_size and options.strides against the model")
 
 
-def decode_yolox(output: np.ndarray, num_classes: int, input_size: tuple[int, int], *, min_score: float,
+def decode_yolox(output: npt.NDArray[Any], num_classes: int, input_size: tuple[int, int], *, min_score: float,
                  iou_threshold: float, max_det: int = 300, strides: Sequence[int] = YOLOX_STRIDES,
-                 cells: tuple[np.ndarray, np.ndarray] | None = None) -> DecodedBoxes:
+                 cells: tuple[npt.NDArray[Any], npt.NDArray[Any]] | None = None) -> DecodedBoxes:
     """Boxes (xyxy, input pixels), scores and class ids after the grid decode and class-wise NMS."""
     yolox_layout(np.shape(output), num_classes, input_size, strides)
     rows = np.asarray(output, dtype=np.float32)[0]

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import onnxruntime as ort
 
 from models.base import ObjectDetector, check_bgr
@@ -73,7 +75,7 @@ class YoloxOnnxDetector(ObjectDetector):
     def _release(self) -> None:
         self._session = None
 
-    def detect(self, image_bgr: np.ndarray, *, min_score: float) -> tuple[Detection, ...]:
+    def detect(self, image_bgr: npt.NDArray[Any], *, min_score: float) -> tuple[Detection, ...]:
         check_bgr(image_bgr)
         if not 0.0 <= min_score <= 1.0:
             raise ValueError(f"min_score must be in [0, 1], got {min_score}")
@@ -87,7 +89,7 @@ class YoloxOnnxDetector(ObjectDetector):
         height, width = image_bgr.shape[:2]
         detections = []
         for (x1, y1, x2, y2), score, class_id in zip(transform.to_image(decoded.boxes), decoded.scores,
-                                                     decoded.class_ids):
+                                                     decoded.class_ids, strict=True):
             box = Box(min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)).clip(width, height)
             if box.width <= 0 or box.height <= 0:
                 continue

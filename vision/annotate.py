@@ -1,8 +1,10 @@
 """Draw an Observation on its frame (for `counterwatch detect --annotate` and evidence snapshots)."""
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
-import numpy as np
+import numpy.typing as npt
 
 from vision.observation import Observation
 from vision.regions import WindowRegion
@@ -17,7 +19,8 @@ def _pt(x: float, y: float) -> tuple[int, int]:
     return int(round(x)), int(round(y))
 
 
-def annotate(image: np.ndarray, observation: Observation, regions: tuple[WindowRegion, ...] = ()) -> np.ndarray:
+def annotate(image: npt.NDArray[Any], observation: Observation,
+             regions: tuple[WindowRegion, ...] = ()) -> npt.NDArray[Any]:
     """A copy of `image` with zones, people, keypoints, faces, hands, objects and sign state drawn on it."""
     out = image.copy()
     height, width = out.shape[:2]

@@ -13,13 +13,24 @@ A person found in several windows' crops is reported once, at one window (vision
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any, ParamSpec, Protocol, Self, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from cameras.frame import Frame
-from models.base import (FaceDetector, FaceMesher, HandLandmarker, ImageClassifier, MarkerDetector, ObjectDetector,
-                         PoseEstimator, TextReader)
+from models.base import (
+    FaceDetector,
+    FaceMesher,
+    HandLandmarker,
+    ImageClassifier,
+    MarkerDetector,
+    ObjectDetector,
+    PoseEstimator,
+    TextReader,
+)
 from models.types import Box, Detection, Pose
 from vision.face_geometry import head_pitch_degrees, mean_eye_aspect_ratio
 from vision.hand_phone import hand_phone_detections
@@ -28,7 +39,7 @@ from vision.observation import Observation, Person, SignReading, WindowMotion
 from vision.person_ensemble import CANDIDATE_MIN_SCORE, confirm_people, merge_objects
 from vision.regions import Crop, WindowRegion, crop, grow_box
 from vision.signs import SignReader
-from vision.window_assignment import WindowFinds, unique_persons
+from vision.window_assignment import WindowFinds, is_staff, unique_persons
 
 HAND_OBJECTS = frozenset({"cell phone", "cup", "bottle", "wine glass", "bowl", "banana", "apple", "sandwich",
                           "orange", "hot dog", "pizza", "donut", "cake", "fork", "spoon", "knife", "book", "remote"})
@@ -89,11 +100,15 @@ class _WindowResult:
     objects: tuple[Detection, ...]
 
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
 class _Timer:
     def __init__(self) -> None:
         self.entries: list[tuple[str, float]] = []
 
-    def run(self, name: str, function, *args, **kwargs):
+    def run(self, name: str, function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
         start = time.perf_counter()
         try:
             return function(*args, **kwargs)
@@ -143,7 +158,7 @@ class PerceptionCascade:
         # Window crops overlap: a person near a seam is found in several; report each once, at one window.
         persons.extend(unique_persons(finds, width, height))
         for region in self._regions:
-            staff_present = any(self._in_staff_zone(p, region, width, height) for p in persons)
+            staff_present = any(is_staff(region, p, width, height) for p in persons)
             if self._naive or not staff_present:
                 signs.append(timer.run("sign", self._signs.read, image, region, frame.ts))
             else:
@@ -151,7 +166,8 @@ class PerceptionCascade:
         return Observation(frame.camera_id, frame.index, frame.ts, frame.wall_time, width, height, tuple(persons),
                            tuple(objects), tuple(signs), tuple(motion), tuple(timer.entries))
 
-    def _analyse_area(self, image: np.ndarray, area: Box, region: WindowRegion | None, timer: _Timer) -> _WindowResult:
+    def _analyse_area(self, image: npt.NDArray[Any], area: Box, region: WindowRegion | None,
+                      timer: _Timer) -> _WindowResult:
         height, width = image.shape[:2]
         patch = crop(image, area, min_side=self._settings.crop_min_px, max_side=1280)
         if patch is None:
@@ -177,8 +193,8 @@ class PerceptionCascade:
         in_depth = 0
         for detection in people:
             person = Person(detection.box, detection.score, window_id)
-            is_staff = region is None or self._in_staff_zone(person, region, width, height)
-            if is_staff and in_depth < self._settings.max_staff_per_window:
+            staff = region is None or is_staff(region, person, width, height)
+            if staff and in_depth < self._settings.max_staff_per_window:
                 objects = merge_objects(objects, self._objects_near(image, person, timer))
                 person, hands_checked = self._analyse_person(image, person, objects, timer)
                 if hands_checked and self._models.phone_classifier is not None:
@@ -188,7 +204,7 @@ class PerceptionCascade:
             persons.append(person)
         return _WindowResult(tuple(persons), objects)
 
-    def _objects_near(self, image: np.ndarray, person: Person, timer: _Timer) -> tuple[Detection, ...]:
+    def _objects_near(self, image: npt.NDArray[Any], person: Person, timer: _Timer) -> tuple[Detection, ...]:
         """The detector again on the staff person's surroundings: a phone or cup is a few pixels in the window crop."""
         height, width = image.shape[:2]
         box = person.box
@@ -201,7 +217,7 @@ class PerceptionCascade:
                           min_score=self._settings.object_min_score)
         return tuple(_to_frame(d, patch) for d in found if d.label != "person")
 
-    def _analyse_person(self, image: np.ndarray, person: Person, objects: tuple[Detection, ...],
+    def _analyse_person(self, image: npt.NDArray[Any], person: Person, objects: tuple[Detection, ...],
                         timer: _Timer) -> tuple[Person, bool]:
         """The person with pose, face and (when they matter) hands; True when the hands were looked at."""
         height, width = image.shape[:2]
@@ -224,7 +240,7 @@ class PerceptionCascade:
             return replace(person, hands=tuple(_to_frame(hand, body) for hand in hands)), True
         return person, False
 
-    def _measure_face(self, image: np.ndarray, person: Person, face_box: Box, timer: _Timer) -> Person:
+    def _measure_face(self, image: npt.NDArray[Any], person: Person, face_box: Box, timer: _Timer) -> Person:
         height, width = image.shape[:2]
         face_crop = crop(image, grow_box(face_box, 0.25, width, height), min_side=192, max_side=384)
         if face_crop is None:
@@ -236,15 +252,19 @@ class PerceptionCascade:
         pitch = head_pitch_degrees(points, face_crop.image.shape[1], face_crop.image.shape[0])
         return replace(person, eye_aspect_ratio=mean_eye_aspect_ratio(points), head_pitch_deg=pitch)
 
-    @staticmethod
-    def _in_staff_zone(person: Person, region: WindowRegion, width: int, height: int) -> bool:
-        """Foot point or box centre in the staff zone: a seated person's feet are hidden behind the counter."""
-        cx, cy = person.box.center
-        return region.contains("staff_zone", width, height, cx, cy) or region.contains(
-            "staff_zone", width, height, *person.foot_point)
+
+class _Placeable(Protocol):
+    """A model result in image pixels that can be moved and scaled (Box, Detection, Pose, Face, Hand)."""
+
+    def scale(self, sx: float, sy: float | None = None) -> Self: ...
+
+    def offset(self, dx: float, dy: float) -> Self: ...
 
 
-def _to_frame(value, patch: Crop):
+_Placed = TypeVar("_Placed", bound=_Placeable)
+
+
+def _to_frame(value: _Placed, patch: Crop) -> _Placed:
     """Map a model result from crop pixels back to frame pixels."""
     if patch.scale != 1.0:
         value = value.scale(1.0 / patch.scale)

@@ -44,7 +44,8 @@ class CueSettings:
     mouth_distance: float = 0.5  # hand point to mouth for hand-to-mouth
     object_at_mouth: float = 0.2  # a cup or food box this close to the mouth is held there (the hand hides behind)
     object_near: float = 0.8  # food or drink box to a hand point or the mouth for food_near / drink_near
-    head_down_margin: float = 0.1  # nose less than this above the shoulder line counts as head down (har: 0.05-0.15 flat)
+    # nose less than this above the shoulder line counts as head down (har: 0.05-0.15 flat)
+    head_down_margin: float = 0.1
     min_scale_box_fraction: float = 0.2  # floor of the body scale as a fraction of the person box height
     face_width_to_shoulders: float = 2.0  # floor of the body scale in face widths (a face is ~half the shoulders)
 
@@ -145,6 +146,7 @@ def body_frame(person: Person, settings: CueSettings = DEFAULT_CUE_SETTINGS) -> 
         hands.extend((float(hand.landmarks[i, 0]), float(hand.landmarks[i, 1])) for i in _HAND_POINTS)
     nose = point("nose")
     nose_xy = (nose.x, nose.y) if nose else (face.get("nose_tip").x, face.get("nose_tip").y) if face else None
+    mouth: tuple[float, float] | None
     if face is not None:
         mouth = (face.get("mouth_center").x, face.get("mouth_center").y)
         ears = [(face.get(n).x, face.get(n).y) for n in ("left_ear_tragion", "right_ear_tragion")]

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 # Six landmarks per eye in the order p1..p6 of Soukupova & Cech's eye aspect ratio: corners p1/p4, lids p2,p3 / p6,p5.
 LEFT_EYE = (362, 385, 387, 263, 373, 380)
@@ -22,7 +24,7 @@ _MODEL_POINTS = np.array([
 _IMAGE_INDICES = (1, 152, 33, 263, 61, 291)
 
 
-def eye_aspect_ratio(points: np.ndarray, eye: tuple[int, ...]) -> float:
+def eye_aspect_ratio(points: npt.NDArray[Any], eye: tuple[int, ...]) -> float:
     p = points[list(eye), :2].astype(np.float64)
     horizontal = np.linalg.norm(p[0] - p[3])
     if horizontal < 1e-6:
@@ -31,13 +33,13 @@ def eye_aspect_ratio(points: np.ndarray, eye: tuple[int, ...]) -> float:
     return float(vertical / (2.0 * horizontal))
 
 
-def mean_eye_aspect_ratio(points: np.ndarray) -> float:
+def mean_eye_aspect_ratio(points: npt.NDArray[Any]) -> float:
     """Mean EAR of both eyes: about 0.25-0.35 open, below about 0.15 closed (varies per person: normalise in rules)."""
     _check(points)
     return (eye_aspect_ratio(points, LEFT_EYE) + eye_aspect_ratio(points, RIGHT_EYE)) / 2.0
 
 
-def head_pitch_degrees(points: np.ndarray, image_width: int, image_height: int) -> float | None:
+def head_pitch_degrees(points: npt.NDArray[Any], image_width: int, image_height: int) -> float | None:
     """Head pitch from a perspective-n-point fit of a generic head; positive = looking down. None if the fit fails."""
     _check(points)
     image_points = points[list(_IMAGE_INDICES), :2].astype(np.float64)
@@ -59,6 +61,6 @@ def head_pitch_degrees(points: np.ndarray, image_width: int, image_height: int) 
     return float(-pitch)
 
 
-def _check(points: np.ndarray) -> None:
+def _check(points: npt.NDArray[Any]) -> None:
     if points.ndim != 2 or points.shape[0] < 468 or points.shape[1] < 2:
         raise ValueError(f"face landmarks must be an array of shape (468, 2 or 3), got {points.shape}")

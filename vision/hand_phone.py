@@ -14,12 +14,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
-from models.types import Box, Detection
+from models.types import Box, Classification, Detection
 from vision.cues import DEFAULT_CUE_SETTINGS, PHONE_CLASSIFIER_LABEL, CueSettings, body_frame
 from vision.observation import Person
+
+if TYPE_CHECKING:
+    from models.base import ImageClassifier
 
 # ImageNet-1k ids: 487 cellular telephone, 590 hand-held computer (a smartphone seen face-on), 605 iPod.
 PHONE_CLASS_IDS = (487, 590, 605)
@@ -80,18 +85,19 @@ def hand_crop_boxes(person: Person, settings: HandPhoneSettings = DEFAULT_HAND_P
     return tuple(boxes)
 
 
-def phone_probability(scores: Sequence, class_ids: Sequence[int]) -> float:
+def phone_probability(scores: Sequence[Classification], class_ids: Sequence[int]) -> float:
     """Summed score of `class_ids` in a classifier's Classification list (it must cover those classes)."""
     wanted = set(class_ids)
     return float(sum(c.score for c in scores if c.class_id in wanted))
 
 
-def hand_phone_detections(classifier, image: np.ndarray, person: Person,
+def hand_phone_detections(classifier: ImageClassifier, image: npt.NDArray[Any], person: Person,
                           settings: HandPhoneSettings = DEFAULT_HAND_PHONE_SETTINGS) -> tuple[Detection, ...]:
     """One PHONE_CLASSIFIER_LABEL detection per classified hand crop (score = calibrated phone probability); crops
     with a zero score are left out."""
     height, width = image.shape[:2]
-    top_k = len(classifier.class_names) if getattr(classifier, "class_names", None) else 1000
+    names = getattr(classifier, "class_names", None)  # every class when the classifier lists them
+    top_k = len(names) if names else 1000
     found = []
     for box in hand_crop_boxes(person, settings):
         clipped = box.clip(width, height)

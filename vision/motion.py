@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
-import numpy as np
+import numpy.typing as npt
 
 from vision.regions import WindowRegion
 
@@ -14,7 +15,7 @@ _PIXEL_DELTA = 18  # grey levels a pixel must change by to count as moving
 
 @dataclass
 class _ZoneHistory:
-    previous: np.ndarray | None = None
+    previous: npt.NDArray[Any] | None = None
     last_analysis_ts: float | None = None
 
 
@@ -35,9 +36,9 @@ class MotionGate:
         self._threshold = threshold
         self._recheck_s = recheck_s
         self._history = {window_id: _ZoneHistory() for window_id in self._regions}
-        self._masks: dict[tuple[str, int, int], np.ndarray] = {}
+        self._masks: dict[tuple[str, int, int], npt.NDArray[Any]] = {}
 
-    def measure(self, image: np.ndarray, window_id: str) -> float:
+    def measure(self, image: npt.NDArray[Any], window_id: str) -> float:
         """Fraction of staff-zone pixels that changed since the last call for this window (1.0 on the first call)."""
         region = self._regions[window_id]
         height, width = image.shape[:2]
@@ -60,7 +61,7 @@ class MotionGate:
     def mark_analysed(self, window_id: str, ts: float) -> None:
         self._history[window_id].last_analysis_ts = ts
 
-    def _mask(self, region: WindowRegion, width: int, height: int, rect: tuple[int, int, int, int]) -> np.ndarray:
+    def _mask(self, region: WindowRegion, width: int, height: int, rect: tuple[int, int, int, int]) -> npt.NDArray[Any]:
         key = (region.window_id, width, height)
         if key not in self._masks:
             x1, y1, x2, y2 = rect

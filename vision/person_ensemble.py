@@ -11,10 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+import numpy.typing as npt
 
 from models.types import Detection
+
+if TYPE_CHECKING:
+    from models.base import ObjectDetector
 
 PERSON = "person"
 CANDIDATE_MIN_SCORE = 0.05  # each detector's boxes down to this take part (two weak agreeing boxes make a person)
@@ -48,8 +52,8 @@ def confirm_people(first: Sequence[Detection], second: Sequence[Detection],
             matched_b.add(j)
     fused = []
     for i, d in enumerate(a):
-        j = matched_a.get(i)
-        score = math.sqrt(d.score * b[j].score) if j is not None else d.score * settings.unconfirmed
+        match = matched_a.get(i)
+        score = math.sqrt(d.score * b[match].score) if match is not None else d.score * settings.unconfirmed
         fused.append(Detection(PERSON, d.class_id, min(1.0, score), d.box))
     fused.extend(Detection(PERSON, e.class_id, e.score * settings.unconfirmed, e.box)
                  for j, e in enumerate(b) if j not in matched_b)
@@ -60,10 +64,11 @@ class ConfirmedPersonDetector:
     """An ObjectDetector-like pair for tools and evaluation: people confirmed as above; objects from both
     (where the same label overlaps, the higher score)."""
 
-    def __init__(self, first, second, settings: EnsembleSettings = EnsembleSettings()) -> None:
+    def __init__(self, first: ObjectDetector, second: ObjectDetector,
+                 settings: EnsembleSettings = EnsembleSettings()) -> None:
         self._first, self._second, self._settings = first, second, settings
 
-    def detect(self, image_bgr: np.ndarray, *, min_score: float) -> tuple[Detection, ...]:
+    def detect(self, image_bgr: npt.NDArray[Any], *, min_score: float) -> tuple[Detection, ...]:
         found_a = self._first.detect(image_bgr, min_score=min(min_score, CANDIDATE_MIN_SCORE))
         found_b = self._second.detect(image_bgr, min_score=min(min_score, CANDIDATE_MIN_SCORE))
         people = [d for d in confirm_people(found_a, found_b, self._settings) if d.score >= min_score]

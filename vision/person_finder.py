@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from models.types import Box, Detection
+
+if TYPE_CHECKING:
+    from models.base import ObjectDetector
 
 # Channel spread (mean absolute difference between colour channels, grey levels) below which a frame is treated as
 # infrared: night-mode CCTV frames are stored as colour images whose three channels are (almost) identical.
@@ -31,7 +36,8 @@ INFRARED_MAX_CHANNEL_SPREAD = 2.0
 class FinderSettings:
     # Tile side = detector input side / scale: input pixels per frame pixel in each tile pass.
     tile_scales: tuple[float, ...] = (0.4, 0.6)
-    tile_overlap: float = 0.3  # fraction of a tile shared with its neighbour: a person cut by one tile is whole in another
+    # fraction of a tile shared with its neighbour: a person cut by one tile is whole in another
+    tile_overlap: float = 0.3
     min_score: float = 0.3  # score of a fused person box to be returned
     candidate_min_score: float = 0.05  # raw detections kept for fusion (agreement can lift two weak ones)
     cluster_iou: float = 0.45  # raw boxes of one person across tiles and scales overlap at least this much
@@ -63,14 +69,14 @@ class _Candidate:
     score: float  # after the truncation penalty
 
 
-def is_infrared(image: np.ndarray) -> bool:
+def is_infrared(image: npt.NDArray[Any]) -> bool:
     """Near-greyscale frame: the camera's night mode (IR illumination) or a monochrome sensor."""
     small = cv2.resize(image, (160, 90), interpolation=cv2.INTER_AREA).astype(np.int16)
     spread = (np.abs(small[..., 0] - small[..., 1]).mean() + np.abs(small[..., 1] - small[..., 2]).mean()) / 2.0
     return bool(spread < INFRARED_MAX_CHANNEL_SPREAD)
 
 
-def equalise(image: np.ndarray) -> np.ndarray:
+def equalise(image: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """CLAHE on the lightness channel: lifts dim, flat infrared people off the background without changing hue."""
     lab = cv2.cvtColor(image, cv2.COLOR_BGR2LAB)
     lab[..., 0] = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(lab[..., 0])
@@ -90,7 +96,7 @@ def tile_grid(width: int, height: int, side: int, overlap: float) -> tuple[Box, 
     return tuple(Box(x, y, x + side, y + side) for y in starts(height) for x in starts(width))
 
 
-def mirrored_people(detector, image: np.ndarray, min_score: float) -> list[Detection]:
+def mirrored_people(detector: ObjectDetector, image: npt.NDArray[Any], min_score: float) -> list[Detection]:
     """People found on the horizontally mirrored image, in the original image's pixels."""
     width = image.shape[1]
     found = detector.detect(np.ascontiguousarray(image[:, ::-1]), min_score=min_score)
@@ -105,7 +111,8 @@ class PersonFinder:
     the same model at a 16:9 input for the full-frame pass (keeps the detail a square squash throws away).
     """
 
-    def __init__(self, detector, settings: FinderSettings = FinderSettings(), *, wide_detector=None) -> None:
+    def __init__(self, detector: ObjectDetector, settings: FinderSettings = FinderSettings(), *,
+                 wide_detector: ObjectDetector | None = None) -> None:
         if not hasattr(detector, "detect"):
             raise ValueError("detector must be an ObjectDetector (has .detect)")
         size = getattr(detector, "input_size", None)
@@ -124,11 +131,11 @@ class PersonFinder:
         """Tile side in frame pixels for each scale (a tile never exceeds the frame's shorter side)."""
         return tuple(min(width, height, round(self._input_side / scale)) for scale in self._settings.tile_scales)
 
-    def find(self, image: np.ndarray) -> tuple[Detection, ...]:
+    def find(self, image: npt.NDArray[Any]) -> tuple[Detection, ...]:
         """Person detections in frame pixels, best first, fused scores >= settings.min_score."""
         return tuple(d for d in self.candidates(image) if d.score >= self._settings.min_score)
 
-    def candidates(self, image: np.ndarray) -> tuple[Detection, ...]:
+    def candidates(self, image: npt.NDArray[Any]) -> tuple[Detection, ...]:
         """Every fused person box down to candidate_min_score: an evaluation sweeps thresholds over one run."""
         s = self._settings
         height, width = image.shape[:2]
@@ -144,7 +151,7 @@ class PersonFinder:
                     raw.append(_Candidate(box, d.score * penalty))
         return _fuse(raw, s)
 
-    def _people(self, detector, image: np.ndarray) -> list[Detection]:
+    def _people(self, detector: ObjectDetector, image: npt.NDArray[Any]) -> list[Detection]:
         """People on one pass; with `flip`, also on the mirrored image."""
         min_score = self._settings.candidate_min_score
         found = [d for d in detector.detect(np.ascontiguousarray(image), min_score=min_score) if d.label == "person"]

@@ -27,9 +27,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from vision.person_finder import INFRARED_MAX_CHANNEL_SPREAD
 from vision.regions import WindowRegion
@@ -84,12 +86,12 @@ class PresenceSettings:
 class ZoneImage:
     """The staff zone of one frame, small and grey, with the features the reference compares."""
 
-    grey: np.ndarray  # (ZONE_SIDE, ZONE_SIDE) float32, CLAHE-equalised on infrared frames
-    blocks: np.ndarray  # (BLOCKS, BLOCKS) bool: blocks mostly inside the zone and outside the sign region
+    grey: npt.NDArray[Any]  # (ZONE_SIDE, ZONE_SIDE) float32, CLAHE-equalised on infrared frames
+    blocks: npt.NDArray[Any]  # (BLOCKS, BLOCKS) bool: blocks mostly inside the zone and outside the sign region
     infrared: bool
 
     @cached_property
-    def features(self) -> tuple[np.ndarray, np.ndarray]:
+    def features(self) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         return _features(self.grey)
 
     def averaged(self, other: ZoneImage, weight: float) -> ZoneImage:
@@ -120,9 +122,9 @@ class ZoneSampler:
 
     def __init__(self, region: WindowRegion) -> None:
         self._region = region
-        self._cache: dict[tuple[int, int], tuple[tuple[int, int, int, int], np.ndarray]] = {}
+        self._cache: dict[tuple[int, int], tuple[tuple[int, int, int, int], npt.NDArray[Any]]] = {}
 
-    def sample(self, image: np.ndarray) -> ZoneImage:
+    def sample(self, image: npt.NDArray[Any]) -> ZoneImage:
         height, width = image.shape[:2]
         (x1, y1, x2, y2), blocks = self._geometry(width, height)
         # Linear to 4x the size, then an integer-ratio area average: ~10x cheaper than one area resize of a large
@@ -137,7 +139,7 @@ class ZoneSampler:
             grey = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(4, 4)).apply(grey)
         return ZoneImage(grey.astype(np.float32), blocks, infrared)
 
-    def _geometry(self, width: int, height: int) -> tuple[tuple[int, int, int, int], np.ndarray]:
+    def _geometry(self, width: int, height: int) -> tuple[tuple[int, int, int, int], npt.NDArray[Any]]:
         if (width, height) not in self._cache:
             box = self._region.bounds("staff_zone", width, height)
             x1, y1 = int(box.x1), int(box.y1)
@@ -150,12 +152,13 @@ class ZoneSampler:
         return self._cache[(width, height)]
 
 
-def _block_means(values: np.ndarray) -> np.ndarray:
+def _block_means(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     side = ZONE_SIDE // BLOCKS
-    return values.reshape(BLOCKS, side, BLOCKS, side).mean(axis=(1, 3))
+    means: npt.NDArray[Any] = values.reshape(BLOCKS, side, BLOCKS, side).mean(axis=(1, 3))
+    return means
 
 
-def _features(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _features(grey: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """(local contrast normalised image, block brightness relative to the zone's median, as a log ratio): the
     first ignores smooth changes of light (gain and offset varying slowly across the zone), the second keeps large
     changes of brightness (a dark coat over a light chair) whatever the overall exposure."""
@@ -307,7 +310,7 @@ class WindowPresence:
         self._reference = EmptyZoneReference(settings)
         self._filter = PresenceFilter(settings)
 
-    def update(self, image: np.ndarray | None, *, detected: bool, torso: bool | None, motion: float | None,
+    def update(self, image: npt.NDArray[Any] | None, *, detected: bool, torso: bool | None, motion: float | None,
                learnable: bool, ts: float) -> PresenceEstimate:
         """`image`: the frame (None: no reference cue this frame). `learnable`: the caller's word that this frame
         may teach the empty-zone reference (the window is paused or closed and no person box touches the staff

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 from shapely.geometry import Point, Polygon
 
 from models.types import Box
@@ -30,10 +32,11 @@ class WindowRegion:
             if any(not (0.0 <= v <= 1.0) for point in points for v in point):
                 raise ValueError(f"WindowRegion.{name} coordinates must be within 0..1")
 
-    def pixels(self, name: str, width: int, height: int) -> np.ndarray:
+    def pixels(self, name: str, width: int, height: int) -> npt.NDArray[Any]:
         """A polygon as an (N, 2) int32 array of pixel coordinates, for cv2 drawing and masks."""
         points = np.asarray(getattr(self, name), dtype=np.float64) * np.array([width, height], dtype=np.float64)
-        return np.round(points).astype(np.int32)
+        pixels: npt.NDArray[np.int32] = np.round(points).astype(np.int32)
+        return pixels
 
     def polygon(self, name: str, width: int, height: int) -> Polygon:
         return Polygon(self.pixels(name, width, height))
@@ -44,11 +47,13 @@ class WindowRegion:
                    float(points[:, 0].max()), float(points[:, 1].max()))
 
     def contains(self, name: str, width: int, height: int, x: float, y: float) -> bool:
-        return self.polygon(name, width, height).covers(Point(x, y))
+        covered: bool = self.polygon(name, width, height).covers(Point(x, y))
+        return covered
 
-    def mask(self, name: str, width: int, height: int) -> np.ndarray:
+    def mask(self, name: str, width: int, height: int) -> npt.NDArray[np.uint8]:
         mask = np.zeros((height, width), dtype=np.uint8)
-        cv2.fillPoly(mask, [self.pixels(name, width, height)], 255)
+        # cv2's stubs type the colour as a sequence only; OpenCV takes a scalar for a one-channel image.
+        cv2.fillPoly(mask, [self.pixels(name, width, height)], 255)  # type: ignore[call-overload]
         return mask
 
 
@@ -61,7 +66,7 @@ def grow_box(box: Box, margin: float, width: int, height: int) -> Box:
 class Crop:
     """A crop of a frame, possibly upscaled; maps crop pixels back to frame pixels."""
 
-    image: np.ndarray
+    image: npt.NDArray[Any]
     x0: int
     y0: int
     scale: float  # crop pixels per frame pixel
@@ -70,7 +75,7 @@ class Crop:
         return self.x0 + x / self.scale, self.y0 + y / self.scale
 
 
-def crop(image: np.ndarray, box: Box, *, min_side: int = 0, max_side: int = 0) -> Crop | None:
+def crop(image: npt.NDArray[Any], box: Box, *, min_side: int = 0, max_side: int = 0) -> Crop | None:
     """Cut `box` out of `image`; upscale so the shorter side is at least `min_side`; cap the longer at `max_side`."""
     height, width = image.shape[:2]
     x1, y1 = max(0, int(box.x1)), max(0, int(box.y1))

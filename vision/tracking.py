@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from norfair import Detection as NorfairDetection
-from norfair import Tracker
+from norfair import Detection as NorfairDetection, Tracker
 
 from vision.observation import Person
 
@@ -46,6 +45,7 @@ class PersonTracker:
         carried: list[TrackedPerson] = []
         for obj in tracked:
             frame, person = obj.last_detection.data
+            assert obj.id is not None  # norfair returns initialised objects only, and those have an id
             if frame == self._frame:
                 matched[id(person)] = TrackedPerson(int(obj.id), person, True)
             else:

@@ -149,6 +149,23 @@ def torso_point(person: Person) -> tuple[float, float] | None:
     return sum(k.x for k in points) / len(points), sum(k.y for k in points) / len(points)
 
 
+def is_citizen(region: WindowRegion, person: Person, width: int, height: int) -> bool:
+    """Feet on the citizen side of the counter: a standing citizen's body may reach up into the staff zone."""
+    return region.contains("citizen_side", width, height, *person.foot_point)
+
+
+def is_staff(region: WindowRegion, person: Person, width: int, height: int) -> bool:
+    """Not a citizen, and the torso (pose), else the box centre, else the foot point in the staff zone: a seated
+    person's feet are hidden behind the counter."""
+    if is_citizen(region, person, width, height):
+        return False
+    torso = torso_point(person)
+    points = ([torso] if torso else []) + [person.box.center, person.foot_point]
+    return any(region.contains("staff_zone", width, height, x, y) for x, y in points)
+
+
 def _staff_overlap(box: Box, region: WindowRegion, width: int, height: int) -> float:
     """Area of `box` inside the region's staff zone, in square pixels."""
-    return region.polygon("staff_zone", width, height).intersection(shapely_box(box.x1, box.y1, box.x2, box.y2)).area
+    area: float = region.polygon("staff_zone", width, height).intersection(
+        shapely_box(box.x1, box.y1, box.x2, box.y2)).area
+    return area

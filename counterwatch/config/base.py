@@ -21,7 +21,8 @@ def _check_hhmm(value: str) -> str:
     return value
 
 
-ClockTime = Annotated[str, AfterValidator(_check_hhmm), Field(description="Time of day, HH:MM, 24-hour, hall local time.")]
+ClockTime = Annotated[str, AfterValidator(_check_hhmm),
+                      Field(description="Time of day, HH:MM, 24-hour, hall local time.")]
 
 
 def minutes_of(hhmm: str) -> int:
@@ -46,7 +47,7 @@ class TimeRange(Strict):
     end: ClockTime = Field(description="End, HH:MM; must be after start (ranges do not cross midnight).")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "TimeRange":
+    def _ordered(self) -> TimeRange:
         if minutes_of(self.end) <= minutes_of(self.start):
             raise ValueError(f"end {self.end} must be after start {self.start}")
         return self

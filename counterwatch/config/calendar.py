@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from counterwatch.config.base import ClockTime, Identifier, Strict, TimeRange, minutes_of
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class ExtendedService(Strict):
@@ -31,7 +31,7 @@ class Schedule(Strict):
         default=(), description="Extended-service periods (延时服务) when the window is staffed outside regular hours.")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Schedule":
+    def _ordered(self) -> Schedule:
         if minutes_of(self.close) <= minutes_of(self.open):
             raise ValueError(f"close {self.close} must be after open {self.open}")
         if self.lunch is not None and not (
@@ -54,7 +54,7 @@ class DayException(Strict):
     note: str = Field(default="", max_length=200, description="Why (shown in reports).")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "DayException":
+    def _consistent(self) -> DayException:
         if self.closed and self.hours:
             raise ValueError("a closed day cannot list service hours")
         return self
@@ -74,7 +74,7 @@ class Calendar(Strict):
     exceptions: tuple[DayException, ...] = Field(default=(), description="Dates that differ from the weekly pattern.")
 
     @model_validator(mode="after")
-    def _valid_zone(self) -> "Calendar":
+    def _valid_zone(self) -> Calendar:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:
@@ -102,7 +102,7 @@ class RosterEntry(Strict):
     hours: TimeRange | None = Field(default=None, description="Shift hours; null = the window's service hours.")
 
     @model_validator(mode="after")
-    def _range(self) -> "RosterEntry":
+    def _range(self) -> RosterEntry:
         if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
             raise ValueError("valid_until is before valid_from")
         return self

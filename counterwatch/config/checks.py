@@ -13,9 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
 from counterwatch.config.schema import Camera, HallConfig
 

@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from counterwatch.config.schema import HallConfig
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails  # the TypedDict of ValidationError.errors()
 
 
 @dataclass(frozen=True)
@@ -51,9 +55,11 @@ def parse_config(text: str, *, filename: str = "<config>", base_dir: Path = Path
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise ConfigError(filename, [ConfigIssue("", f"not valid YAML: {getattr(exc, 'problem', exc)}", line)]) from None
+        message = f"not valid YAML: {getattr(exc, 'problem', exc)}"
+        raise ConfigError(filename, [ConfigIssue("", message, line)]) from None
     if not isinstance(document, dict):
-        raise ConfigError(filename, [ConfigIssue("", "the file must be a YAML mapping (hall:, windows:, cameras: ...)")])
+        raise ConfigError(filename,
+                          [ConfigIssue("", "the file must be a YAML mapping (hall:, windows:, cameras: ...)")])
     try:
         config = HallConfig.model_validate(document)
     except ValidationError as exc:
@@ -72,16 +78,16 @@ def field_lines(path: str | Path, fields: Iterable[str]) -> dict[str, int | None
     return {field: _line_of(document, _parse_path(field)) for field in fields}
 
 
-def _without_echoes(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _without_echoes(errors: list[ErrorDetails]) -> list[ErrorDetails]:
     """Drop a "too short" error on a list whose items already failed: pydantic reports the dropped items twice."""
-    def inside(outer: tuple, inner: tuple) -> bool:
+    def inside(outer: tuple[int | str, ...], inner: tuple[int | str, ...]) -> bool:
         return len(inner) > len(outer) and inner[: len(outer)] == outer
 
     return [e for e in errors
             if not (e["type"] == "too_short" and any(inside(e["loc"], other["loc"]) for other in errors))]
 
 
-def _issue_from_pydantic(error: dict[str, Any], document: Any) -> ConfigIssue:
+def _issue_from_pydantic(error: ErrorDetails, document: Any) -> ConfigIssue:
     keys, line = _walk(document, error["loc"])
     message = error["msg"]
     if error["type"] == "extra_forbidden":

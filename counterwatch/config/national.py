@@ -45,7 +45,7 @@ class NationalCalendarFile(Strict):
                                               "weekend day: a regular working day.")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "NationalCalendarFile":
+    def _consistent(self) -> NationalCalendarFile:
         seen: set[dt.date] = set()
         for day in self.holidays + self.workdays:
             if day.date.year != self.year:

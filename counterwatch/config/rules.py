@@ -42,7 +42,8 @@ class AbsentWithoutPause(RuleBase):
 class PhoneUse(RuleBase):
     """行为规定 5 (1)(3): playing with the phone."""
 
-    dwell_s: float = Field(default=30.0, ge=2, le=3600, description="Sliding window length over which phone cues count.")
+    dwell_s: float = Field(default=30.0, ge=2, le=3600,
+                           description="Sliding window length over which phone cues count.")
     min_fraction: float = Field(default=0.7, gt=0, le=1, description="Fraction of analysed frames in the sliding "
                                 "window that must show a phone cue (tolerates missed detections).")
     clear_s: float = Field(default=10.0, ge=0, le=600, description="No cue for this long closes the incident.")

@@ -130,7 +130,7 @@ class ModelsConfig(Strict):
         return any(self.heads_for(window_id) for window_id in window_ids)
 
 
-HEAD_BEHAVIOURS = ("phone_use", "eating", "drinking", "sleeping")
+HEAD_BEHAVIOURS: tuple[str, ...] = ("phone_use", "eating", "drinking", "sleeping")
 _VERSION_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 

@@ -15,6 +15,8 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 from counterwatch.config.rules import AbsentWithoutPause as Settings
 from counterwatch.incidents.events import IncidentEvent
 from counterwatch.incidents.reasons import Reason
@@ -27,8 +29,9 @@ from counterwatch.rules.timing import DensityEpisode, FrameRef
 class AbsentWithoutPause(Rule):
     name = "absent_without_pause"
     settings_type = Settings
+    settings: Settings
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         s = self.settings
         self._absence = DensityEpisode(s.dwell_s, s.min_fraction, s.return_s)
@@ -63,8 +66,11 @@ class AbsentWithoutPause(Rule):
         if state.paused or not state.on_schedule:
             events = []
             if self._incident.is_open:
-                why = (Reason.of("closed.pause_started", source=state.pause_source) if state.paused
-                       else Reason.of("closed.off_schedule"))
+                if state.paused:
+                    assert state.pause_source is not None  # WindowState requires a source when paused
+                    why = Reason.of("closed.pause_started", source=state.pause_source)
+                else:
+                    why = Reason.of("closed.off_schedule")
                 events.append(self._incident.close(frame.ts, frame.wall_time, why, self._attributes()))
             self._reset()
             return events
@@ -86,6 +92,7 @@ class AbsentWithoutPause(Rule):
             self._citizens_waiting = 0
             return []
         if self._absence.reached(frame.ts) and not state.staff_present and self._incident.can_open(frame.ts):
+            assert self._absence.onset is not None  # a reached episode has begun
             return [self._incident.open(self._absence.onset, frame, self._absence.fraction,
                                         self._reason(state, frame), self._attributes())]
         return []

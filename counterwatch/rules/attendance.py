@@ -26,14 +26,17 @@ left_during_service:
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
-from counterwatch.config.rules import LateArrival as LateSettings
-from counterwatch.config.rules import LeftDuringService as LeftSettings
+from counterwatch.config.rules import LateArrival as LateSettings, LeftDuringService as LeftSettings
 from counterwatch.incidents.events import IncidentEvent
 from counterwatch.incidents.reasons import Reason
 from counterwatch.rules.base import Rule, local_clock, register
 from counterwatch.rules.state import WindowState
 from counterwatch.rules.timing import EPS, DensityEpisode, FrameRef, Run
+
+if TYPE_CHECKING:
+    from counterwatch.rules.schedule import HallCalendar
 
 _EXCUSING_PAUSES = ("sign", "queue")
 _JUDGED_DAYS_KEPT = 3  # enough for deadlines that fall on the previous local date (a window opening at 00:00)
@@ -44,8 +47,10 @@ class LateArrival(Rule):
     name = "late_arrival"
     settings_type = LateSettings
     needs_calendar = True
+    settings: LateSettings
+    calendar: HallCalendar  # needs_calendar: Rule.__init__ refuses None
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         s = self.settings
         self._presence = DensityEpisode(s.presence_s, s.presence_min_fraction, s.presence_s)
@@ -74,7 +79,7 @@ class LateArrival(Rule):
         if opening is None:
             return None
         # In UTC: arithmetic on a local datetime would be wall-clock arithmetic across a DST change.
-        return opening.astimezone(dt.timezone.utc) - dt.timedelta(
+        return opening.astimezone(dt.UTC) - dt.timedelta(
             seconds=self.settings.arrive_before_open_s - self.settings.grace_s)
 
     def _crossed(self, now: dt.datetime) -> tuple[dt.date, dt.datetime] | None:
@@ -98,10 +103,11 @@ class LateArrival(Rule):
         reason = Reason.of("late.not_at_post", deadline_at=self._local(deadline), opening_at=self._local(opening),
                            before_open_s=s.arrive_before_open_s, grace_s=s.grace_s,
                            seen_at=self._local(onset.wall_time))
-        return self._incident.open(onset, now, 1.0, reason, (("deadline", deadline.astimezone(dt.timezone.utc)
+        return self._incident.open(onset, now, 1.0, reason, (("deadline", deadline.astimezone(dt.UTC)
                                                                  .isoformat()),))
 
     def _close(self, frame: FrameRef, ended_at: dt.datetime, arrived: bool) -> IncidentEvent:
+        assert self._open_day is not None  # set by _open while the incident is open
         day, deadline = self._open_day
         late_by = max(0, round((ended_at - deadline).total_seconds()))
         what = (Reason.of("closed.arrived", arrived_at=self._local(ended_at), late_s=late_by) if arrived else
@@ -116,13 +122,16 @@ class LateArrival(Rule):
         confirmed = self._presence.reached(frame.ts)
         now = frame.wall_time
         if self._incident.is_open:
+            assert self._open_day is not None  # set by _open while the incident is open
             day, _ = self._open_day
             closing = self.calendar.closing_time(self.scope.window_id, day)
             if confirmed:
+                assert self._presence.onset is not None  # a reached episode has begun
                 events.append(self._close(frame, self._presence.onset.wall_time, arrived=True))
-            elif closing is not None and now >= closing.astimezone(dt.timezone.utc):
+            elif closing is not None and now >= closing.astimezone(dt.UTC):
                 events.append(self._close(frame, now, arrived=False))
             else:
+                assert self._incident.reason is not None  # set while the incident is open
                 update = self._incident.update(frame, 1.0, self._incident.reason)
                 events.extend([update] if update else [])
         if self._pending is not None:
@@ -155,8 +164,10 @@ class LeftDuringService(Rule):
     name = "left_during_service"
     settings_type = LeftSettings
     needs_calendar = True
+    settings: LeftSettings
+    calendar: HallCalendar  # needs_calendar: Rule.__init__ refuses None
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         s = self.settings
         self._citizen = Run(release_s=s.citizen_gone_s)
@@ -184,6 +195,7 @@ class LeftDuringService(Rule):
         """served_s: how long the citizen had been at the counter when the staff left; away_s: since the
         departure."""
         departure = self._incident.onset or self._away.onset
+        assert departure is not None  # used while an incident is open or when the departure reached dwell_s
         return Reason.of("left.during_service", left_at=local_clock(departure.wall_time, self.calendar.zone),
                          served_s=self._served_s, away_s=frame.ts - departure.ts, dwell_s=self.settings.dwell_s,
                          citizens_waiting=self._waiting)
@@ -198,6 +210,7 @@ class LeftDuringService(Rule):
         """How long the (still waiting) citizen had been at the counter when the staff left, if they had."""
         if not (self._citizen.active and self._away.run.active):
             return None
+        assert self._away.onset is not None and self._citizen.onset is not None  # both runs are active
         served = self._away.onset.ts - self._citizen.onset.ts
         return served if served >= self.settings.citizen_present_s - EPS else None
 
@@ -227,5 +240,6 @@ class LeftDuringService(Rule):
         if (served is not None and self._away.reached(frame.ts) and not state.staff_present
                 and self._incident.can_open(frame.ts)):
             self._served_s = served
+            assert self._away.onset is not None  # a reached episode has begun
             return [self._incident.open(self._away.onset, frame, 1.0, self._reason(frame), self._attributes())]
         return []

@@ -125,7 +125,7 @@ class Rule(ABC):
 
     def close(self, ts: float, wall_time: datetime) -> tuple[IncidentEvent, ...]:
         """Close an open incident at shutdown (or when the camera goes away) and forget all state."""
-        events = ()
+        events: tuple[IncidentEvent, ...] = ()
         if self._incident.is_open:
             events = (self._incident.close(ts, wall_time, Reason.of("closed.monitoring_stopped")),)
         self._incident.reset()

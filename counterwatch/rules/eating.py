@@ -19,10 +19,9 @@ Two rule classes with separate incident types, so that a hall can allow water (d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from counterwatch.config.rules import Drinking as DrinkingSettings
-from counterwatch.config.rules import Eating as EatingSettings
+from counterwatch.config.rules import Drinking as DrinkingSettings, Eating as EatingSettings
 from counterwatch.incidents.events import IncidentEvent
 from counterwatch.incidents.reasons import Reason
 from counterwatch.rules.base import Rule, register
@@ -43,8 +42,9 @@ class _HandToMouthRule(Rule):
     object_cue: ClassVar[str]  # the BehaviourCues field naming the object
     reason_code: ClassVar[str]  # what the rule saw (counterwatch.incidents.reasons.CODES)
     closed_code: ClassVar[str]  # why an incident of it closed
+    settings: EatingSettings | DrinkingSettings
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._movements: TrackTable[_Movement] = TrackTable(self.common.track_forget_s, _Movement)
         self._counted: list[FrameRef] = []  # starts of counted movements within the last dwell_s, any person
@@ -84,6 +84,7 @@ class _HandToMouthRule(Rule):
                 cue = True
                 if not movement.counted:
                     movement.counted = True
+                    assert movement.start is not None  # set at the rising edge, this frame or earlier
                     self._counted.append(movement.start)
         self._movements.forget(frame.ts)
         horizon = frame.ts - self.settings.dwell_s - EPS

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-# The rule modules register themselves on import.
-from counterwatch.rules import absent, attendance, eating, phone, sleeping, smoking  # noqa: F401
 from counterwatch.config.schema import HallConfig
 from counterwatch.incidents.events import INCIDENT_TYPES, IncidentEvent
+
+# The rule modules register themselves on import.
+from counterwatch.rules import absent, attendance, eating, phone, sleeping, smoking  # noqa: F401
 from counterwatch.rules.base import Rule, rule_class
 from counterwatch.rules.schedule import HallCalendar
 from counterwatch.rules.state import WindowState

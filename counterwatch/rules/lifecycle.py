@@ -7,7 +7,7 @@ one incident share it.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from counterwatch.incidents.events import INCIDENT_TYPES, EventKind, IncidentEvent
 from counterwatch.incidents.reasons import Reason
@@ -19,7 +19,7 @@ Attributes = tuple[tuple[str, str | int | float], ...]
 
 
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def _unit(value: float) -> float:
@@ -112,6 +112,7 @@ class IncidentLifecycle:
         "closed.*" clause added to the latest reason). Starts the cooldown."""
         if not self.is_open:
             raise RuntimeError(f"{self.incident_type} at {self.window_id}: no open incident to close")
+        assert self.reason is not None  # set by open()
         self.reason = self.reason.closed_by(closing)
         if attributes is not None:
             self.attributes = tuple(attributes)

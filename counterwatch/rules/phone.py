@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 from counterwatch.config.rules import PhoneUse as Settings
 from counterwatch.incidents.events import IncidentEvent
 from counterwatch.incidents.reasons import Reason
@@ -20,8 +22,9 @@ from counterwatch.rules.timing import DensityEpisode, FrameRef
 class PhoneUse(Rule):
     name = "phone_use"
     settings_type = Settings
+    settings: Settings
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         s = self.settings
         self._episode = DensityEpisode(s.dwell_s, s.min_fraction, s.clear_s)
@@ -77,5 +80,6 @@ class PhoneUse(Rule):
             self._best_score = 0.0
             return []
         if self._episode.reached(frame.ts) and self._incident.can_open(frame.ts):
+            assert self._episode.onset is not None  # a reached episode has begun
             return [self._incident.open(self._episode.onset, frame, self._episode.fraction, self._reason(frame))]
         return []

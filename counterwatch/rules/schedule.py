@@ -153,7 +153,7 @@ class HallCalendar:
         naive = dt.datetime.combine(date, dt.time(minute // 60, minute % 60))
         # A wall time inside a spring-forward gap does not exist; the round trip through UTC maps it to the
         # instant the clocks show after the jump, so periods keep their order and never run backwards.
-        return naive.replace(tzinfo=self.zone).astimezone(dt.timezone.utc).astimezone(self.zone)
+        return naive.replace(tzinfo=self.zone).astimezone(dt.UTC).astimezone(self.zone)
 
     def service_periods(self, window_id: str, date: dt.date) -> tuple[Period, ...]:
         """(start, end) pairs, timezone-aware in the hall's zone, sorted and disjoint; () when closed."""
@@ -176,8 +176,8 @@ class HallCalendar:
     def is_open(self, window_id: str, at: dt.datetime) -> bool:
         """Whether `at` (any aware datetime, normally UTC) falls inside a service period of the window."""
         _require_aware("at", at)
-        instant = at.astimezone(dt.timezone.utc)
-        return any(start.astimezone(dt.timezone.utc) <= instant < end.astimezone(dt.timezone.utc)
+        instant = at.astimezone(dt.UTC)
+        return any(start.astimezone(dt.UTC) <= instant < end.astimezone(dt.UTC)
                    for start, end in self.service_periods(window_id, self.local_date(at)))
 
     def opening_time(self, window_id: str, date: dt.date) -> dt.datetime | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
+from typing import Any
 
 from counterwatch.config.rules import Sleeping as Settings
 from counterwatch.incidents.events import IncidentEvent
@@ -69,8 +70,9 @@ class EyeBaseline:
 class Sleeping(Rule):
     name = "sleeping"
     settings_type = Settings
+    settings: Settings
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         s = self.settings
         self._episode = DensityEpisode(s.dwell_s, s.min_fraction, s.clear_s)
@@ -136,5 +138,6 @@ class Sleeping(Rule):
             update = self._incident.update(frame, self._episode.fraction, self._reason(frame)) if tags else None
             return [update] if update else []
         if self._episode.reached(frame.ts) and self._incident.can_open(frame.ts):
+            assert self._episode.onset is not None  # a reached episode has begun
             return [self._incident.open(self._episode.onset, frame, self._episode.fraction, self._reason(frame))]
         return []

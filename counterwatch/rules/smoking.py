@@ -23,6 +23,7 @@ a hand repeatedly looks the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from counterwatch.config.rules import Smoking as SmokingSettings
 from counterwatch.incidents.events import IncidentEvent
@@ -47,8 +48,9 @@ class _Track:
 class Smoking(Rule):
     name = "smoking"
     settings_type = SmokingSettings
+    settings: SmokingSettings
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._tracks: TrackTable[_Track] = TrackTable(self.common.track_forget_s, _Track)
         self._counted: list[FrameRef] = []  # starts of counted puffs within the last dwell_s, any person
@@ -81,6 +83,7 @@ class Smoking(Rule):
 
     def _judge(self, track: _Track, frame: FrameRef) -> bool:
         """A movement ending at `frame`: True when it counts as a puff."""
+        assert track.start is not None  # set when the movement began
         duration = frame.ts - track.start.ts
         timed = self._timed_from is None or track.start.ts >= self._timed_from - EPS
         long_enough = track.head or duration >= self.settings.min_movement_s - EPS
@@ -100,6 +103,7 @@ class Smoking(Rule):
             if at_mouth and not track.at_mouth:
                 track.start, track.countable, track.head = frame, not object_recent, False
             if at_mouth:
+                assert track.start is not None  # set at the rising edge, this frame or earlier
                 track.head = track.head or head
                 track.countable = track.countable and not object_recent
                 within = frame.ts - track.start.ts <= self.settings.max_movement_s + EPS
@@ -107,6 +111,7 @@ class Smoking(Rule):
             elif track.at_mouth:
                 track.countable = track.countable and not object_recent
                 if self._judge(track, frame):
+                    assert track.start is not None  # the movement had a rising edge
                     self._counted.append(track.start)
                     counted = True
             track.at_mouth = at_mouth

@@ -31,7 +31,8 @@ class WindowState:
     staff: tuple[StaffPresence, ...] = ()  # people in the staff zone, best detection first
     citizens: int = 0  # people on the citizen side of the counter
     sign_visible: bool | None = None  # None: the sign was not checked this frame (someone is at the post)
-    paused: bool = False  # 暂停办理: the sign is up (after hysteresis), the queue system says so, or the window is closed
+    # 暂停办理: the sign is up (after hysteresis), the queue system says so, or the window is closed
+    paused: bool = False
     pause_source: str | None = None  # one of PAUSE_SOURCES when paused
     on_schedule: bool = True  # within service hours (regular or extended) for this window
     rostered_staff: str | None = None  # staff id the roster puts at this window now

@@ -266,7 +266,7 @@ class DensityEpisode:
             first = self.window.first_on()
             if first is None:
                 self.run.reset()
-            elif first.ts > self.run.onset.ts:
+            elif self.run.onset is not None and first.ts > self.run.onset.ts:  # onset is set: the run is active
                 self.run.onset = first
         return None
 

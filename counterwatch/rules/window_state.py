@@ -3,8 +3,9 @@ the presence fused from detector, pose, motion and the window's empty-zone refer
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+import numpy.typing as npt
 
 from counterwatch.config.runtime_settings import cue_settings, presence_settings
 from counterwatch.config.schema import Camera, HallConfig
@@ -16,7 +17,11 @@ from vision.observation import Observation, Person
 from vision.presence import WindowPresence
 from vision.regions import WindowRegion
 from vision.tracking import PersonTracker
-from vision.window_assignment import torso_point
+from vision.window_assignment import is_citizen, is_staff, torso_point
+
+if TYPE_CHECKING:
+    from counterwatch.learning.runtime import HeadCue, HeadScorer
+    from vision.tracking import TrackedPerson
 
 _DUPLICATE_IOU = 0.6  # the same person found in two overlapping window crops
 
@@ -35,12 +40,13 @@ class WindowStateBuilder:
     """Stateful per camera (tracker, pause hysteresis); feed it every analysed Observation of that camera in order."""
 
     def __init__(self, config: HallConfig, camera: Camera, regions: tuple[WindowRegion, ...],
-                 calendar: HallCalendar, queue: QueueStatus, *, max_missing_frames: int = 6, heads=None):
+                 calendar: HallCalendar, queue: QueueStatus, *, max_missing_frames: int = 6,
+                 heads: HeadScorer | None = None) -> None:
         """`heads`: a counterwatch.learning.runtime.HeadScorer, or None (no learned heads: the default)."""
         self._config = config
         self._cue_settings = cue_settings(config.perception.cues)
         self._heads = heads
-        self._head_cache: dict[str, tuple[int, tuple, tuple]] = {}  # window -> (track id, active cue, shadow cue)
+        self._head_cache: dict[str, tuple[int, HeadCue, HeadCue]] = {}  # window -> (track id, active cue, shadow cue)
         self._shadow_states: tuple[WindowState, ...] = ()
         self._camera = camera
         self._regions = regions
@@ -50,22 +56,23 @@ class WindowStateBuilder:
         self._presence = ({region.window_id: WindowPresence(region, presence_settings(config.presence))
                            for region in regions} if config.presence.enabled else {})
 
-    def build(self, observation: Observation, image: np.ndarray | None = None) -> tuple[WindowState, ...]:
+    def build(self, observation: Observation, image: npt.NDArray[Any] | None = None) -> tuple[WindowState, ...]:
         """States of every window. `image` (the frame the observation came from) is needed by learned heads and by
         the empty-zone reference of presence fusion; without it no head runs and presence has no reference cue."""
         if observation.camera_id != self._camera.id:
-            raise ValueError(f"observation of camera {observation.camera_id!r} fed to the builder of {self._camera.id!r}")
+            raise ValueError(f"observation of camera {observation.camera_id!r} fed to the builder of "
+                             f"{self._camera.id!r}")
         width, height = observation.width, observation.height
         tracked = self._tracker.update(_dedupe(observation.persons))
         motion = {m.window_id: m.score for m in observation.motion}
         analysed = {m.window_id: m.analysed for m in observation.motion}
         states, shadow_states = [], []
         for region in self._regions:
-            citizen_ids = {t.track_id for t in tracked if _is_citizen(region, t.person, width, height)}
+            citizen_ids = {t.track_id for t in tracked if is_citizen(region, t.person, width, height)}
             # Only people detected this frame count: a carried track keeps its id through an occlusion, but the
             # rules already tolerate missed detections, and counting carried tracks would date an absence late.
             staff = [t for t in tracked if t.matched and t.track_id not in citizen_ids
-                     and _is_staff(region, t.person, width, height)]
+                     and is_staff(region, t.person, width, height)]
             staff.sort(key=lambda t: t.person.score, reverse=True)
             citizens = sum(1 for t in tracked if t.matched and t.track_id in citizen_ids)
             sign = observation.sign(region.window_id)
@@ -110,13 +117,14 @@ class WindowStateBuilder:
         self._shadow_states = tuple(shadow_states) if self._heads is not None and self._heads.has_shadow else ()
         return tuple(states)
 
-    def _head_cues(self, window_id: str, main, observation: Observation, fresh: bool,
-                   image: np.ndarray) -> tuple[tuple, tuple]:
+    def _head_cues(self, window_id: str, main: TrackedPerson, observation: Observation, fresh: bool,
+                   image: npt.NDArray[Any]) -> tuple[HeadCue, HeadCue]:
         """Heads score the main staff person only on frames the cascade analysed afresh; on reused frames the
         last scores of the same track stand (none for a track never scored)."""
         cached = self._head_cache.get(window_id)
         if not fresh:
             return (cached[1], cached[2]) if cached is not None and cached[0] == main.track_id else ((), ())
+        assert self._heads is not None  # build() asks only when heads are configured
         active, shadow = self._heads.score(window_id, image, main.person, observation.objects)
         self._head_cache[window_id] = (main.track_id, active, shadow)
         return active, shadow
@@ -129,15 +137,3 @@ class WindowStateBuilder:
 
     def take_pause_periods(self) -> tuple[PausePeriod, ...]:
         return tuple(period for tracker in self._pauses.values() for period in tracker.take_periods())
-
-
-def _is_citizen(region: WindowRegion, person: Person, width: int, height: int) -> bool:
-    """Feet on the citizen side of the counter: a standing citizen's body may reach up into the staff zone."""
-    return region.contains("citizen_side", width, height, *person.foot_point)
-
-
-def _is_staff(region: WindowRegion, person: Person, width: int, height: int) -> bool:
-    """Torso (pose), else box centre, else foot point in the staff zone: a seated person's feet are hidden."""
-    torso = torso_point(person)
-    points = ([torso] if torso else []) + [person.box.center, person.foot_point]
-    return any(region.contains("staff_zone", width, height, x, y) for x, y in points)
