@@ -11,7 +11,7 @@ from monitor_api.auth.keys import SCOPES, generate_api_key
 from monitor_api.auth.passwords import Passwords
 from monitor_api.schemas.accounts import ApiKeyCreatedPublic, ApiKeyPublic, UserPublic
 from monitor_api.storage import Actor, create_api_key, create_user, record_audit, set_user_halls, user_by_username
-from monitor_api.storage.models import ApiKeyRow, HallRow, Role, UserHallScopeRow, UserRow
+from monitor_api.storage.models import ApiKeyRow, HallRow, Role, StaffRow, UserHallScopeRow, UserRow
 
 
 class AccountError(ValueError):
@@ -77,6 +77,26 @@ def set_password(session: Session, passwords: Passwords, actor: Actor, user: Use
         raise AccountError(str(error), "password") from None
     user.failed_logins, user.locked_until = 0, None
     record_audit(session, actor, "user.password", "user", user.id)  # every existing token dies with the old hash
+
+
+def update_staff_link(session: Session, actor: Actor, user: UserRow, staff: tuple[str, str] | None) -> None:
+    """Link the account to a staff member of the hall config (hall id, staff id), or unlink it (None)."""
+    if (user.staff_hall_id, user.staff_id) == (staff or (None, None)):
+        return  # unchanged: nothing to audit
+    if staff is not None:
+        member = session.get(StaffRow, staff)
+        if member is None or not member.active:
+            raise AccountError(f"no staff member {staff[1]!r} in hall {staff[0]!r}", "staff_id")
+    user.staff_hall_id, user.staff_id = staff if staff is not None else (None, None)
+    record_audit(session, actor, "user.staff", "user", user.id,
+                 details={"staff_hall_id": user.staff_hall_id, "staff_id": user.staff_id})
+
+
+def check_supervisor_halls(session: Session, user: UserRow) -> None:
+    """A supervisor without a hall would see nothing: deactivate the account instead."""
+    if user.role is Role.SUPERVISOR and session.scalar(
+            select(UserHallScopeRow.hall_id).where(UserHallScopeRow.user_id == user.id).limit(1)) is None:
+        raise AccountError("a supervisor needs at least one hall", "halls")
 
 
 def update_halls(session: Session, actor: Actor, user: UserRow, halls: list[str]) -> None:

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitor_api.dashboard.catalogue_en import EN
-from monitor_api.dashboard.catalogue_zh import ZH
+from monitor_api.dashboard.catalogue_admin_en import ADMIN_EN
+from monitor_api.dashboard.catalogue_admin_zh import ADMIN_ZH
+from monitor_api.dashboard.catalogue_en import EN as _EN
+from monitor_api.dashboard.catalogue_zh import ZH as _ZH
+
+# The admin pages' messages live in their own modules (catalogue_admin_*.py); a key is defined in one place.
+ZH: dict[str, str] = {**_ZH, **ADMIN_ZH}
+EN: dict[str, str] = {**_EN, **ADMIN_EN}
 
 DEFAULT_LANG = "zh"
 LANG_COOKIE = "lang"
@@ -29,7 +35,9 @@ REASON_CODES: dict[str, tuple[str, ...]] = {
 SCRIPT_KEYS = ("login.working", "login.failed", "login.locked", "login.error", "live.connected", "live.connecting",
                "live.disconnected", "action.working", "action.done", "action.failed", "action.session_expired",
                "action.forbidden", "action.conflict", "action.done.acknowledged", "action.done.confirm",
-               "action.done.dismiss", "action.done.appeal", "action.done.upheld", "action.done.rejected")
+               "action.done.dismiss", "action.done.appeal", "action.done.upheld", "action.done.rejected",
+               "feed.review.forbidden", "feed.review.offline", "feed.review.choose_reason", "feed.review.conflict",
+               "review_state.confirmed", "review_state.dismissed")
 
 
 def normalise_lang(value: str | None) -> str | None:

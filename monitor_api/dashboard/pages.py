@@ -162,7 +162,7 @@ async def dashboard_page(request: Request) -> Response:
     if visit is None:
         return _to_login(request)
     tr, remember, api, user = visit
-    if user.is_window_staff:  # no wall for window staff: a login that asked for it lands on their own record
+    if user.home != "/dashboard":  # no wall for window staff and admins: a login that asked for it lands at home
         return RedirectResponse(user.home, status_code=303)
     try:
         halls = await _halls(api, user)
@@ -172,7 +172,7 @@ async def dashboard_page(request: Request) -> Response:
         return _api_failure(request, tr, remember, user, error)
     return _page(request, "dashboard.html", tr, remember, {
         "user": user, "halls": halls, "hall": hall, "windows": windows, "feed": feed, "nav": "dashboard",
-        "statuses": present.WINDOW_STATUSES})
+        "statuses": present.WINDOW_STATUSES, "reasons": present.reason_options(tr)})
 
 
 @router.get("/dashboard/fragments/{part}")
@@ -195,7 +195,8 @@ async def dashboard_fragment(request: Request, part: str) -> Response:
         return Response(status_code=error.status if error.status in (401, 403, 404) else 502)
     if part == "wall":
         return render(request, "_wall.html", {"tr": tr, "windows": windows, "hall": hall, "user": user})
-    return render(request, "_feed.html", {"tr": tr, "feed": feed, "hall": hall})
+    return render(request, "_feed.html", {"tr": tr, "feed": feed, "hall": hall, "user": user,
+                                          "reasons": present.reason_options(tr)})
 
 
 @router.get("/incidents/{incident_id}")
@@ -246,12 +247,15 @@ async def dashboard_static(path: str) -> Response:
 
 
 def _include_page_routers() -> None:
-    """The report and staff pages (report_pages.py) and the labelling queue (labelling_pages.py)."""
+    """The report and staff pages (report_pages.py), the labelling queue (labelling_pages.py) and the admin pages
+    (admin_pages.py)."""
+    from monitor_api.dashboard.admin_pages import router as admin_router
     from monitor_api.dashboard.labelling_pages import router as labelling_router
     from monitor_api.dashboard.report_pages import router as report_router
 
     router.include_router(report_router)
     router.include_router(labelling_router)
+    router.include_router(admin_router)
 
 
 _include_page_routers()

@@ -105,8 +105,12 @@ class UserView:
 
     @property
     def home(self) -> str:
-        """Where this person lands after login: window staff on their own record, everyone else on the wall."""
-        return "/me" if self.is_window_staff else "/dashboard"
+        """Where this person lands after login: window staff on their record, admins on /admin, others on the wall."""
+        return {STAFF_ROLE: "/me", "admin": "/admin"}.get(self.role, "/dashboard")
+
+    def is_about(self, incident: "IncidentView") -> bool:
+        """The incident names this person as its staff member: the API refuses their review of it (403)."""
+        return self.staff is not None and self.staff == (incident.hall_id, incident.staff_id)
 
     def may_appeal(self, incident: "IncidentView") -> bool:
         return self.role in APPEAL_FILER_ROLES or self.staff == (incident.hall_id, incident.staff_id)

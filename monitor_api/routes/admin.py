@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from sqlalchemy import select
 
-from monitor_api.accounts import (AccountError, add_api_key, add_user, check_staff_link, find_key, find_user,
-                                  set_password, update_halls, user_public)
+from monitor_api.accounts import (AccountError, add_api_key, add_user, check_staff_link, check_supervisor_halls,
+                                  find_key, find_user, set_password, update_halls, update_staff_link, user_public)
 from monitor_api.auth.policy import Administrator
 from monitor_api.problems import ApiProblem, FieldError, problem_responses
 from monitor_api.schemas.accounts import (ApiKeyCreate, ApiKeyCreatedPublic, ApiKeyPublic, UserCreate, UserPublic,
@@ -34,6 +34,14 @@ def _account_errors() -> Iterator[None]:
             from None
 
 
+def _staff_link(staff_hall_id: str | None, staff_id: str | None) -> tuple[str, str] | None:
+    """(hall id, staff id) of a staff link in a request, None when it names none; 422 when it names half of one."""
+    if (staff_hall_id is None) != (staff_id is None):
+        raise ApiProblem(422, "staff_hall_id and staff_id go together",
+                         errors=[FieldError(field="body.staff_id", message="give both or neither")])
+    return (staff_hall_id, staff_id) if staff_hall_id and staff_id else None
+
+
 @router.get("/users", response_model=list[UserPublic], summary="All users")
 def list_users(principal: Administrator, services: ServicesDep) -> list[UserPublic]:
     with services.database.read() as session:
@@ -45,12 +53,7 @@ def list_users(principal: Administrator, services: ServicesDep) -> list[UserPubl
                  409: "The username exists", 422: "Invalid request; also staff_hall_id without staff_id (or the "
                  "reverse), a role without the halls or staff link it needs, an unknown hall"}))
 def create_user(body: UserCreate, principal: Administrator, services: ServicesDep) -> UserPublic:
-    staff = None
-    if (body.staff_hall_id is None) != (body.staff_id is None):
-        raise ApiProblem(422, "staff_hall_id and staff_id go together",
-                         errors=[FieldError(field="body.staff_id", message="give both or neither")])
-    if body.staff_hall_id and body.staff_id:
-        staff = (body.staff_hall_id, body.staff_id)
+    staff = _staff_link(body.staff_hall_id, body.staff_id)
     with services.database.write() as session, _account_errors():
         user = add_user(session, services.passwords, principal.actor, username=body.username,
                         password=body.password, role=body.role, display_name=body.display_name, halls=body.halls,
@@ -59,8 +62,16 @@ def create_user(body: UserCreate, principal: Administrator, services: ServicesDe
 
 
 @router.patch("/users/{user_id}", response_model=UserPublic, summary="Change a user",
-              responses=problem_responses(400, 409, notes={409: "Admins cannot deactivate or demote themselves"}))
+              responses=problem_responses(400, 409, notes={
+                  409: "Admins cannot deactivate or demote themselves", 422: "Invalid request; also staff_hall_id "
+                  "without staff_id (or the reverse), unlink_staff with a staff link, a role without the halls or "
+                  "staff link it needs, an unknown hall or staff member"}))
 def update_user(user_id: ObjectId, body: UserUpdate, principal: Administrator, services: ServicesDep) -> UserPublic:
+    staff = _staff_link(body.staff_hall_id, body.staff_id)
+    if staff is not None and body.unlink_staff:
+        raise ApiProblem(422, "unlink_staff and a staff link exclude each other",
+                         errors=[FieldError(field="body.unlink_staff", message="give a staff link or unlink_staff")])
+    relink = staff is not None or body.unlink_staff
     with services.database.write() as session, _account_errors():
         user = find_user(session, user_id)
         if user is None:
@@ -70,14 +81,22 @@ def update_user(user_id: ObjectId, body: UserUpdate, principal: Administrator, s
         changes: dict[str, object] = {}
         if body.display_name is not None:
             user.display_name = changes["display_name"] = body.display_name
-        if body.role is not None and body.role != user.role:
-            check_staff_link(body.role, user.staff_id is not None)
+        new_role = body.role is not None and body.role != user.role
+        if new_role or relink:
+            linked = staff is not None if relink else user.staff_id is not None
+            check_staff_link(body.role if body.role is not None else user.role, linked)
+        if new_role:
+            assert body.role is not None
             if body.halls is None:
                 update_halls(session, principal.actor, user, [])
             user.role = body.role
             changes["role"] = body.role.value
         if body.halls is not None:
             update_halls(session, principal.actor, user, body.halls)
+        if new_role or body.halls is not None:
+            check_supervisor_halls(session, user)
+        if relink:
+            update_staff_link(session, principal.actor, user, staff)
         if body.active is not None:
             user.active = changes["active"] = body.active
         if body.unlock:

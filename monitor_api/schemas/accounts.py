@@ -66,6 +66,10 @@ class UserUpdate(InputModel):
     halls: list[str] | None = Field(default=None, max_length=100)
     password: str | None = Field(default=None, min_length=10, max_length=1024)
     unlock: bool = Field(default=False, description="Clear a lockout and the failure count.")
+    staff_hall_id: str | None = Field(default=None, max_length=64, description="With staff_id: link the account "
+                                      "to this staff member of the hall config (replacing any link).")
+    staff_id: str | None = Field(default=None, max_length=64)
+    unlink_staff: bool = Field(default=False, description="Remove the account's staff link.")
 
 
 class ApiKeyCreate(InputModel):

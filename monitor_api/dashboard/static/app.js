@@ -51,10 +51,12 @@
     return 'HTTP ' + status;
   }
 
-  async function post(url, body) {
+  async function post(url, body) { return send('POST', url, body); }
+
+  async function send(method, url, body) {
     var token = await ensureCsrf();
     var response = await fetch(url, {
-      method: 'POST',
+      method: method,
       credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-CSRF-Token': token },
       body: JSON.stringify(body || {})
@@ -93,5 +95,5 @@
     });
   });
 
-  window.cw = { t: t, csrf: csrf, setCsrf: setCsrf, post: post, problem: problem, toLogin: toLogin };
+  window.cw = { t: t, csrf: csrf, setCsrf: setCsrf, post: post, send: send, problem: problem, toLogin: toLogin };
 })();

@@ -48,9 +48,22 @@
         } catch (e) { continue; }
         if (response.status === 401) { window.cw.toLogin(); return; }
         if (!response.ok) { continue; }
-        region.innerHTML = await response.text(); // server-rendered, autoescaped fragment of our own templates
+        swap(region, await response.text());
       }
       announceFresh();
+    }
+
+    // `html` is a server-rendered, autoescaped fragment of our own templates. An alert card whose review the
+    // supervisor has begun (feed_review.js marks it is-reviewing) stays as it is while the new render still offers
+    // that review, so a live update never throws away a half-made choice.
+    function swap(region, html) {
+      var kept = Array.prototype.slice.call(region.querySelectorAll('[data-incident-id].is-reviewing'));
+      region.innerHTML = html;
+      kept.forEach(function (card) {
+        var fresh = region.querySelector('[data-incident-id="' + CSS.escape(card.dataset.incidentId) + '"]');
+        if (fresh && fresh.querySelector('form.alert__review')) { fresh.replaceWith(card); }
+      });
+      document.dispatchEvent(new CustomEvent('cw:swapped', { detail: { region: region } }));
     }
 
     function announceFresh() {
@@ -145,6 +158,8 @@
       };
     }
 
+    // Another script changed something (a review on an alert card): re-render what shows it now.
+    document.addEventListener('cw:stale', function (event) { schedule((event.detail && event.detail.type) || null); });
     window.setInterval(function () { schedule(null); }, REFRESH_S * 1000);
     window.addEventListener('pagehide', function () { if (source) { source.close(); } });
     connect();

@@ -37,6 +37,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/auth/logout"): USERS_ALL,
     ("GET", "/api/v1/auth/me"): USERS_ALL,
     ("GET", "/api/v1/halls"): USERS_ALL,
+    ("GET", "/api/v1/halls/{hall_id}/settings"): frozenset({ADMIN}),
     ("GET", "/api/v1/incidents"): frozenset({SUP_A, SUP_B, *MANAGERS, AUDITOR, STAFF, OTHER_STAFF, "key_incidents"}),
     ("GET", "/api/v1/incidents/{incident_id}"): frozenset({SUP_A, *MANAGERS, AUDITOR, STAFF, "key_incidents"}),
     ("POST", "/api/v1/incidents/{incident_id}/acknowledge"): frozenset({SUP_A, *MANAGERS}),
@@ -95,7 +96,7 @@ def _request(world: World, client: httpx.Client, method: str, template: str, pri
     ids = world.ids
     path = template.format(incident_id="inc-a1", evidence_id=ids["evidence_a1"], appeal_id=ids["appeal"],
                            window_id="w01", user_id=ids["someone"], key_id=ids["spare_key"],
-                           complaint_id=ids["complaint"], sample_id=ids["label_sample"])
+                           complaint_id=ids["complaint"], sample_id=ids["label_sample"], hall_id="hall-a")
     params: dict[str, str] = {}
     body: dict | None = None
     if template.endswith("/appeals"):
