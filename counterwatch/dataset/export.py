@@ -11,7 +11,9 @@ label, skip included) never goes that way, so a supervisor's word is never overr
 
 The image is the stored snapshot, which the evidence recorder masked before it was written; it is copied as decoded,
 not masked again, so the dataset holds what the reviewer saw. Sampled frames under DATA_DIR/samples/ (labelled or
-not) are masked again on the way in: a cheap guard that nothing the runner wrote leaks through here unmasked.
+not) are cut for their window and masked again on the way in (Annotator.frame, the runner's own framing): a cheap
+guard that nothing the runner wrote leaks through here unmasked, and a sample stored as a whole frame (before
+samples were cut) leaves no other window's staff member in the dataset. Their boxes are in the cut image's pixels.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from sqlalchemy import select
 from counterwatch.config import HallConfig
 from counterwatch.dataset.annotate import Annotator
 from counterwatch.dataset.format import DatasetWriter, safe_id
+from counterwatch.dataset.sample_geometry import read_geometry
 from counterwatch.dataset.sampler import stored_samples
 from counterwatch.rules.schedule import HallCalendar
 
@@ -152,6 +155,15 @@ def _normal_path(path: str) -> str:
         return path
 
 
+def _geometry(sample) -> list:
+    """[the stored sample's geometry (None: a whole frame)], or [] with a warning when it cannot be read."""
+    try:
+        return [sample.geometry()]
+    except (OSError, ValueError) as exc:
+        logger.warning("%s: %s: skipped", sample.path, exc)
+        return []
+
+
 def _sample_id(config: HallConfig, camera_id: str, window_id: str, stamp: str) -> str:
     """One id per stored sample file, whether it is exported labelled or as an unlabelled negative: a later export
     with a label replaces the earlier assumption in a merged dataset."""
@@ -201,32 +213,37 @@ def export_dataset(config: HallConfig, out: Path, *, since: str | None = None, n
                 writer.discard(_sample_id(config, row.camera_id, row.window_id, PurePosixPath(row.path).stem))
                 continue
             problem = None if _LABEL.fullmatch(row.label) else f"label {row.label!r} is not a behaviour name"
-            image = None
+            image = geometry = None
             if problem is None:
                 try:
-                    image = cv2.imread(str(resolve_evidence_path(data_dir, row.path)), cv2.IMREAD_COLOR)
-                except EvidencePathError as exc:
+                    path = resolve_evidence_path(data_dir, row.path)
+                    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+                    geometry = read_geometry(path) if image is not None else None
+                except (EvidencePathError, OSError, ValueError) as exc:
                     logger.warning("label sample %s: %s", row.label_id, exc)
+                    image = None
                 problem = None if image is not None else f"no readable image at {row.path}"
             if problem is not None:
                 skipped.append(f"label sample {row.label_id}: {problem}")
                 continue
-            image = annotator.mask(image, row.camera_id)
+            image, geometry = annotator.frame(image, row.camera_id, row.window_id, geometry)
             local_day = calendar.local_date(row.captured_at).isoformat()
             writer.add(_sample_id(config, row.camera_id, row.window_id, PurePosixPath(row.path).stem), image,
                        label=row.label, source=source,
                        group=f"sample:{row.camera_id}:{row.window_id}:{local_day}",
                        window=row.window_id, camera=row.camera_id, time=row.captured_at, label_id=row.label_id,
-                       annotation=annotator.annotate(image, row.camera_id, row.window_id, row.captured_at))
+                       annotation=annotator.annotate(image, row.camera_id, row.window_id, row.captured_at,
+                                                     geometry))
             labelled += 1
         # The rate applies to stored frames too: the runner may store more than a given export wants. Labelled files
         # are not candidates: the label decides (skip included).
         unlabelled = (s for s in stored_samples(data_dir, since_at)
                       if s.path.relative_to(data_dir).as_posix() not in labelled_paths)
-        candidates = (CandidateFrame(s.camera_id, s.window_id, s.at, image)
-                      for s in unlabelled for image in [s.read()] if image is not None)
+        candidates = (CandidateFrame(s.camera_id, s.window_id, s.at, image, geometry)
+                      for s in unlabelled for image in [s.read()] if image is not None
+                      for geometry in _geometry(s))
         for frame in sample_negative_frames(candidates, negatives_per_hour, calendar):
-            image = annotator.mask(frame.image, frame.camera_id)
+            image, geometry = annotator.frame(frame.image, frame.camera_id, frame.window_id, frame.geometry)
             stamp = frame.at.strftime("%Y%m%dT%H%M%S%fZ")
             local_day = calendar.local_date(frame.at).isoformat()
             writer.add(_sample_id(config, frame.camera_id, frame.window_id, stamp), image,
@@ -234,7 +251,7 @@ def export_dataset(config: HallConfig, out: Path, *, since: str | None = None, n
                        # Frames of one window on one day are alike (same person, same light): one group.
                        group=f"sample:{frame.camera_id}:{frame.window_id}:{local_day}",
                        window=frame.window_id, camera=frame.camera_id, time=frame.at,
-                       annotation=annotator.annotate(image, frame.camera_id, frame.window_id, frame.at))
+                       annotation=annotator.annotate(image, frame.camera_id, frame.window_id, frame.at, geometry))
             sampled += 1
     info = writer.close()
     for line in skipped:

@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from counterwatch.dataset.sample_geometry import SampleGeometry, read_geometry, with_geometry
 from counterwatch.incidents.media import encode_snapshot, write_bytes_atomic
 from counterwatch.private_files import private_dir
 from counterwatch.rules.schedule import HallCalendar
@@ -33,12 +34,14 @@ _STAMP = "%Y%m%dT%H%M%S%fZ"
 
 @dataclass(frozen=True)
 class CandidateFrame:
-    """A frame of one window's view, privacy-masked already, at an aware (UTC) time."""
+    """A frame of one window's view, privacy-masked already, at an aware (UTC) time. `geometry`: where `image` was
+    cut from the camera frame (the runner's samples); None for a whole camera frame."""
 
     camera_id: str
     window_id: str
     at: datetime
     image: np.ndarray
+    geometry: SampleGeometry | None = None
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None or self.at.utcoffset() is None:
@@ -71,10 +74,15 @@ def sample_path(data_dir: Path, frame: CandidateFrame) -> Path:
 
 
 def store_sample(data_dir: Path, frame: CandidateFrame) -> Path:
-    """Write a sampled (masked) frame where the export finds it: samples/<camera>/<window>/<UTC stamp>.jpg."""
+    """Write a sampled (masked) frame where the export finds it: samples/<camera>/<window>/<UTC stamp>.jpg, with its
+    geometry inside the file (sample_geometry.py) when it is a window's crop."""
+    if frame.geometry is not None and frame.geometry.size != (frame.image.shape[1], frame.image.shape[0]):
+        height, width = frame.image.shape[:2]
+        raise ValueError(f"a {width}x{height} image is not the crop {frame.geometry.crop}")
     path = sample_path(data_dir, frame)
     private_dir(path.parent)
-    write_bytes_atomic(path, encode_snapshot(frame.image))
+    data = encode_snapshot(frame.image)
+    write_bytes_atomic(path, with_geometry(data, frame.geometry) if frame.geometry is not None else data)
     return path
 
 
@@ -87,6 +95,10 @@ class StoredSample:
 
     def read(self) -> np.ndarray | None:
         return cv2.imread(str(self.path), cv2.IMREAD_COLOR)
+
+    def geometry(self) -> SampleGeometry | None:
+        """Where the image was cut from its camera frame; None for a whole frame (ValueError: unreadable)."""
+        return read_geometry(self.path)
 
 
 def stored_samples(data_dir: Path, since: datetime | None = None) -> tuple[StoredSample, ...]:

@@ -17,11 +17,14 @@ A camera often covers several windows, and an incident is about the staff member
   next, in the CJK font sized to the crop (fonts.py; without it, ASCII in OpenCV's font).
 
 Order: blur on the raw frame, crop, draw, mask (the mask covers any drawing that strays onto it), header.
+
+The labelling queue's sampled frames (learning.sampling) are cut for their window by the same `window_image`, without
+drawing or header: a sample of one window shows neither the citizens nor another window's staff member.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import lru_cache
@@ -247,16 +250,30 @@ def _header(width: int, view: EvidenceView, text: Caption) -> np.ndarray:
     return np.asarray(pil)
 
 
-def render(raw: np.ndarray, view: EvidenceView, face_detector, observation: Observation | None, text: Caption, *,
-           annotate: bool = True) -> np.ndarray:
-    """The stored image of `view`'s window from the raw camera frame `raw`: blurred, cut, drawn on, masked, titled."""
+def window_image(raw: np.ndarray, view: EvidenceView, face_detector, observation: Observation | None = None, *,
+                 draw: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """`view`'s window cut from the raw camera frame `raw`, fit to store: faces and heads outside every staff zone
+    blurred (on the raw frame), cut to the crop, `draw`n on, then masked (the citizen side and the other windows'
+    staff zones). Evidence (`render`) and the labelling queue's samples (learning.sampling) are both cut here.
+
+    `face_detector` None searches no faces (only the observation's heads are blurred): for images whose faces were
+    blurred when they were first stored (a stored sample framed again on export without models)."""
     height, width = raw.shape[:2]
     if (width, height) != view.frame_size:
         raise ValueError(f"a {width}x{height} frame does not fit the view cut for {view.frame_size}")
-    boxes = private_boxes(raw, view.regions, face_detector, observation, area=view.search)
+    area = view.search if face_detector is not None else (0, 0, 0, 0)  # an empty area: no faces looked for
+    boxes = private_boxes(raw, view.regions, face_detector, observation, area=area)
     x1, y1, x2, y2 = view.crop
     image = np.ascontiguousarray(blur_boxes(raw, boxes)[y1:y2, x1:x2])
-    if annotate:
-        image = _annotate(image, view, observation, text.from_onset_s >= 0)
+    if draw is not None:
+        image = draw(image)
     image[view.mask] = MASK_BGR
-    return np.vstack([_header(x2 - x1, view, text), image])
+    return image
+
+
+def render(raw: np.ndarray, view: EvidenceView, face_detector, observation: Observation | None, text: Caption, *,
+           annotate: bool = True) -> np.ndarray:
+    """The stored image of `view`'s window from the raw camera frame `raw`: blurred, cut, drawn on, masked, titled."""
+    draw = (lambda image: _annotate(image, view, observation, text.from_onset_s >= 0)) if annotate else None
+    image = window_image(raw, view, face_detector, observation, draw=draw)
+    return np.vstack([_header(image.shape[1], view, text), image])

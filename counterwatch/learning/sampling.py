@@ -6,10 +6,13 @@ intervals of 3600 / `learning.sample_frames_per_hour` seconds, aligned to the Un
 grid), and keeps the single most uncertain candidate of each interval. Candidates are frames where the window is in
 service: on schedule, not paused, with a staff member at the post (the ordinary working time the heads must learn;
 the empty counter after closing is not). When the interval is over (the first state of that window at or after its
-end) the candidate is privacy-masked exactly as evidence is (`mask_frame` with the camera's regions, the pipeline's
-face detector and the frame's observation) and written with the dataset sampler's layout,
-DATA_DIR/samples/<camera>/<window>/<UTC stamp>.jpg. The pipeline reports the `SampledFrame`, which the runner sends
-to the API (monitor_api.ingest) to queue it (label_samples); `counterwatch dataset export` reads the labels.
+end) the candidate is cut for its window and privacy-masked exactly as evidence is (framing.window_image with the
+window's evidence view: faces outside staff zones blurred, cropped to the window, the citizen side and every other
+window's staff zone masked; the pipeline's face detector and the frame's observation) and written with the dataset
+sampler's layout, DATA_DIR/samples/<camera>/<window>/<UTC stamp>.jpg, the crop's place in the camera frame inside the
+file (dataset.sample_geometry), so that whatever reads it later maps frame coordinates onto it. The pipeline reports
+the `SampledFrame`, which the runner sends to the API (monitor_api.ingest) to queue it (label_samples);
+`counterwatch dataset export` reads the labels.
 
 Memory: at most one pending (raw) frame per window. A frame that cannot be masked or written is logged and dropped:
 sampling must never stop a camera.
@@ -27,8 +30,9 @@ import numpy as np
 
 from cameras.frame import Frame
 from counterwatch.config.schema import HallConfig
+from counterwatch.dataset.sample_geometry import SampleGeometry
 from counterwatch.dataset.sampler import CandidateFrame, store_sample
-from counterwatch.incidents.privacy import mask_frame
+from counterwatch.incidents.framing import EvidenceView, evidence_view, window_image
 from counterwatch.rules.state import WindowState
 from vision.observation import Observation
 from vision.regions import WindowRegion
@@ -126,6 +130,7 @@ class FrameSampler:
         self._regions = tuple(regions)
         self._detector = face_detector
         self._pending: dict[str, _Candidate] = {}
+        self._views: dict[tuple[str, int, int], EvidenceView] = {}
 
     def _interval(self, at: datetime) -> int:
         return math.floor(at.timestamp() / self.interval_s)
@@ -164,10 +169,20 @@ class FrameSampler:
         stored = (self._store(window, candidate) for window, candidate in sorted(pending.items()))
         return tuple(sample for sample in stored if sample is not None)
 
+    def _view(self, window_id: str, width: int, height: int) -> EvidenceView:
+        key = (window_id, width, height)
+        if key not in self._views:
+            self._views[key] = evidence_view(self._regions, window_id, width, height)
+        return self._views[key]
+
     def _store(self, window_id: str, candidate: _Candidate) -> SampledFrame | None:
         try:
-            masked = mask_frame(candidate.image, self._regions, self._detector, candidate.observation)
-            path = store_sample(self.data_dir, CandidateFrame(self.camera_id, window_id, candidate.at, masked))
+            height, width = candidate.image.shape[:2]
+            view = self._view(window_id, width, height)
+            image = window_image(candidate.image, view, self._detector, candidate.observation)
+            geometry = SampleGeometry(window_id, view.frame_size, view.crop)
+            path = store_sample(self.data_dir, CandidateFrame(self.camera_id, window_id, candidate.at, image,
+                                                              geometry))
             relative = path.relative_to(self.data_dir).as_posix()
         except Exception:  # a full disk or a failing detector must not stop the camera
             logger.exception("camera %s window %s: sampled frame of %s could not be stored under %s",

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from counterwatch.cli import main
 from counterwatch.dataset import CandidateFrame, read_manifest, store_sample
 from counterwatch.dataset.format import NOT_BOXES
+from counterwatch.incidents.framing import evidence_view
 from counterwatch.incidents.privacy import MASK_BGR, citizen_polygons_mask
 from counterwatch.pipeline import regions_for
 from tests.dataset.conftest import T0, History
@@ -86,7 +87,12 @@ def test_sampled_frames_under_the_data_dir_are_masked_negatives(history: History
     assert report.sampled == 2 and len(sampled) == 2
     assert {s.time for s in sampled} == {T0.isoformat(), (T0 + timedelta(minutes=70)).isoformat()}
     assert all(s.label == "none" and s.negative_for == () and s.review_id is None for s in sampled)
-    polygon = citizen_polygons_mask(regions_for(config, config.cameras[0]), 1280, 720)
-    for sample in sampled:  # stored unmasked on purpose: the export masks what is not masked yet
+    regions = regions_for(config, config.cameras[0])
+    x1, y1, x2, y2 = evidence_view(regions, "w01", 1280, 720).crop
+    polygon = citizen_polygons_mask(regions, 1280, 720)[y1:y2, x1:x2]
+    w02_zone = (regions[1].mask("staff_zone", 1280, 720) > 0)[y1:y2, x1:x2]
+    for sample in sampled:  # stored unmasked and whole on purpose: the export cuts and masks what is not yet
         image = cv2.imread(str(tmp_path / "ds" / sample.image))
+        assert image.shape == (y2 - y1, x2 - x1, 3)
         assert np.abs(image[polygon].astype(int) - MASK_BGR).max() <= SNAPSHOT_TOLERANCE
+        assert np.abs(image[w02_zone].astype(int) - MASK_BGR).max() <= SNAPSHOT_TOLERANCE

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from counterwatch.cli import main
 from counterwatch.dataset import CandidateFrame, read_manifest, store_sample
 from counterwatch.dataset.format import Sample
+from counterwatch.incidents.framing import evidence_view
 from counterwatch.incidents.privacy import MASK_BGR, citizen_polygons_mask
 from counterwatch.pipeline import regions_for
 from tests.dataset.conftest import CAMERA, T0, History
@@ -101,12 +102,18 @@ def test_labelled_frames_are_exported_with_their_label_and_never_as_unlabelled_n
     info = json.loads((tmp_path / "labelled/dataset.json").read_text())
     assert info["counts"] == {"none": 2, "phone_use": 3}  # with the reviewed incidents (1 none, 2 phone_use)
 
-    # The labelled files were stored unmasked here: the export masks them on the way in.
-    polygon = citizen_polygons_mask(regions_for(history.config, history.config.cameras[0]), 1280, 720)
+    # The labelled files were stored unmasked and whole here: the export cuts them for their window and masks them
+    # on the way in (the citizen side and the other window's staff zone).
+    regions = regions_for(history.config, history.config.cameras[0])
+    polygon = citizen_polygons_mask(regions, 1280, 720)
     assert np.abs(history.raw[polygon].astype(int) - MASK_BGR).max() > 50
     for sample in samples.values():
         image = cv2.imread(str(tmp_path / "labelled" / sample.image))
-        assert np.abs(image[polygon].astype(int) - MASK_BGR).max() <= SNAPSHOT_TOLERANCE
+        x1, y1, x2, y2 = evidence_view(regions, sample.window, 1280, 720).crop
+        other = next(r for r in regions if r.window_id != sample.window).mask("staff_zone", 1280, 720) > 0
+        assert image.shape == (y2 - y1, x2 - x1, 3)
+        for masked in (polygon[y1:y2, x1:x2], other[y1:y2, x1:x2]):
+            assert masked.any() and np.abs(image[masked].astype(int) - MASK_BGR).max() <= SNAPSHOT_TOLERANCE
 
     # At a rate that would take every stored frame, the unlabelled one comes in as a negative and only it: the
     # labelled ones keep their labels (not overwritten by a "none"), the skipped one stays out.

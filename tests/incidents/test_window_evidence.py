@@ -227,8 +227,9 @@ def test_a_long_dwell_keeps_onset_and_alert_at_full_rate_and_thins_between(tmp_p
 
 
 def test_the_buffer_reaches_back_as_far_as_the_halls_longest_dwell(demo_config) -> None:
-    # The demo's rules: absence 30 s, sleeping 60 s; smoking (120 s) is off and does not count.
-    assert evidence_onset_lag_s(demo_config) == 60.0
+    # The demo's rules: absence 30 s, phone use 15 s, sleeping 20 s, the other rules' defaults (at most 30 s);
+    # smoking (120 s) is off and does not count.
+    assert evidence_onset_lag_s(demo_config) == 30.0
     rules = demo_config.rules.model_copy(update={
         "absent_without_pause": demo_config.rules.absent_without_pause.model_copy(update={"dwell_s": 300.0})})
     assert evidence_onset_lag_s(demo_config.model_copy(update={"rules": rules})) == 300.0

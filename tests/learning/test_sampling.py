@@ -10,6 +10,8 @@ import pytest
 
 from cameras.frame import Frame
 from counterwatch.config import HallConfig
+from counterwatch.dataset.sample_geometry import read_geometry
+from counterwatch.incidents.framing import evidence_view
 from counterwatch.incidents.privacy import MASK_BGR, citizen_polygons_mask
 from counterwatch.learning.sampling import FrameSampler, SampledFrame, scores_for, uncertainty
 from counterwatch.pipeline import regions_for
@@ -137,11 +139,16 @@ def test_one_most_uncertain_in_service_frame_per_interval_is_stored_masked(demo_
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.jpg"))
     assert files == sorted(s.path for s in samples)
     assert samples[0].path == "samples/cam-demo/w01/20260302T010005000000Z.jpg"
-    polygon = citizen_polygons_mask(regions, scene.shape[1], scene.shape[0])
-    assert np.abs(scene[polygon].astype(int) - MASK_BGR).max() > 50  # the raw frame has content there
+    # Each sample is w01's window cut as its evidence is (tests/incidents/test_sample_framing.py checks the masks);
+    # here the crop starts at the frame's origin, so frame pixels and sample pixels coincide.
+    x1, y1, x2, y2 = evidence_view(regions, "w01", scene.shape[1], scene.shape[0]).crop
+    assert (x1, y1) == (0, 0)
+    polygon = citizen_polygons_mask(regions, scene.shape[1], scene.shape[0])[y1:y2, x1:x2]
+    assert np.abs(scene[y1:y2, x1:x2][polygon].astype(int) - MASK_BGR).max() > 50  # the raw frame has content there
     for sample, second in zip(samples, (5, 21, 31)):
         image = cv2.imread(str(tmp_path / sample.path), cv2.IMREAD_COLOR)
-        assert image is not None and image.shape == scene.shape
+        assert image is not None and image.shape == (y2 - y1, x2 - x1, 3)
+        assert read_geometry(tmp_path / sample.path).crop == (x1, y1, x2, y2)
         assert np.abs(image[polygon].astype(int) - MASK_BGR).max() <= SNAPSHOT_TOLERANCE
         assert abs(_mark_level(image) - 5 * second) <= 2  # the stored frame is that second's frame
         staff = image[100:400, 100:500].astype(int)  # outside the mask the picture is kept

@@ -16,6 +16,8 @@ from sqlalchemy import create_engine, text
 
 from counterwatch.config import load_config
 from counterwatch.demo_scene import render_scene, segment
+from counterwatch.dataset.sample_geometry import read_geometry
+from counterwatch.incidents.framing import evidence_view
 from counterwatch.incidents.privacy import MASK_BGR, citizen_polygons_mask
 from counterwatch.learning.registry import BUILTIN_ROOT, Registry
 from counterwatch.learning.runtime import registry_root
@@ -68,7 +70,8 @@ def test_run_queues_masked_samples_of_both_windows(tmp_path: Path) -> None:
 
     config = load_config(config_path)
     data_dir = config.resolve(config.storage.data_dir)
-    polygon = citizen_polygons_mask(regions_for(config, config.cameras[0]), 1280, 720)
+    regions = regions_for(config, config.cameras[0])
+    polygon = citizen_polygons_mask(regions, 1280, 720)
     registry = Registry(registry_root(config), builtin=BUILTIN_ROOT)
     shipped = {b: registry.card(b, registry.active(b))["threshold"] for b in config.models.heads}
     assert set(shipped) == {"phone_use", "eating", "drinking", "sleeping"}
@@ -81,9 +84,13 @@ def test_run_queues_masked_samples_of_both_windows(tmp_path: Path) -> None:
         assert all(0.0 <= probability <= 1.0 for _, probability, _ in scores)
         assert row["uncertainty"] == pytest.approx(uncertainty(scores))
         image = cv2.imread(str(data_dir / row["path"]), cv2.IMREAD_COLOR)
-        assert image is not None and image.shape == (720, 1280, 3)
-        assert np.abs(image[polygon].astype(int) - MASK_BGR).max() <= SNAPSHOT_TOLERANCE
-        assert image[~polygon].std() > 10  # the rest of the picture is there
+        # Cut for its window as evidence is, with the crop's place in the frame inside the file.
+        x1, y1, x2, y2 = evidence_view(regions, row["window_id"], 1280, 720).crop
+        assert image is not None and image.shape == (y2 - y1, x2 - x1, 3)
+        assert read_geometry(data_dir / row["path"]).crop == (x1, y1, x2, y2)
+        shown = polygon[y1:y2, x1:x2]
+        assert np.abs(image[shown].astype(int) - MASK_BGR).max() <= SNAPSHOT_TOLERANCE
+        assert image[~shown].std() > 10  # the rest of the picture is there
     files = sorted(p.relative_to(data_dir).as_posix() for p in (data_dir / "samples").rglob("*.jpg"))
     assert files == sorted(row["path"] for row in rows)
 
