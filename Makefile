@@ -33,7 +33,7 @@ venv: $(TEST_STAMP)
 system-test-deps:
 	bash scripts/install-test-system-deps.sh
 
-var/demo/scene.mp4: $(STAMP) counterwatch/demo_scene.py configs/demo.yaml
+var/demo/scene.mp4: $(STAMP) counterwatch/demo_scene.py counterwatch/demo_sprites.py configs/demo.yaml
 	$(BIN)/counterwatch demo-scene --config configs/demo.yaml --out $@ --force
 
 # First start creates `admin` and `supervisor` with generated passwords, printed once (never stored in the repo).

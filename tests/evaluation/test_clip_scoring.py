@@ -139,11 +139,13 @@ def test_the_dwell_scale_shortens_rule_times_in_a_copy(demo_config) -> None:
     assert demo_config.rules.absent_without_pause.dwell_s == 30  # the validated config is left alone
     assert rules.absent_without_pause.dwell_s == 5  # 3 s is below the field's minimum of 5 s
     assert rules.absent_without_pause.return_s == pytest.approx(0.5)
-    assert rules.phone_use.dwell_s == 3 and rules.phone_use.clear_s == 1 and rules.sleeping.dwell_s == 6
+    # demo.yaml: phone 15 s and sleeping 20 s scale below their minimums of 2 s and 5 s; eating's 20 s does not
+    assert rules.phone_use.dwell_s == 2 and rules.phone_use.clear_s == 1 and rules.sleeping.dwell_s == 5
     assert rules.eating.dwell_s == 2 and rules.phone_use.cooldown_s == 6
     by_field = {t.field: t for t in times}
     assert by_field["absent_without_pause.dwell_s"].raised_to_minimum
-    assert not by_field["phone_use.dwell_s"].raised_to_minimum
+    assert by_field["phone_use.dwell_s"].raised_to_minimum and by_field["sleeping.dwell_s"].raised_to_minimum
+    assert not by_field["eating.dwell_s"].raised_to_minimum
     assert scaled.cameras == demo_config.cameras and scaled.base_dir == demo_config.base_dir
     with pytest.raises(ValueError, match="dwell-scale"):
         scale_rule_times(demo_config, 1.5)
