@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 from shapely.geometry import Polygon as ShapelyPolygon
 from shapely.validation import explain_validity
 
+from counterwatch.behaviours import HEAD_BEHAVIOURS
 from counterwatch.config.base import Identifier, Point, Strict
 from counterwatch.config.calendar import Calendar, RosterEntry, StaffMember
 from counterwatch.config.rules import RulesConfig
@@ -130,7 +131,6 @@ class ModelsConfig(Strict):
         return any(self.heads_for(window_id) for window_id in window_ids)
 
 
-HEAD_BEHAVIOURS: tuple[str, ...] = ("phone_use", "eating", "drinking", "sleeping")
 _VERSION_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 

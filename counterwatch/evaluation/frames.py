@@ -25,21 +25,22 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from counterwatch.behaviours import BEHAVIOURS as BEHAVIOURS_TABLE, HEAD_BEHAVIOURS
 from counterwatch.evaluation.metrics import Confusion
 from vision.cues import BehaviourCues, CueSettings, person_cues
 
 log = logging.getLogger("counterwatch.evaluation")
 
-BEHAVIOURS = ("phone_use", "eating", "drinking", "sleeping", "none")  # what the per-frame decision can say
+BEHAVIOURS = (*HEAD_BEHAVIOURS, "none")  # what the per-frame decision can say
 # Truth labels a photo set may carry: the decision's, and smoking, which no single frame shows (the smoking rule
 # counts puffs over minutes): a smoking photo is scored as a miss or as the behaviour decided instead.
-TRUTH_LABELS = ("phone_use", "eating", "drinking", "smoking", "sleeping", "none")
+TRUTH_LABELS = (*(b.name for b in BEHAVIOURS_TABLE if b.learnable or b.label_key), "none")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 DECISION_THRESHOLD = 0.3
@@ -231,7 +232,7 @@ def evaluate_frames(photos: Sequence[LabelledPhoto], cascade, *, cue_settings: C
         if image is None:
             raise ValueError(f"{photo.path}: not a readable image")
         started = time.perf_counter()
-        observation = cascade.observe(Frame("photo", index, float(index), datetime.now(timezone.utc), image))
+        observation = cascade.observe(Frame("photo", index, float(index), datetime.now(UTC), image))
         person = main_person(observation.persons)
         cues = person_cues(person, observation.objects, settings=cue_settings) if person is not None else None
         if cues is not None and heads is not None:

@@ -5,10 +5,10 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from counterwatch.behaviours import INCIDENT_TYPES
 from counterwatch.incidents.reasons import Reason
 
-INCIDENT_TYPES = ("absent_without_pause", "phone_use", "eating", "drinking", "smoking", "sleeping",
-                  "late_arrival", "left_during_service")
+__all__ = ["INCIDENT_TYPES", "EventKind", "Evidence", "IncidentEvent"]
 
 
 class EventKind(str, enum.Enum):

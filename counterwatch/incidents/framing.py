@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from counterwatch.behaviours import BEHAVIOURS
 from counterwatch.incidents.privacy import MASK_BGR, MASK_BLOCK_PX, blur_boxes, grow_to_blocks, private_boxes
 from vision.cues import DRINK_LABELS, FOOD_LABELS, PHONE_CLASSIFIER_LABEL, PHONE_LABELS, PHONE_LOOKALIKE_LABELS
 from vision.observation import Observation
@@ -52,10 +53,7 @@ SIGN_SEEN_BGR = (255, 0, 200)  # ...while a sign is seen there
 PERSON_BGR = (255, 255, 0)
 OBJECT_BGR = (255, 128, 0)
 
-INCIDENT_TYPES_ZH = {
-    "absent_without_pause": "离岗未放暂停牌", "phone_use": "玩手机", "eating": "进食", "drinking": "饮水",
-    "smoking": "吸烟", "sleeping": "睡岗", "late_arrival": "迟到", "left_during_service": "服务中离岗",
-}
+INCIDENT_TYPES_ZH = {b.name: b.zh for b in BEHAVIOURS}
 _OBJECTS_ZH = {**{label: "手机" for label in PHONE_LABELS | {PHONE_CLASSIFIER_LABEL}},
                **{label: "疑似手机" for label in PHONE_LOOKALIKE_LABELS},
                **{label: "饮品" for label in DRINK_LABELS}, **{label: "食物" for label in FOOD_LABELS}}

@@ -20,13 +20,15 @@ import math
 import pickle
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-BEHAVIOURS = ("phone_use", "eating", "drinking", "sleeping")
+from counterwatch.behaviours import HEAD_BEHAVIOURS
+
+BEHAVIOURS = HEAD_BEHAVIOURS  # the behaviours a head is trained for
 EMBEDDING_DIM = 1280
 GEOMETRY_NAMES = ("person_found", "pose_found", "head_down_margin", "wrist_mouth", "wrist_ear", "phone_cue",
                   "call", "hand_to_mouth", "food_near", "drink_near", "head_down", "eye_aspect_ratio",
@@ -134,7 +136,7 @@ class FeatureExtractor:
         self._models = None
         self._cascade = None
 
-    def __enter__(self) -> "FeatureExtractor":
+    def __enter__(self) -> FeatureExtractor:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -212,7 +214,7 @@ class FeatureExtractor:
         from cameras.frame import Frame
         from counterwatch.evaluation.frames import main_person
 
-        observation = self.cascade.observe(Frame("learning", 0, 0.0, datetime.now(timezone.utc), image))
+        observation = self.cascade.observe(Frame("learning", 0, 0.0, datetime.now(UTC), image))
         person = _pick_person(observation.persons, person_box) or main_person(observation.persons)
         return person, tuple(observation.objects)
 

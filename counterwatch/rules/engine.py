@@ -1,17 +1,19 @@
 """RuleEngine: one instance of every enabled rule per window; routes each WindowState to its window's rules."""
 from __future__ import annotations
 
+import importlib
 from datetime import datetime
 
+from counterwatch.behaviours import RULE_MODULES
 from counterwatch.config.schema import HallConfig
 from counterwatch.incidents.events import INCIDENT_TYPES, IncidentEvent
-
-# The rule modules register themselves on import.
-from counterwatch.rules import absent, attendance, eating, phone, sleeping, smoking  # noqa: F401
 from counterwatch.rules.base import Rule, rule_class
 from counterwatch.rules.schedule import HallCalendar
 from counterwatch.rules.state import WindowState
 
+# The rule modules of the behaviour table register themselves on import.
+for _module in RULE_MODULES:
+    importlib.import_module(_module)
 
 class RuleEngine:
     """Deterministic given the states: rules run in INCIDENT_TYPES order, and events come out in that order."""

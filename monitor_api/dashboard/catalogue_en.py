@@ -1,6 +1,10 @@
 """The English message catalogue of the dashboard; the same keys and {fields} as catalogue_zh.py."""
 
+from counterwatch.behaviours import BEHAVIOURS
+
 EN: dict[str, str] = {
+    # The behaviours' names come from the behaviour table (counterwatch.behaviours).
+    **{f"incident_type.{b.name}": b.en for b in BEHAVIOURS},
     "app.title": "Service hall · conduct monitor",
     "app.short": "Conduct monitor",
     "lang.switch": "中文",
@@ -46,14 +50,6 @@ EN: dict[str, str] = {
     "pause_source.queue": "queue system",
     "pause_source.schedule": "outside service hours",
     "pause_source.unknown": "unknown source",
-    "incident_type.absent_without_pause": "Absent without pause sign",
-    "incident_type.phone_use": "Phone use",
-    "incident_type.eating": "Eating",
-    "incident_type.drinking": "Drinking",
-    "incident_type.smoking": "Smoking",
-    "incident_type.sleeping": "Sleeping at the post",
-    "incident_type.late_arrival": "Late arrival",
-    "incident_type.left_during_service": "Left during service",
     "incident_type.unknown": "Other behaviour",
     "incident_state.open": "Ongoing",
     "incident_state.closed": "Ended",

@@ -1,6 +1,10 @@
 """The zh-CN message catalogue of the dashboard (the default language). Keys: see i18n.py."""
 
+from counterwatch.behaviours import BEHAVIOURS
+
 ZH: dict[str, str] = {
+    # The behaviours' names come from the behaviour table (counterwatch.behaviours).
+    **{f"incident_type.{b.name}": b.zh for b in BEHAVIOURS},
     "app.title": "政务服务大厅 · 窗口行为监督",
     "app.short": "窗口监督",
     "lang.switch": "English",
@@ -46,14 +50,6 @@ ZH: dict[str, str] = {
     "pause_source.queue": "叫号系统暂停",
     "pause_source.schedule": "非服务时段",
     "pause_source.unknown": "原因未知",
-    "incident_type.absent_without_pause": "离岗未放暂停牌",
-    "incident_type.phone_use": "玩手机",
-    "incident_type.eating": "进食",
-    "incident_type.drinking": "饮水",
-    "incident_type.smoking": "吸烟",
-    "incident_type.sleeping": "睡岗",
-    "incident_type.late_arrival": "迟到",
-    "incident_type.left_during_service": "服务中离岗",
     "incident_type.unknown": "其他行为",
     "incident_state.open": "进行中",
     "incident_state.closed": "已结束",

@@ -8,12 +8,14 @@ as the visitor (see api_client.py)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from counterwatch.behaviours import BY_NAME, LABELLED_BEHAVIOURS
 from monitor_api.dashboard import present
 from monitor_api.dashboard.api_client import ApiError
 from monitor_api.dashboard.i18n import Translator
@@ -21,8 +23,8 @@ from monitor_api.dashboard.i18n import Translator
 router = APIRouter(include_in_schema=False)
 
 # (key, label): the API's labels (monitor_api.storage.labelling.LABELS) in the order the buttons show them.
-KEYS: tuple[tuple[str, str], ...] = (("1", "phone_use"), ("2", "eating"), ("3", "drinking"), ("4", "sleeping"),
-                                     ("5", "smoking"), ("0", "none"), ("s", "skip"))
+KEYS: tuple[tuple[str, str], ...] = (*((BY_NAME[name].label_key or "", name) for name in LABELLED_BEHAVIOURS),
+                                     ("0", "none"), ("s", "skip"))
 
 
 @dataclass(frozen=True)

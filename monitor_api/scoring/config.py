@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ruamel.yaml import YAML
 
+from counterwatch.behaviours import BEHAVIOURS
+
 # 投诉问责制 第七条 (三): "一年内，窗口工作人员发生2次及以上违规行为的" -- the second violation within a year
 # escalates. (一) 书面检查 + 通报批评 and (二) 取消评先、评优资格 name no count and rank below (三), so by default
 # they too need a second violation (in the period): one confirmed violation costs points and raises no flag.
@@ -82,18 +84,9 @@ def _deduction(points: float, *bands: tuple[float, float]) -> IncidentDeduction:
                                                         for start, band_points in bands))
 
 
-# Points per confirmed incident of the behaviours 礼仪标准规范 二 (一) 行为规定 2, 3 and 5 forbid; longer incidents
-# cost more. The county's rules set no point values: these are the product's defaults.
+# Points per confirmed incident (longer incidents cost more): the behaviour table's defaults (counterwatch.behaviours).
 DEFAULT_INCIDENTS: dict[str, IncidentDeduction] = {
-    "absent_without_pause": _deduction(2, (600, 4), (1800, 6)),  # 10 minutes, half an hour away
-    "phone_use": _deduction(2, (300, 3)),
-    "eating": _deduction(2),
-    "drinking": _deduction(1),
-    "smoking": _deduction(2),
-    "sleeping": _deduction(3, (600, 5)),
-    "late_arrival": _deduction(2),
-    "left_during_service": _deduction(3),
-}
+    b.name: _deduction(b.deduction, *b.deduction_bands) for b in BEHAVIOURS}
 
 
 class ScoringConfig(_Strict):

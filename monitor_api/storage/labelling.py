@@ -20,7 +20,8 @@ from typing import Protocol
 from sqlalchemy import ColumnElement, Float, and_, case, cast, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from counterwatch.config.schema import HEAD_BEHAVIOURS, LABEL_TARGET
+from counterwatch.behaviours import LABELLED_BEHAVIOURS
+from counterwatch.config.schema import LABEL_TARGET
 from monitor_api.storage._sql import insert_ignore
 from monitor_api.storage.audit import Actor, record_audit
 from monitor_api.storage.evidence import purge_rows
@@ -31,9 +32,8 @@ from monitor_api.storage.reviews import InvalidTransition, NotFound
 Score = tuple[str, float, float]  # (behaviour, probability, threshold)
 NO_VIOLATION = "none"  # nothing forbidden in the frame: a negative sample for every head
 SKIP = "skip"  # an unusable frame: kept out of the dataset
-# Behaviours a supervisor can label although no learned head scores them yet: the labelled frames build their data.
-UNSCORED_BEHAVIOURS: tuple[str, ...] = ("smoking",)
-BEHAVIOURS: tuple[str, ...] = (*HEAD_BEHAVIOURS, *(b for b in UNSCORED_BEHAVIOURS if b not in HEAD_BEHAVIOURS))
+# Every behaviour with a labelling key, also those no learned head scores yet (smoking): the labels build their data.
+BEHAVIOURS: tuple[str, ...] = LABELLED_BEHAVIOURS
 LABELS: tuple[str, ...] = (*BEHAVIOURS, NO_VIOLATION, SKIP)
 LABEL_ACTION = "label_sample.label"
 
