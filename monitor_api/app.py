@@ -100,7 +100,8 @@ def create_app(settings: ApiSettings, *, services: Services | None = None, prepa
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.hub.bind(asyncio.get_running_loop())
         logger.info("API ready: %s, halls %s", services.database, [c.hall.id for c in settings.halls])
-        monthly = MonthlyReportScheduler(services.database, settings.data_dir, services.calendars)  # type: ignore[arg-type]
+        monthly = MonthlyReportScheduler(services.database, settings.data_dir, services.calendars,  # type: ignore[arg-type]
+                                         scoring=services.scoring)  # type: ignore[arg-type]  # --scoring-config
         monthly.start()
         retention = RetentionScheduler(services.database, settings.data_dir, settings.halls)  # hourly purge
         retention.start()

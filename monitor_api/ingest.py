@@ -2,7 +2,9 @@
 
 `DatabaseSink` is an IncidentSink (type "database"): each event is stored with ingest_event (idempotent by
 incident id, kind and stream time) and only then reported, so a retried delivery never duplicates. The bridge
-publishes what was stored to the live feed and keeps the camera and window registries current.
+publishes what was stored to the live feed and keeps the camera and window registries current, and records the
+time each camera observed (observed_spans, from the "stats" and "camera" messages: monitor_api.storage.observed) so
+that reports can count unobserved time as unknown.
 """
 from __future__ import annotations
 
@@ -15,12 +17,14 @@ from sqlalchemy.exc import OperationalError
 
 from counterwatch.incidents.events import IncidentEvent
 from counterwatch.incidents.sink import IncidentSink, register_sink
+from counterwatch.runner import STATS_INTERVAL_S
 from monitor_api.incident_access import incident_message
 from monitor_api.services import Services
 from monitor_api.storage import (Database, EvidencePathError, EvidenceStore, ingest_event, record_pause_period,
                                  resolve_evidence_path)
 from monitor_api.storage.labelling import record_label_sample
 from monitor_api.storage.models import IncidentRow
+from monitor_api.storage.observed import ObservedTimeRecorder
 from monitor_api.window_status import window_live_message
 
 logger = logging.getLogger("counterwatch.api")
@@ -75,11 +79,18 @@ class DatabaseSink(IncidentSink):
 class PipelineBridge:
     """Handles every ("kind", payload) message the runner pumps, for one hall (the runner's)."""
 
-    def __init__(self, services: Services, hall_id: str, *, extra_sinks: tuple[IncidentSink, ...] = ()) -> None:
+    def __init__(self, services: Services, hall_id: str, *, extra_sinks: tuple[IncidentSink, ...] = (),
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._services = services
         self._hall_id = hall_id
         self._extra_sinks = extra_sinks
         self.sink = DatabaseSink(services.database, evidence_store=services.evidence, on_stored=self._stored)
+        # A camera counts as observed across a pause in its analysed frames as long as a window status would still
+        # read fresh (window_status_stale_s, at least three stats reports); an outage the camera reports itself
+        # (offline, stalled) ends its span at once. `clock` (monotonic seconds) paces the writes.
+        self.observed = ObservedTimeRecorder(
+            services.database, hall_id, clock=clock,
+            tolerance_s=max(services.settings.window_status_stale_s, 3 * STATS_INTERVAL_S))
         self.stored_events = 0
         self.stored_samples = 0  # "sample" messages handled (a re-delivered path is counted but not queued twice)
         self.dropped_samples = 0  # sampled frames deleted instead of queued: the disk guard refused them
@@ -113,11 +124,13 @@ class PipelineBridge:
             services.hub.publish_threadsafe({
                 "type": "camera.state", "hall_id": status.hall_id or self._hall_id, "camera_id": status.camera_id,
                 "state": status.state, "reason": status.reason})
+            self.observed.camera_state(status.camera_id, status.state, payload.last_frame_wall_time)
         elif kind == "window":
             live = services.live.update_window(self._hall_id, payload)
             services.hub.publish_threadsafe(window_live_message(self._hall_id, live))
         elif kind == "stats":
             services.live.record_stats(payload)
+            self.observed.stats(payload.camera_id, payload.frames, payload.last_frame_wall_time)
         elif kind == "sample":
             # A frame the runner stored under DATA_DIR/samples/ joins the labelling queue (idempotent on its path),
             # unless the disk is nearly full: then, as with evidence, the file is deleted (incidents come first).
@@ -140,6 +153,10 @@ class PipelineBridge:
         logger.warning("sampled frame %s dropped: the disk guard keeps the free space for evidence", path)
 
     def close(self) -> None:
+        try:
+            self.observed.close()  # the open spans' last frames
+        except Exception:
+            logger.exception("could not store the cameras' last observed time")
         self.sink.close()
         for sink in self._extra_sinks:
             sink.close()

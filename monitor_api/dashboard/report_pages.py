@@ -19,6 +19,8 @@ from monitor_api.dashboard.report_charts import heatmap_svg, trend_svg
 router = APIRouter(include_in_schema=False)
 SCOPES = ("hall", "window", "staff", "department")
 APPEAL_LIST_LIMIT = 50  # confirmed incidents listed under appeals on /me, newest first
+PRESENCE_COLUMNS = ("service_minutes", "present_minutes", "absent_minutes", "paused_minutes", "unknown_minutes")
+PAGE_INCIDENT_LIMIT = 200  # incidents listed on /reports, oldest first; the CSV/XLSX/PDF files carry them all
 
 
 @router.get("/reports")
@@ -58,9 +60,34 @@ async def reports_page(request: Request) -> Response:
     if report is not None:
         charts = {"trend": trend_svg(report.get("trend") or [], tr.t("reports.trend")),
                   "heatmap": heatmap_svg(report.get("heatmap") or [], tr.t("reports.heatmap"), tr.lang)}
+    scores_state = (report or {}).get("scores_state", "included")
     return pages._page(request, "reports.html", tr, remember, {
         "user": user, "halls": halls, "hall": hall, "nav": "reports", "period": period, "scope": scope, "key": key,
-        "scopes": SCOPES, "report": report, "charts": charts, "downloads": downloads, "invalid": invalid})
+        "scopes": SCOPES, "report": report, "charts": charts, "downloads": downloads, "invalid": invalid,
+        "incidents": incident_rows(report, tr) if report else [], "scores": score_rows(report, tr) if report else [],
+        "incident_limit": PAGE_INCIDENT_LIMIT,
+        "presence_columns": [(column, tr.t(f"reports.col.{column}")) for column in PRESENCE_COLUMNS],
+        "scores_note": "" if scores_state == "included" else tr.t(f"reports.scores.{scores_state}")})
+
+
+def incident_rows(report: dict[str, Any], tr: Any) -> list[dict[str, Any]]:
+    """The report's incident list in the visitor's language (the first PAGE_INCIDENT_LIMIT)."""
+    rows = []
+    for item in (report.get("incident_list") or [])[:PAGE_INCIDENT_LIMIT]:
+        outcome = [tr.reason(item.get("review_decision"), item["review_reason"])] if item.get("review_reason") else []
+        if item.get("appeal"):
+            outcome.append(tr.t(f"reports.appeal.{item['appeal']}"))
+        duration = item.get("duration_s")
+        rows.append({"id": item["incident_id"], "at": item["started_at"], "window": item["window_name"],
+                     "staff": item.get("staff_name") or "", "type": tr.label("incident_type", item["type"]),
+                     "minutes": "–" if duration is None else f"{duration / 60:.1f}",
+                     "state": tr.label("review_state", item["review_state"]), "outcome": "; ".join(outcome)})
+    return rows
+
+
+def score_rows(report: dict[str, Any], tr: Any) -> list[dict[str, Any]]:
+    return [{**row, "flag_labels": [tr.t(f"flag.{flag}") for flag in row.get("flags") or ()]}
+            for row in report.get("scores") or ()]
 
 
 @router.get("/me")

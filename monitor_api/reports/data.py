@@ -1,37 +1,41 @@
 """Report data from the record: pure reads and aggregation, no writes.
 
-Presence approximation (documented in the report itself): for each window in scope and each local date, the
-service hours come from the hall calendar (counterwatch.rules.schedule.HallCalendar). Time counts as *absent* when
-an absence incident (types in ABSENCE_TYPES, not dismissed) covers it, and as *paused* when a pause period covers it;
-everything else within service hours counts as *present*. Only elapsed service time counts: hours after the
-report's `now` contribute nothing. Cameras do not report "present" directly, so a camera outage counts as presence:
-the figure is an upper bound.
+Presence (monitor_api.reports.presence, explained in the report itself): each window's elapsed service time splits
+into present, absent, paused and unknown; unknown is time no camera observed the window (offline, no frames), told by
+a `Coverage`, and the presence rate is present / (service - unknown). The report also lists every incident of the
+period (monitor_api.reports.details) and, for a month or a year, the appraisal scores of the staff in scope.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from counterwatch.behaviours import ABSENCE_TYPES
+from monitor_api.dashboard.catalogue_zh import ZH
+from monitor_api.reports.details import incident_list, score_rows
 from monitor_api.reports.period import KINDS_ZH, Period
-from monitor_api.storage.models import (AppealRow, HallRow, IncidentRow, PausePeriodRow, ReviewState, RosterEntryRow,
-                                        StaffRow, WindowRow)
+from monitor_api.reports.presence import Calendar, Coverage, Interval, presence, total_presence
+from monitor_api.scoring.config import ScoringConfig
+from monitor_api.storage.models import (
+    AppealRow,
+    HallRow,
+    IncidentRow,
+    PausePeriodRow,
+    ReviewState,
+    RosterEntryRow,
+    StaffRow,
+    WindowRow,
+)
 
 SCOPES = ("hall", "window", "staff", "department")
-ABSENCE_TYPES = frozenset({"absent_without_pause", "left_during_service"})
 REVIEW_STATES = tuple(state.value for state in ReviewState)
-Interval = tuple[dt.datetime, dt.datetime]
-
-
-class Calendar(Protocol):
-    """What reports need of counterwatch.rules.schedule.HallCalendar."""
-
-    def service_periods(self, window_id: str, date: dt.date) -> tuple[Interval, ...]: ...
+__all__ = ["ABSENCE_TYPES", "REVIEW_STATES", "SCOPES", "Calendar", "Coverage", "Report", "build_report"]
 
 
 @dataclass
@@ -50,10 +54,24 @@ class Report:
     heatmap: list[list[int]] = field(default_factory=list)  # 7 weekdays (Mon first) x 24 hours
     people: list[dict[str, Any]] = field(default_factory=list)  # per staff member
     windows: list[dict[str, Any]] = field(default_factory=list)  # per window: incidents and presence
+    presence_total: dict[str, Any] | None = None  # the windows' presence added up; None without a calendar
     pauses: list[dict[str, Any]] = field(default_factory=list)  # source, count, minutes
     pending_reviews: int = 0
     pending_appeals: list[dict[str, Any]] = field(default_factory=list)
-    presence_note: str = ("在岗率 = 截至出表时已过去的服务时段内未被离岗告警（未驳回）与暂停时段覆盖的时间占比；摄像头离线时按在岗计，为上限估计。")
+    incident_list: list[dict[str, Any]] = field(default_factory=list)  # every incident, oldest first
+    scores_state: str = "not_permitted"  # details.SCORE_STATES
+    scores: list[dict[str, Any]] = field(default_factory=list)
+    coverage_known: bool = False  # unobserved time was told apart (a Coverage was given)
+    generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def presence_note(self) -> str:
+        note = ZH["reports.presence_note"]
+        return note if self.coverage_known else f"{note}{ZH['reports.presence_note.no_coverage']}"
+
+    @property
+    def generated_local(self) -> str:
+        return self.generated_at.astimezone(ZoneInfo(self.timezone)).strftime("%Y-%m-%d %H:%M")
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -62,38 +80,17 @@ class Report:
                        "end": self.period.end.isoformat(), "label": self.period.label_zh()},
             "scope": self.scope, "key": self.key, "subject": self.subject, "title": self.title,
             "incidents": self.incidents, "by_type": self.by_type, "trend": self.trend, "heatmap": self.heatmap,
-            "people": self.people, "windows": self.windows, "pauses": self.pauses,
-            "pending_reviews": self.pending_reviews, "pending_appeals": self.pending_appeals,
-            "presence_note": self.presence_note,
+            "people": self.people, "windows": self.windows, "presence_total": self.presence_total,
+            "pauses": self.pauses, "pending_reviews": self.pending_reviews, "pending_appeals": self.pending_appeals,
+            "incident_list": self.incident_list, "scores_state": self.scores_state, "scores": self.scores,
+            "coverage_known": self.coverage_known, "presence_note": self.presence_note,
+            "generated_at": self.generated_at.isoformat(), "generated_local": self.generated_local,
         }
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
     # SQLite hands back what was stored; UTCDateTime makes it aware UTC, but be defensive for naive values.
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
-def _union_minutes(intervals: list[Interval]) -> float:
-    total, current_start, current_end = 0.0, None, None
-    for start, end in sorted(intervals):
-        if current_end is None or start > current_end:
-            if current_end is not None:
-                total += (current_end - current_start).total_seconds()
-            current_start, current_end = start, end
-        else:
-            current_end = max(current_end, end)
-    if current_end is not None:
-        total += (current_end - current_start).total_seconds()
-    return total / 60.0
-
-
-def _clip(intervals: list[Interval], bounds: Interval) -> list[Interval]:
-    out = []
-    for start, end in intervals:
-        start, end = max(start, bounds[0]), min(end, bounds[1])
-        if end > start:
-            out.append((start, end))
-    return out
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _scope_windows(session: Session, hall_id: str, scope: str, key: str | None) -> list[WindowRow]:
@@ -129,10 +126,14 @@ def _title(hall_name: str, period: Period, scope: str, subject: str) -> str:
 
 
 def build_report(session: Session, hall_id: str, period: Period, scope: str = "hall", key: str | None = None,
-                 calendar: Calendar | None = None, now: dt.datetime | None = None) -> Report:
+                 calendar: Calendar | None = None, now: dt.datetime | None = None, *,
+                 coverage: Coverage | None = None, scoring: ScoringConfig | None = None,
+                 with_scores: bool = True) -> Report:
     """The report of one hall's `scope` (`key` names the window, staff member or department) over `period`.
     LookupError: unknown hall or subject; ValueError: bad scope. Without a calendar presence is left out. `now`
-    (aware; the current time by default) bounds presence: service time after it has not happened yet."""
+    (aware; the current time by default) bounds presence: service time after it has not happened yet. `coverage`
+    tells unobserved time (without it, it counts as present). `scoring` is the appraisal config in use (None: the
+    defaults); `with_scores` False leaves scores out (a reader who may not see them)."""
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
     if scope != "hall" and not key:
@@ -145,8 +146,9 @@ def build_report(session: Session, hall_id: str, period: Period, scope: str = "h
     if scope == "staff" and session.get(StaffRow, (hall_id, key)) is None:
         raise LookupError(f"staff member {key} not found")
     subject = _subject(session, hall, scope, key)
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     report = Report(hall.id, hall.name, hall.timezone, period, scope, key, subject,
-                    _title(hall.name, period, scope, subject))
+                    _title(hall.name, period, scope, subject), coverage_known=coverage is not None, generated_at=now)
     zone = ZoneInfo(hall.timezone)
     since, until = period.utc_bounds(hall.timezone)
     windows = {w.id: w for w in session.scalars(select(WindowRow).where(WindowRow.hall_id == hall_id))}
@@ -193,7 +195,6 @@ def build_report(session: Session, hall_id: str, period: Period, scope: str = "h
                                      PausePeriodRow.window_id.in_(window_ids or [""]),
                                      PausePeriodRow.started_at < until,
                                      (PausePeriodRow.ended_at.is_(None)) | (PausePeriodRow.ended_at > since))))
-    now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
     pause_intervals: dict[str, list[Interval]] = defaultdict(list)
     pause_usage: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
     for pause in pauses:
@@ -218,8 +219,11 @@ def build_report(session: Session, hall_id: str, period: Period, scope: str = "h
                                **{s: per_window[window.id][s] for s in REVIEW_STATES},
                                "total": sum(per_window[window.id].values())}
         if calendar is not None:
-            row.update(_presence(calendar, window.id, period, absences[window.id], pause_intervals[window.id], now))
+            gaps = coverage.unobserved(window.id, since, min(until, now)) if coverage is not None else []
+            row.update(presence(calendar, window.id, period.days(), absences[window.id], pause_intervals[window.id],
+                                gaps, now))
         report.windows.append(row)
+    report.presence_total = total_presence(report.windows)
 
     report.pending_reviews = sum(1 for i in incidents if i.review_state is ReviewState.PENDING)
     appeals = session.execute(
@@ -231,24 +235,8 @@ def build_report(session: Session, hall_id: str, period: Period, scope: str = "h
          "staff": staff_rows[incident.staff_id].name if incident.staff_id in staff_rows else incident.staff_id,
          "filed_at": _utc(appeal.filed_at).astimezone(zone).strftime("%Y-%m-%d %H:%M")}
         for appeal, incident in appeals]
+    report.incident_list = incident_list(session, hall_id, (since, until), incidents, zone, windows, staff_rows)
+    if with_scores:
+        report.scores_state, report.scores = score_rows(session, hall_id, hall.timezone, period, scope, key,
+                                                        staff_rows, scoring)
     return report
-
-
-def _presence(calendar: Calendar, window_id: str, period: Period, absences: list[Interval],
-              pauses: list[Interval], now: dt.datetime) -> dict[str, float]:
-    service = absent = paused = 0.0
-    for day in period.days():
-        for start, end in calendar.service_periods(window_id, day):
-            bounds = (start.astimezone(dt.timezone.utc), min(end.astimezone(dt.timezone.utc), now))
-            if bounds[1] <= bounds[0]:
-                continue  # not yet elapsed
-            service += (bounds[1] - bounds[0]).total_seconds() / 60.0
-            clipped_absent, clipped_paused = _clip(absences, bounds), _clip(pauses, bounds)
-            absent_or_paused = _union_minutes(clipped_absent + clipped_paused)
-            paused_only = _union_minutes(clipped_paused)
-            paused += paused_only
-            absent += absent_or_paused - paused_only  # absence inside a pause is not absence
-    present = max(service - absent - paused, 0.0)
-    return {"service_minutes": round(service, 1), "present_minutes": round(present, 1),
-            "paused_minutes": round(paused, 1), "absent_minutes": round(absent, 1),
-            "presence_rate": round(present / service, 4) if service else None}

@@ -21,7 +21,9 @@ from counterwatch.private_files import open_private, private_dir
 from monitor_api.reports.data import Calendar, build_report
 from monitor_api.reports.exports import to_xlsx
 from monitor_api.reports.pdf import to_pdf
+from monitor_api.reports.presence import StoredCoverage
 from monitor_api.reports.period import previous_month
+from monitor_api.scoring.config import ScoringConfig
 from monitor_api.storage import Actor, Database, record_audit
 from monitor_api.storage.models import HallRow
 
@@ -36,8 +38,10 @@ def _write_once(path: Path, data: bytes) -> None:
 
 
 def generate_closed_months(database: Database, data_dir: Path, now: dt.datetime,
-                           calendars: Mapping[str, Calendar] | None = None) -> list[Path]:
-    """Write last month's PDF and XLSX for every configured hall whose files are missing; the paths written."""
+                           calendars: Mapping[str, Calendar] | None = None, *,
+                           scoring: ScoringConfig | None = None) -> list[Path]:
+    """Write last month's PDF and XLSX for every configured hall whose files are missing; the paths written. The
+    files include the month's appraisal scores under `scoring` (None: the built-in defaults)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     written: list[Path] = []
@@ -53,7 +57,8 @@ def generate_closed_months(database: Database, data_dir: Path, now: dt.datetime,
             continue
         private_dir(folder)
         with database.write() as session:
-            report = build_report(session, hall_id, period, calendar=(calendars or {}).get(hall_id))
+            report = build_report(session, hall_id, period, calendar=(calendars or {}).get(hall_id), now=now,
+                                  coverage=StoredCoverage.for_hall(session, hall_id), scoring=scoring)
             for kind, path in missing.items():
                 _write_once(path, to_pdf(report) if kind == "pdf" else to_xlsx(report))
                 written.append(path)
@@ -70,9 +75,10 @@ class MonthlyReportScheduler:
 
     def __init__(self, database: Database, data_dir: Path, calendars: Mapping[str, Calendar] | None = None, *,
                  interval_s: float = 3600.0, first_delay_s: float = 60.0,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+                 scoring: ScoringConfig | None = None) -> None:
         self._args = (database, data_dir)
-        self._calendars = calendars
+        self._calendars, self._scoring = calendars, scoring
         self._interval_s, self._first_delay_s, self._clock = interval_s, first_delay_s, clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -92,6 +98,6 @@ class MonthlyReportScheduler:
         while not self._stop.wait(delay):
             delay = self._interval_s
             try:
-                generate_closed_months(*self._args, self._clock(), self._calendars)
+                generate_closed_months(*self._args, self._clock(), self._calendars, scoring=self._scoring)
             except Exception:  # a failed run (font missing, database busy) is retried at the next tick
                 logger.exception("monthly reports failed")

@@ -1,20 +1,26 @@
 """Conduct reports: JSON for the dashboard's charts, CSV/XLSX/PDF files. Managers see every hall, supervisors
-their own halls (403 otherwise). Every file export is written to the audit log; JSON views are not exports."""
+their own halls (403 otherwise). Every file export is written to the audit log; JSON views are not exports. Appraisal
+scores are in the report only for whoever may read /appraisal/scores (managers), and reading them is logged as there
+(export.appraisal), whatever the format."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from monitor_api.auth.policy import MANAGER, SUPERVISOR, Policy, gate
+from monitor_api.auth.policy import APPRAISAL_READ, MANAGER, SUPERVISOR, Policy, gate
 from monitor_api.auth.principal import Principal
 from monitor_api.problems import ApiProblem, problem_responses
 from monitor_api.reports import build_report, parse_period
 from monitor_api.reports.exports import MEDIA_TYPES, filename, to_csv, to_xlsx
 from monitor_api.reports.pdf import ReportFontMissing, to_pdf
-from monitor_api.services import ServicesDep
+from monitor_api.reports.presence import Coverage, LiveCoverage, StoredCoverage, window_cameras
+from monitor_api.services import Services, ServicesDep
 from monitor_api.storage import record_audit
+from monitor_api.storage.types import utcnow
 
 # Declared here rather than in auth/policy.py so the report feature stays in its own files; gate() keys by name.
 REPORT_READ = Policy("report-read", frozenset({SUPERVISOR, MANAGER}),
@@ -26,6 +32,26 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 _YEAR = r"(19[7-9]\d|[2-8]\d{3})"
 _MONTH = r"(0[1-9]|1[0-2])"
 PERIOD_PATTERN = rf"^{_YEAR}(-{_MONTH}(-(0[1-9]|[12]\d|3[01]))?|-W(0[1-9]|[1-4]\d|5[0-3]))?$"
+
+
+def sees_scores(principal: Principal) -> bool:
+    """Appraisal scores are for whoever GET /appraisal/scores admits (managers, appraisal:read keys)."""
+    if principal.kind == "api_key":
+        return APPRAISAL_READ.admits_key(principal.scopes)
+    return principal.role is not None and principal.role in APPRAISAL_READ.roles
+
+
+def report_coverage(services: Services, session: Session, hall: str, now: datetime) -> Coverage | None:
+    """Where the report learns unobserved time: the stored record of observed time (observed_spans) once the hall
+    has one, with the cameras' views of the hall config when this instance has it; else the live registry where this
+    process runs the hall's cameras (`counterwatch run`); else nothing (unobserved time is not told apart)."""
+    config = services.settings.hall(hall)
+    stored = StoredCoverage.for_hall(session, hall, window_cameras(config) if config is not None else None)
+    if stored is not None:
+        return stored
+    if not services.settings.expect_cameras or config is None:
+        return None
+    return LiveCoverage(services.live, hall, services.settings.window_status_stale_s, now)
 
 
 @router.get("", summary="A conduct report of a hall, window, staff member or department over a period",
@@ -49,12 +75,19 @@ def get_report(principal: ReportReader, services: ServicesDep,
         raise ApiProblem(422, str(error)) from None
     if scope != "hall" and key is None:
         raise ApiProblem(422, f"scope {scope} needs a key")
+    now, with_scores = utcnow(), sees_scores(principal)
     with services.database.write() as session:
         try:
             report = build_report(session, hall, parsed, scope, key if scope != "hall" else None,
-                                  services.calendars.get(hall))  # type: ignore[arg-type]
+                                  services.calendars.get(hall), now,  # type: ignore[arg-type]
+                                  coverage=report_coverage(services, session, hall, now),
+                                  scoring=services.scoring, with_scores=with_scores)  # type: ignore[arg-type]
         except LookupError as error:
             raise ApiProblem(404, str(error).strip("'\"")) from None
+        if report.scores_state == "included":  # scores are audited wherever they are read, as on /appraisal
+            record_audit(session, principal.actor, "export.appraisal", "export", "appraisal-scores", hall_id=hall,
+                         details={"period": period, "via": "report", "format": format, "scope": scope, "key": key},
+                         client_ip=principal.client_ip)
         if format == "json":
             return report.as_json()
         try:

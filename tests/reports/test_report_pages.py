@@ -97,3 +97,19 @@ def test_staff_view_lists_own_incidents_with_appeal_links(report_world: ReportWo
         assert incident.status_code == 200 and "appeal" in incident.text
     with _visitor(report_world, "manager") as client:
         assert 'id="me-no-link"' in client.get("/me").text
+
+
+def test_report_page_lists_incidents_scores_and_unknown_time(report_world: ReportWorld) -> None:
+    with _visitor(report_world, "manager") as client:
+        page = client.get("/reports?hall=hall-a&period=2026-11").text
+    incidents = page[page.index('id="report-incidents"'):page.index("</table>", page.index('id="report-incidents"'))]
+    assert incidents.count("<tr>") == 6 and "1号窗口" in incidents and "睡岗" in incidents
+    assert 'href="/incidents/n4"' in incidents and "申诉待裁定" in incidents
+    scores = page[page.index('id="report-scores"'):page.index("</table>", page.index('id="report-scores"'))]
+    assert "张伟" in scores and ">95.0<" in scores
+    windows = page[page.index('id="report-windows"'):page.index("</table>", page.index('id="report-windows"'))]
+    assert "未知/离线(分钟)" in windows and 'id="report-presence-total"' in windows
+    with _visitor(report_world, "supervisor_a", "en") as client:
+        page = client.get("/reports?hall=hall-a&period=2026-11").text
+    assert 'id="report-scores"' not in page and "visible to managers only" in page
+    assert "Unknown / offline (min)" in page and "Sleeping at the post" in page

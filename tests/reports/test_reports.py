@@ -91,7 +91,8 @@ def test_xlsx_sheets_and_rows(report_world: ReportWorld) -> None:
     response = _get(report_world, "supervisor_a", format="xlsx")
     assert response.status_code == 200
     workbook = load_workbook(io.BytesIO(response.content), read_only=True)
-    assert workbook.sheetnames == ["概要", "告警类型", "每日趋势", "时段分布", "人员", "窗口在岗", "暂停使用", "待处理申诉"]
+    assert workbook.sheetnames == ["概要", "告警类型", "每日趋势", "时段分布", "人员", "窗口在岗", "暂停使用", "待处理申诉",
+                                   "告警明细", "考核得分"]
     people = list(workbook["人员"].iter_rows(values_only=True))
     assert people[0][:2] == ("工号", "姓名")
     assert people[1:] == [("s001", "张伟", "不动产登记", 1, 0, 2, 0, 3), ("s002", "李娜", "社保医保", 1, 0, 0, 1, 2)]
@@ -160,6 +161,7 @@ def test_monthly_generation_writes_once(report_world: ReportWorld, tmp_path: Pat
     assert {p.name for p in written} == {"hall-a.pdf", "hall-a.xlsx", "hall-b.pdf", "hall-b.xlsx"}
     workbook = load_workbook(tmp_path / "reports/2026-11/hall-a.xlsx", read_only=True)
     assert dict(workbook["概要"].iter_rows(values_only=True))["告警总数"] == 5
+    assert list(workbook["考核得分"].iter_rows(values_only=True))[1][:2] == ("s001", "张伟")  # month's scores
     before = (tmp_path / "reports/2026-11/hall-a.pdf").stat().st_mtime_ns
     assert generate_closed_months(services.database, tmp_path, clock, services.calendars) == []  # type: ignore[arg-type]
     assert (tmp_path / "reports/2026-11/hall-a.pdf").stat().st_mtime_ns == before

@@ -8,11 +8,12 @@ from monitor_api.storage.models.incidents import (ComplaintIncidentRow, Complain
                                                   IncidentEventRow, IncidentRow, PausePeriodRow, ScoreSnapshotRow,
                                                   WebhookDeliveryRow)
 from monitor_api.storage.models.labelling import LabelSampleRow
+from monitor_api.storage.models.observed import ObservedSpanRow
 from monitor_api.storage.models.review import AppealRow, ReviewRow
 
 __all__ = [
     "AppealDecision", "AppealRow", "ApiKeyRow", "AuditLogRow", "Base", "CameraRow", "CameraWindowRow", "ComplaintIncidentRow", "ComplaintRow",
     "EventKindValue", "EvidenceKind", "EvidenceRow", "HallRow", "IncidentEventRow", "IncidentRow", "IncidentState", "LabelSampleRow",
-    "PausePeriodRow", "PauseSource", "ReviewDecision", "ReviewRow", "ReviewState", "Role", "RosterEntryRow", "ScoreSnapshotRow", "StaffRow",
+    "ObservedSpanRow", "PausePeriodRow", "PauseSource", "ReviewDecision", "ReviewRow", "ReviewState", "Role", "RosterEntryRow", "ScoreSnapshotRow", "StaffRow",
     "UserHallScopeRow", "UserRow", "WebhookDeliveryRow", "WindowRow",
 ]

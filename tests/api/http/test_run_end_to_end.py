@@ -145,3 +145,16 @@ def test_run_serves_the_api_with_incidents_from_the_pipeline(tmp_path: Path) -> 
     assert process.returncode == 0, log.read_text(errors="replace")[-3000:]
     output = log.read_text(errors="replace")
     assert f"dashboard: http://127.0.0.1:{port}/" in output and PASSWORD not in output
+    # The camera's observed time was recorded (what reports tell unknown time from), its end written on the stop.
+    from monitor_api.storage import Database
+    from monitor_api.storage.models import ObservedSpanRow
+
+    database = Database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        with database.read() as session:
+            spans = [(row.hall_id, row.camera_id, row.started_at, row.ended_at)
+                     for row in session.query(ObservedSpanRow)]
+    finally:
+        database.dispose()
+    assert spans and {span[:2] for span in spans} == {("demo-hall", "cam-demo")}
+    assert max((end - start).total_seconds() for *_, start, end in spans) > 0
