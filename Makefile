@@ -1,6 +1,7 @@
 # counterwatch: the two commands of the README contract.
 #   make demo  - set up, render the bundled scene, run cameras + perception + rules on configs/demo.yaml
 #   make test  - set up (venv, pinned dependencies, test-only system packages) and run the whole test suite
+#   make check - ruff and mypy (pyproject.toml), as CI runs them before the tests
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test venv system-test-deps clean
+.PHONY: demo test check venv system-test-deps clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11"; exit 1; }
@@ -43,6 +44,11 @@ demo: $(STAMP) var/demo/scene.mp4
 test: $(TEST_STAMP) system-test-deps
 	$(BIN)/python -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+
+# Lint and type-check (configured in pyproject.toml); .ci/run runs it before the tests.
+check: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -45,3 +45,24 @@ def make_frame(image: np.ndarray, camera_id: str = "cam", index: int = 0, ts: fl
     from cameras.frame import Frame
 
     return Frame(camera_id, index, ts, datetime.now(timezone.utc), image)
+
+
+# Markers by what a test needs, so a run can pick (`pytest -m "not browser"`, `-m postgres`): they follow the
+# fixtures a test uses; `slow` is set by the modules that run whole pipelines.
+_MARKER_FIXTURES = {
+    "models": frozenset({"loaded_models", "manifests", "ssd", "mp_pose", "face_detector", "face_mesher", "hands",
+                         "markers", "history", "extractor", "train_features"}),
+    "postgres": frozenset({"postgres_server", "postgres_database_url"}),
+    "browser": frozenset({"browser"}),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_url") == "postgresql":
+            names.add("postgres_database_url")
+        for marker, fixtures in _MARKER_FIXTURES.items():
+            if names & fixtures:
+                item.add_marker(marker)

@@ -19,6 +19,8 @@ from counterwatch.rules.state import WindowState
 from counterwatch.sign import sign_images
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow
+
 LEAD_S = 10.0  # both staff members at work first: the plain negative, and w02's open-eye baseline (20 frames)
 BEHAVIOURS = ("phone_use", "drinking", "eating", "sleeping")
 EXPECTED = {"phone_use": "w01", "drinking": "w01", "sleeping": "w02"}  # where DEMO_SCRIPT shows each behaviour

@@ -14,6 +14,8 @@ from counterwatch.demo_scene import render_scene, segment
 from counterwatch.sign import sign_images
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow
+
 ONSET_S = 8.0  # the staff member at w01 leaves at this time in the rendered video
 ABSENT_S = 30.0
 

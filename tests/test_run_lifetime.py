@@ -28,6 +28,8 @@ from monitor_api.storage.labelling import record_label_sample
 from tests.api.http.label_samples import Sample, render_jpeg
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow
+
 COUNTERWATCH = str(Path(sys.executable).parent / "counterwatch")
 
 

@@ -1,8 +1,9 @@
 """Where incident events go: a small plugin interface keyed by `type`, a JSON-lines file and an in-memory list.
 
-Until the API and its storage exist, the pipeline delivers to `JsonlSink`: one JSON object per line in
-`<data_dir>/incidents.jsonl`, with evidence files under `<data_dir>/evidence/` (paths in the events are relative
-to the data directory). Later sinks (the API's storage, NATS) register under their own `type`.
+`counterwatch run` stores every event in the hall database (monitor_api.ingest.DatabaseSink) and also appends it to
+`JsonlSink`: one JSON object per line in `<data_dir>/incidents.jsonl`, with evidence files under
+`<data_dir>/evidence/` (paths in the events are relative to the data directory). Other sinks register under their
+own `type`.
 
 JSON form of an event (`event_to_dict`): datetimes as ISO 8601 in UTC ("2024-05-06T01:02:03.456000+00:00"),
 `kind` as its value ("opened"), `attributes` as an object (its key order kept), `evidence` as
