@@ -69,7 +69,6 @@ __all__ = [
     "class_names",
     "load_manifests",
     "load_model",
-    "models_cli",
     "register_runtime",
     "render_marker",
     "resolve_files",
@@ -78,13 +77,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # cv2.aruco and click are only needed by callers that render signs or mount the CLI.
+    # cv2.aruco is only needed by callers that render signs.
     if name == "render_marker":
         from models.markers import render_marker
 
         return render_marker
-    if name == "models_cli":
-        from models.cli import models_cli
-
-        return models_cli
     raise AttributeError(f"module 'models' has no attribute {name!r}")

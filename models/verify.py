@@ -1,8 +1,8 @@
 """Check that a model is installed, intact and runs: the logic behind ``counterwatch models verify``.
 
 Each check runs one inference on a sample image. Markers and text are rendered here, so their result is checked
-(the marker id must come back, and the text reader must read the pause sign's Chinese text, rendered in the
-project's CJK font); the photo-based models run on scikit-image's astronaut when
+(the marker id must come back, and the text reader must read the text the caller passes, the pause sign's Chinese
+text, rendered in the caller's CJK font: a TextSample); the photo-based models run on scikit-image's astronaut when
 scikit-image is installed (a test extra), else on a synthetic image, and only report what they found.
 """
 
@@ -12,7 +12,7 @@ import statistics
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -33,11 +33,23 @@ from models.errors import ModelError
 from models.manifest import ModelManifest, check_files, resolve_files
 from models.registry import load_model
 
-__all__ = ["VerifyResult", "sample_image", "verify_model"]
+if TYPE_CHECKING:
+    from PIL.ImageFont import FreeTypeFont
+
+__all__ = ["TextSample", "VerifyResult", "sample_image", "verify_model"]
 
 
 SAMPLE_MARKER_ID = 7
 SAMPLE_TEXT_PX = 40  # character height: well above the ~16 px the text reader needs (counterwatch.sign)
+
+
+@dataclass(frozen=True, slots=True)
+class TextSample:
+    """What a text reader must read back: `text` (the pause sign's) drawn in `font` (pixel size -> a CJK font, which
+    raises RuntimeError, such as counterwatch.fonts.FontMissing, when the font is not installed)."""
+
+    text: str
+    font: Callable[[int], FreeTypeFont]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +96,10 @@ def _marker_scene() -> npt.NDArray[Any]:
     return scene
 
 
-def _text_scene(text: str) -> npt.NDArray[Any]:
-    """`text` in black on white in the CJK font the pause sign is printed with, as a BGR image."""
+def _text_scene(text: str, font: FreeTypeFont) -> npt.NDArray[Any]:
+    """`text` in black on white in `font` (the CJK font the pause sign is printed with), as a BGR image."""
     from PIL import Image, ImageDraw
 
-    from counterwatch.fonts import cjk_font
-
-    font = cjk_font(SAMPLE_TEXT_PX)
     left, top, right, bottom = ImageDraw.Draw(Image.new("RGB", (1, 1))).textbbox((0, 0), text, font=font)
     margin = SAMPLE_TEXT_PX
     # textbbox gives ints here (Pillow types them as float): the page size is whole pixels.
@@ -100,7 +109,7 @@ def _text_scene(text: str) -> npt.NDArray[Any]:
 
 
 def _runner(
-    runtime: ModelRuntime,
+    runtime: ModelRuntime, text_sample: TextSample | None,
 ) -> tuple[npt.NDArray[Any], Callable[[npt.NDArray[Any]], object], Callable[[object], str]]:
     """Sample image, one-inference call, and a summary (raising ModelError when a self-check fails)."""
     photo, photo_name = sample_image()
@@ -129,25 +138,29 @@ def _runner(
             return f"rendered marker {SAMPLE_MARKER_ID} found"
         return _marker_scene(), runtime.detect, check_marker
     if isinstance(runtime, TextReader):
-        from counterwatch.fonts import FontMissing
-        from vision.signs import SIGN_TEXT
+        if text_sample is None:
+            raise ModelError(runtime.name, "cannot render the pause-sign text to read",
+                             "no text sample given (verify_model's text_sample)")
+        sign_text = text_sample.text
 
         def check_text(result: object) -> str:
             text = "".join(line.text for line in result)  # type: ignore[attr-defined]
-            if SIGN_TEXT not in "".join(text.split()):
-                raise ModelError(runtime.name, f"rendered pause-sign text {SIGN_TEXT!r} read as {text!r}",
+            if sign_text not in "".join(text.split()):
+                raise ModelError(runtime.name, f"rendered pause-sign text {sign_text!r} read as {text!r}",
                                  "the pause sign's text will not be confirmed; " + runtime.manifest.fix_hint())
             return f"rendered pause-sign text read as {text!r}"
         try:
-            scene = _text_scene(SIGN_TEXT)
-        except FontMissing as exc:
+            font = text_sample.font(SAMPLE_TEXT_PX)
+        except RuntimeError as exc:  # the font is not installed (counterwatch.fonts.FontMissing)
             raise ModelError(runtime.name, "cannot render the pause-sign text to read", str(exc)) from None
-        return scene, runtime.read, check_text
+        return _text_scene(sign_text, font), runtime.read, check_text
     raise ModelError(runtime.name, f"verify has no sample for {type(runtime).__name__}", "add one in models/verify.py")
 
 
-def verify_model(name: str, manifests: Mapping[str, ModelManifest], *, repeat: int = 1) -> VerifyResult:
-    """Files present, sha256 matches, loads, runs ``repeat`` inferences (latency of the first and the median)."""
+def verify_model(name: str, manifests: Mapping[str, ModelManifest], *, repeat: int = 1,
+                 text_sample: TextSample | None = None) -> VerifyResult:
+    """Files present, sha256 matches, loads, runs ``repeat`` inferences (latency of the first and the median).
+    A text reader must read ``text_sample`` back (without one it fails verification)."""
     if repeat < 1:
         raise ValueError(f"repeat must be >= 1, got {repeat}")
     manifest = manifests.get(name)
@@ -181,7 +194,7 @@ def verify_model(name: str, manifests: Mapping[str, ModelManifest], *, repeat: i
     latencies: list[float] = []
     try:
         with runtime:
-            image, infer, summarise = _runner(runtime)
+            image, infer, summarise = _runner(runtime, text_sample)
             for _ in range(repeat):
                 started = time.perf_counter()
                 result = infer(image)

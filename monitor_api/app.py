@@ -126,7 +126,7 @@ def create_app(settings: ApiSettings, *, services: Services | None = None, prepa
     app.include_router(ops_router)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(reports_router, prefix=API_PREFIX)
-    from monitor_api.dashboard import router as dashboard_router
+    from monitor_api.dashboard.site import router as dashboard_router
 
     app.include_router(dashboard_router)
     for route in app.routes:

@@ -3,7 +3,7 @@
 `DatabaseSink` is an IncidentSink (type "database"): each event is stored with ingest_event (idempotent by
 incident id, kind and stream time) and only then reported, so a retried delivery never duplicates. The bridge
 publishes what was stored to the live feed and keeps the camera and window registries current, and records the
-time each camera observed (observed_spans, from the "stats" and "camera" messages: monitor_api.storage.observed) so
+time each camera observed (observed_spans, from the camera stats and health messages: monitor_api.storage.observed) so
 that reports can count unobserved time as unknown.
 """
 from __future__ import annotations
@@ -15,13 +15,23 @@ from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
+from cameras.health import CameraHealth
 from counterwatch.incidents.events import IncidentEvent
 from counterwatch.incidents.sink import IncidentSink, register_sink
-from counterwatch.runner import STATS_INTERVAL_S
+from counterwatch.learning.sampling import SampledFrame
+from counterwatch.rules.pause import PausePeriod
+from counterwatch.runtime.messages import CameraStats, WindowStatus, WorkerMessage
+from counterwatch.runtime.runner import STATS_INTERVAL_S
 from monitor_api.incident_access import incident_message
 from monitor_api.services import Services
-from monitor_api.storage import (Database, EvidencePathError, EvidenceStore, ingest_event, record_pause_period,
-                                 resolve_evidence_path)
+from monitor_api.storage import (
+    Database,
+    EvidencePathError,
+    EvidenceStore,
+    ingest_event,
+    record_pause_period,
+    resolve_evidence_path,
+)
 from monitor_api.storage.labelling import record_label_sample
 from monitor_api.storage.models import IncidentRow
 from monitor_api.storage.observed import ObservedTimeRecorder
@@ -77,7 +87,7 @@ class DatabaseSink(IncidentSink):
 
 
 class PipelineBridge:
-    """Handles every ("kind", payload) message the runner pumps, for one hall (the runner's)."""
+    """Handles every message the runner pumps (counterwatch.runtime.messages), for one hall (the runner's)."""
 
     def __init__(self, services: Services, hall_id: str, *, extra_sinks: tuple[IncidentSink, ...] = (),
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -100,48 +110,50 @@ class PipelineBridge:
         self._services.live.metrics.incident_events.labels(event.incident_type, event.kind.value).inc()
         self._services.hub.publish_threadsafe(message)
 
-    def handle(self, kind: str, payload: Any) -> None:
+    def handle(self, message: WorkerMessage) -> None:
         try:
-            self._handle(kind, payload)
+            self._handle(message)
         except Exception:
             # One bad message must not stop the pump (and with it every camera); incidents are re-delivered by a
             # retrying sink, the registries are refreshed by the next message.
-            logger.exception("could not handle a %s message from the pipeline", kind)
+            logger.exception("could not handle a %s message from the pipeline", type(message).__name__)
 
-    def _handle(self, kind: str, payload: Any) -> None:
+    def _handle(self, message: WorkerMessage) -> None:
         services = self._services
-        if kind == "incident":
-            self.sink.deliver(payload)  # the database first: it is what the API and due process rely on
-            for sink in self._extra_sinks:
-                sink.deliver(payload)
-        elif kind == "pause":
-            if payload.source == "queue":
-                return  # the API recorded the queue system's pause when it received it (routes/windows.py)
-            with services.database.write() as session:
-                record_pause_period(session, self._hall_id, payload)
-        elif kind == "camera":
-            status = services.live.update_camera(payload)
-            services.hub.publish_threadsafe({
-                "type": "camera.state", "hall_id": status.hall_id or self._hall_id, "camera_id": status.camera_id,
-                "state": status.state, "reason": status.reason})
-            self.observed.camera_state(status.camera_id, status.state, payload.last_frame_wall_time)
-        elif kind == "window":
-            live = services.live.update_window(self._hall_id, payload)
-            services.hub.publish_threadsafe(window_live_message(self._hall_id, live))
-        elif kind == "stats":
-            services.live.record_stats(payload)
-            self.observed.stats(payload.camera_id, payload.frames, payload.last_frame_wall_time)
-        elif kind == "sample":
-            # A frame the runner stored under DATA_DIR/samples/ joins the labelling queue (idempotent on its path),
-            # unless the disk is nearly full: then, as with evidence, the file is deleted (incidents come first).
-            if not services.evidence.allowed():
-                self._drop_sample(payload.path)
-                return
-            with services.database.write() as session:
-                record_label_sample(session, self._hall_id, payload)
-            self.stored_samples += 1
-        else:
-            logger.debug("ignoring a %s message", kind)
+        match message:
+            case IncidentEvent():
+                self.sink.deliver(message)  # the database first: it is what the API and due process rely on
+                for sink in self._extra_sinks:
+                    sink.deliver(message)
+            case PausePeriod():
+                if message.source == "queue":
+                    return  # the API recorded the queue system's pause when it received it (routes/windows.py)
+                with services.database.write() as session:
+                    record_pause_period(session, self._hall_id, message)
+            case CameraHealth():
+                status = services.live.update_camera(message)
+                services.hub.publish_threadsafe({
+                    "type": "camera.state", "hall_id": status.hall_id or self._hall_id,
+                    "camera_id": status.camera_id, "state": status.state, "reason": status.reason})
+                self.observed.camera_state(status.camera_id, status.state, message.last_frame_wall_time)
+            case WindowStatus():
+                live = services.live.update_window(self._hall_id, message)
+                services.hub.publish_threadsafe(window_live_message(self._hall_id, live))
+            case CameraStats():
+                services.live.record_stats(message)
+                self.observed.stats(message.camera_id, message.frames, message.last_frame_wall_time)
+            case SampledFrame():
+                # A frame the runner stored under DATA_DIR/samples/ joins the labelling queue (idempotent on its
+                # path), unless the disk is nearly full: then, as with evidence, the file is deleted (incidents
+                # come first).
+                if not services.evidence.allowed():
+                    self._drop_sample(message.path)
+                    return
+                with services.database.write() as session:
+                    record_label_sample(session, self._hall_id, message)
+                self.stored_samples += 1
+            case _:
+                logger.warning("ignoring a message of unknown type %s", type(message).__name__)
 
     def _drop_sample(self, path: str) -> None:
         self.dropped_samples += 1

@@ -34,7 +34,7 @@ def demo_config():
 
 @pytest.fixture(scope="session")
 def loaded_models(demo_config):
-    from counterwatch.pipeline import load_models
+    from counterwatch.perception import load_models
 
     models = load_models(demo_config)
     yield models

@@ -74,9 +74,9 @@ class DemoRun:
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory, loaded_models) -> DemoRun:
-    from counterwatch.pipeline import camera_reader
+    from counterwatch.perception import camera_reader
     from counterwatch.rules.pause import QueueStatus
-    from counterwatch.worker import CameraPipeline
+    from counterwatch.runtime.worker import CameraPipeline
 
     config = load_config(REPO / "configs/demo.yaml")
     script = (segment(LEAD_S, ("w01", "w02")), *(part for part in DEMO_SCRIPT if part.behaviour),

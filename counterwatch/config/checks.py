@@ -20,7 +20,7 @@ from typing import Literal
 
 from counterwatch.config.schema import Camera, HallConfig
 
-# The models the pipeline loads (counterwatch.pipeline.load_models), by field of `models:`, and the task each needs.
+# The models the pipeline loads (counterwatch.perception.load_models), by field of `models:`, and the task each needs.
 MODEL_TASKS = {
     "person_detector": "object_detection",
     "detector": "object_detection",
@@ -96,7 +96,7 @@ def _check_camera(config: HallConfig, index: int, camera: Camera) -> tuple[list[
     """Findings about one camera's source, and its rotated frame size (width, height) when a frame was read."""
     from cameras import NetworkStreamSource, UsbDeviceSource, VideoFileSource, open_source
     from cameras.stream_sources import redact_url
-    from counterwatch.pipeline import camera_source
+    from counterwatch.perception import camera_source
 
     field = f"cameras[{index}].source"
     try:
@@ -184,7 +184,7 @@ def _load_manifests(config: HallConfig):
 
 def _used_models(config: HallConfig) -> Iterable[tuple[str, str, str]]:
     """(config field, model name, task it needs) for every model the pipeline loads with this config."""
-    from counterwatch.pipeline import PHONE_CLASSIFIER_MODEL
+    from counterwatch.perception import PHONE_CLASSIFIER_MODEL
 
     chosen = config.models
     for field, task in MODEL_TASKS.items():

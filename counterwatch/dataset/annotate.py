@@ -93,7 +93,7 @@ class Annotator:
         self._models = None
         self._cascades: dict[str | None, object] = {}
         if detect:
-            from counterwatch.pipeline import load_models
+            from counterwatch.perception import load_models
 
             self._models = load_models(config)
 
@@ -105,7 +105,7 @@ class Annotator:
             self._models.close()
 
     def regions(self, camera_id: str | None) -> Sequence[WindowRegion]:
-        from counterwatch.pipeline import regions_for
+        from counterwatch.perception import regions_for
 
         camera = self._camera(camera_id)
         return regions_for(self._config, camera) if self._config is not None and camera is not None else ()
@@ -124,7 +124,7 @@ class Annotator:
             whole = self.annotate(on_frame(image, geometry), camera_id, window_id, at)
             return cropped_annotation(whole, geometry)
         from cameras.frame import Frame
-        from counterwatch.pipeline import build_cascade
+        from counterwatch.perception import build_cascade
 
         if camera_id not in self._cascades:
             # The window regions of a known camera let the cascade crop each window and assign persons to it.

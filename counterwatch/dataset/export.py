@@ -25,7 +25,6 @@ from datetime import date, datetime, time, timezone
 from pathlib import Path, PurePosixPath
 
 import cv2
-from sqlalchemy import select
 
 from counterwatch.config import HallConfig
 from counterwatch.dataset.annotate import Annotator
@@ -92,27 +91,16 @@ class _Reviewed:
 
 def reviewed_incidents(config: HallConfig, since: datetime | None) -> list[_Reviewed]:
     from monitor_api.storage import Database, database_url
-    from monitor_api.storage.models import EvidenceKind, EvidenceRow, IncidentRow, ReviewRow, ReviewState
+    from monitor_api.storage.models import ReviewState
+    from monitor_api.storage.tool_reads import reviewed_incidents as stored_reviews
 
     database = Database(database_url(config))
     try:
         with database.read() as session:
-            query = (select(IncidentRow, ReviewRow.id)
-                     .outerjoin(ReviewRow, ReviewRow.incident_id == IncidentRow.id)
-                     .where(IncidentRow.hall_id == config.hall.id,
-                            IncidentRow.review_state.in_([ReviewState.CONFIRMED, ReviewState.DISMISSED]))
-                     .order_by(IncidentRow.started_at, IncidentRow.id))
-            if since is not None:
-                query = query.where(IncidentRow.started_at >= since)
-            rows = session.execute(query).all()
-            snapshots = dict(session.execute(
-                select(EvidenceRow.incident_id, EvidenceRow.path)
-                .where(EvidenceRow.kind == EvidenceKind.SNAPSHOT, EvidenceRow.purged_at.is_(None),
-                       EvidenceRow.incident_id.in_([incident.id for incident, _ in rows]))
-                .order_by(EvidenceRow.id)).all())  # the latest snapshot row wins (a higher peak replaced it)
-            return [_Reviewed(incident.id, incident.type, incident.hall_id, incident.window_id, incident.camera_id,
-                              incident.started_at, incident.review_state is ReviewState.CONFIRMED, review_id,
-                              snapshots.get(incident.id)) for incident, review_id in rows]
+            return [_Reviewed(row.incident.id, row.incident.type, row.incident.hall_id, row.incident.window_id,
+                              row.incident.camera_id, row.incident.started_at,
+                              row.incident.review_state is ReviewState.CONFIRMED, row.review_id, row.snapshot)
+                    for row in stored_reviews(session, config.hall.id, since)]
     finally:
         database.dispose()
 

@@ -1,4 +1,5 @@
-"""Evaluation commands: score perception and the per-frame behaviour evidence on labelled data kept outside the repo.
+"""Evaluation: score perception and the per-frame behaviour evidence on labelled data kept outside the repo. The
+commands (counterwatch.cli.eval):
 
     counterwatch eval frames DIR --labels MAP.yaml   folder-per-class photos -> per-behaviour precision/recall/F1
     counterwatch eval persons DIR                    YOLO boxes -> person recall/precision by box height, day/infrared

@@ -1,8 +1,8 @@
 """The real pipeline over a clip, for `counterwatch eval clip` and `eval clips`.
 
-The clip is read by the camera reader of `counterwatch run` (counterwatch.pipeline.camera_reader) in fast pace:
+The clip is read by the camera reader of `counterwatch run` (counterwatch.perception.camera_reader) in fast pace:
 every analysis slot of the file is delivered, spaced by stream time exactly as in a live run, and the wall time of
-a frame is the start of the run plus its stream time. Each frame goes through counterwatch.worker.CameraPipeline
+a frame is the start of the run plus its stream time. Each frame goes through counterwatch.runtime.worker.CameraPipeline
 without an evidence directory: the perception cascade, WindowStateBuilder and RuleEngine of a hall.
 
 The hall config supplies the geometry (staff zone, citizen side, sign region), the analysis rate, the models and
@@ -119,10 +119,10 @@ class ClipRun:
 
 def run_clip(config: HallConfig, camera: Camera, models) -> ClipRun:
     """Every analysed frame of the camera's file through CameraPipeline (no evidence); the incidents still open
-    at the last frame are closed there. `models`: counterwatch.pipeline.LoadedModels."""
-    from counterwatch.pipeline import camera_reader, camera_source
+    at the last frame are closed there. `models`: counterwatch.perception.LoadedModels."""
+    from counterwatch.perception import camera_reader, camera_source
     from counterwatch.rules.pause import QueueStatus
-    from counterwatch.worker import CameraPipeline
+    from counterwatch.runtime.worker import CameraPipeline
 
     source = camera_source(config, camera)
     pipeline = CameraPipeline(config, camera, models, QueueStatus(), evidence_dir=None)
@@ -238,7 +238,7 @@ def evaluate_video(video: Path, annotation: ClipAnnotation, config: HallConfig |
                    dwell_scale: float = 1.0, tolerance_s: float = 1.0, models=None) -> ClipScore:
     """Run and score one clip. `config` None: implicit_config. `models`: LoadedModels to reuse, or None to load
     (and close) the config's. Raises ValueError (config, annotation) or RuntimeError (video, models)."""
-    from counterwatch.pipeline import load_models
+    from counterwatch.perception import load_models
     from models import ModelError
 
     base = config if config is not None else implicit_config(video)

@@ -161,7 +161,7 @@ class FeatureExtractor:
     @property
     def cascade(self):
         if self._cascade is None:
-            from counterwatch.pipeline import build_cascade, load_models
+            from counterwatch.perception import build_cascade, load_models
 
             self._models = load_models(None)
             self._cascade = build_cascade(None, None, self._models)

@@ -173,27 +173,3 @@ def shadow_report(data_dir: Path, outcomes: dict[str, bool] | None = None) -> li
                                        live_only, None if outcomes is None else _reviewed(shadow, live, outcomes)))
     return summaries
 
-
-def review_outcomes(config) -> dict[str, bool] | None:
-    """Incident id -> confirmed? for the hall's reviewed incidents (review_state confirmed / dismissed, so an upheld
-    appeal's outcome is what counts). None when the hall's SQLite database file does not exist yet."""
-    from sqlalchemy import select
-    from sqlalchemy.engine import make_url
-
-    from monitor_api.storage import Database, database_url
-    from monitor_api.storage.models import IncidentRow, ReviewState
-
-    url = database_url(config)
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).is_file():
-        return None
-    database = Database(url)
-    try:
-        with database.read() as session:
-            rows = session.execute(select(IncidentRow.id, IncidentRow.review_state)
-                                   .where(IncidentRow.hall_id == config.hall.id,
-                                          IncidentRow.review_state.in_([ReviewState.CONFIRMED,
-                                                                        ReviewState.DISMISSED]))).all()
-    finally:
-        database.dispose()
-    return {incident_id: state is ReviewState.CONFIRMED for incident_id, state in rows}

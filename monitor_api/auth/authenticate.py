@@ -15,7 +15,7 @@ from sqlalchemy import select
 from starlette.requests import HTTPConnection
 
 from monitor_api.auth.keys import hash_api_key, looks_like_api_key
-from monitor_api.auth.policy import Policy
+from monitor_api.auth.policies import Policy
 from monitor_api.auth.principal import Principal
 from monitor_api.auth.tokens import password_fingerprint
 from monitor_api.problems import ApiProblem

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 KINDS = ("cookie", "bearer")
 
@@ -47,7 +47,7 @@ class TokenSigner:
               password_hash: str | None) -> tuple[str, TokenClaims]:
         if kind not in KINDS:
             raise ValueError(f"token kind must be one of {KINDS}")
-        claims = TokenClaims(kind, user_id, expires_at.astimezone(timezone.utc), secrets.token_hex(12),
+        claims = TokenClaims(kind, user_id, expires_at.astimezone(UTC), secrets.token_hex(12),
                              password_fingerprint(password_hash))
         payload = (f"v1.{kind}.{user_id}.{int(claims.expires_at.timestamp())}.{claims.session_id}."
                    f"{claims.password_fingerprint}")
@@ -64,7 +64,7 @@ class TokenSigner:
         if not hmac.compare_digest(self._mac(payload), mac):
             return None
         try:
-            user_id, expires = int(parts[2]), datetime.fromtimestamp(int(parts[3]), timezone.utc)
+            user_id, expires = int(parts[2]), datetime.fromtimestamp(int(parts[3]), UTC)
         except (ValueError, OverflowError, OSError):
             return None
         if expires <= now:

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from monitor_api.dashboard import admin_views as views
+from monitor_api.dashboard import admin_views as views, page_kit
 from monitor_api.dashboard.api_client import ApiClient, ApiError
 from monitor_api.dashboard.i18n import Translator
 from monitor_api.dashboard.present import HallView, UserView
@@ -32,12 +32,6 @@ ERROR_FIELDS = ("username", "password", "role", "display_name", "halls", "staff_
 ERROR_STATUSES = ("0", "404", "409", "422")
 
 
-def _pages():
-    from monitor_api.dashboard import pages  # pages imports this module: import late
-
-    return pages
-
-
 def script_messages(tr: Translator) -> dict[str, Any]:
     """What admin.js needs to explain a refusal in the visitor's language."""
     return {"fields": {name: tr.t(f"admin.error.{name}") for name in ERROR_FIELDS},
@@ -47,24 +41,23 @@ def script_messages(tr: Translator) -> dict[str, Any]:
 
 async def _admin_visit(request: Request) -> tuple[Translator, str | None, ApiClient, UserView] | Response:
     """The visit of a logged-in admin; a redirect to the login page, or 403 for any other role."""
-    pages = _pages()
-    visit = await pages._visit(request)
+    visit = await page_kit.visit(request)
     if visit is None:
-        return pages._to_login(request)
+        return page_kit.to_login(request)
     tr, remember, _, user = visit
     if user.role != views.ADMIN_ROLE:
-        return pages._error(request, tr, remember, user, tr.t("admin.forbidden"), 403)
+        return page_kit.error_page(request, tr, remember, user, tr.t("admin.forbidden"), 403)
     return visit
 
 
 def _render(request: Request, template: str, tr: Translator, remember: str | None, user: UserView, nav: str,
             context: dict[str, Any]) -> Response:
-    return _pages()._page(request, template, tr, remember, {
+    return page_kit.page(request, template, tr, remember, {
         "user": user, "nav": nav, "admin_messages": script_messages(tr), **context})
 
 
 def _failure(request: Request, tr: Translator, remember: str | None, user: UserView, error: ApiError) -> Response:
-    return _pages()._api_failure(request, tr, remember, user, error, forbidden="admin.forbidden")
+    return page_kit.api_failure(request, tr, remember, user, error, forbidden="admin.forbidden")
 
 
 def _now() -> datetime:
@@ -72,7 +65,7 @@ def _now() -> datetime:
 
 
 async def _users(api: ApiClient) -> list[dict[str, Any]]:
-    return _pages()._items(await api.get("/users"))
+    return page_kit.items(await api.get("/users"))
 
 
 async def _settings(api: ApiClient, halls: tuple[HallView, ...]) -> list[dict[str, Any]]:
@@ -103,17 +96,16 @@ async def admin_home(request: Request) -> Response:
     if isinstance(visit, Response):
         return visit
     tr, remember, api, user = visit
-    pages = _pages()
     try:
         users, keys, audit, halls = await asyncio.gather(
-            _users(api), api.get("/keys"), api.get("/audit", {"limit": HOME_AUDIT}), pages._halls(api, user))
+            _users(api), api.get("/keys"), api.get("/audit", {"limit": HOME_AUDIT}), page_kit.halls(api, user))
     except ApiError as error:
         return _failure(request, tr, remember, user, error)
     tz, tz_name = views.admin_zone(halls)
     now = _now()
     hall_names = {hall.id: hall.name for hall in halls}
     people = _people(users)
-    key_views = [views.key_view(doc, tr, tz, hall_names, people, now) for doc in pages._items(keys)]
+    key_views = [views.key_view(doc, tr, tz, hall_names, people, now) for doc in page_kit.items(keys)]
     key_names = {str(key.id): key.name for key in key_views}
     accounts = [views.account_view(doc, tr, tz, hall_names, {}, now) for doc in users]
     return _render(request, "admin_home.html", tr, remember, user, "admin", {
@@ -122,7 +114,7 @@ async def admin_home(request: Request) -> Response:
                    "active_keys": sum(k.state == "active" for k in key_views),
                    "expiring": sum(k.expires_soon for k in key_views)},
         "entries": [views.audit_entry_view(doc, tr, tz, people, key_names, hall_names)
-                    for doc in pages._items(audit)],
+                    for doc in page_kit.items(audit)],
         "halls": halls, "tz_name": tz_name})
 
 
@@ -133,7 +125,7 @@ async def users_page(request: Request) -> Response:
         return visit
     tr, remember, api, user = visit
     try:
-        users, halls = await asyncio.gather(_users(api), _pages()._halls(api, user))
+        users, halls = await asyncio.gather(_users(api), page_kit.halls(api, user))
         settings = await _settings(api, halls)
     except ApiError as error:
         return _failure(request, tr, remember, user, error)
@@ -150,14 +142,14 @@ async def user_page(request: Request, user_id: str) -> Response:
         return visit
     tr, remember, api, user = visit
     try:
-        users, halls = await asyncio.gather(_users(api), _pages()._halls(api, user))
+        users, halls = await asyncio.gather(_users(api), page_kit.halls(api, user))
         settings = await _settings(api, halls)
     except ApiError as error:
         return _failure(request, tr, remember, user, error)
     tz, tz_name = views.admin_zone(halls)
     account = next((a for a in _accounts(users, tr, tz, halls, settings) if str(a.id) == user_id), None)
     if account is None:
-        return _pages()._error(request, tr, remember, user, tr.t("admin.users.not_found"), 404)
+        return page_kit.error_page(request, tr, remember, user, tr.t("admin.users.not_found"), 404)
     me = next((document.get("id") for document in users if document.get("username") == user.username), None)
     return _render(request, "admin_user.html", tr, remember, user, "admin-users", {
         "account": account, "halls": halls, "roles": views.role_choices(tr), "hall_roles": sorted(views.HALL_ROLES),
@@ -170,15 +162,14 @@ async def keys_page(request: Request) -> Response:
     if isinstance(visit, Response):
         return visit
     tr, remember, api, user = visit
-    pages = _pages()
     try:
-        keys, users, halls = await asyncio.gather(api.get("/keys"), _users(api), pages._halls(api, user))
+        keys, users, halls = await asyncio.gather(api.get("/keys"), _users(api), page_kit.halls(api, user))
     except ApiError as error:
         return _failure(request, tr, remember, user, error)
     tz, tz_name = views.admin_zone(halls)
     hall_names = {hall.id: hall.name for hall in halls}
     now = _now()
-    key_views = [views.key_view(doc, tr, tz, hall_names, _people(users), now) for doc in pages._items(keys)]
+    key_views = [views.key_view(doc, tr, tz, hall_names, _people(users), now) for doc in page_kit.items(keys)]
     key_views.sort(key=lambda key: (key.state != "active", -key.id))
     return _render(request, "admin_keys.html", tr, remember, user, "admin-keys", {
         "keys": key_views, "halls": halls, "scopes": views.scope_choices(tr), "tz_name": tz_name})
@@ -195,10 +186,9 @@ async def audit_page(request: Request) -> Response:
     if isinstance(visit, Response):
         return visit
     tr, remember, api, user = visit
-    pages = _pages()
     filters = _audit_filters(request)
     try:
-        users, keys, halls = await asyncio.gather(_users(api), api.get("/keys"), pages._halls(api, user))
+        users, keys, halls = await asyncio.gather(_users(api), api.get("/keys"), page_kit.halls(api, user))
     except ApiError as error:
         return _failure(request, tr, remember, user, error)
     tz, tz_name = views.admin_zone(halls)
@@ -216,9 +206,9 @@ async def audit_page(request: Request) -> Response:
             return _failure(request, tr, remember, user, error)
         problem = tr.t("admin.audit.bad_filter")
     people = _people(users)
-    key_names = {str(doc.get("id")): str(doc.get("name") or "") for doc in pages._items(keys)}
+    key_names = {str(doc.get("id")): str(doc.get("name") or "") for doc in page_kit.items(keys)}
     hall_names = {hall.id: hall.name for hall in halls}
-    entries = [views.audit_entry_view(doc, tr, tz, people, key_names, hall_names) for doc in pages._items(document)]
+    entries = [views.audit_entry_view(doc, tr, tz, people, key_names, hall_names) for doc in page_kit.items(document)]
     kept = {name: value for name, value in filters.items() if value}
     next_cursor = document.get("next_cursor") if isinstance(document, dict) else None
     actors = [views.Choice(f"user:{doc.get('id')}", people[str(doc.get('id'))]) for doc in users]
@@ -237,10 +227,9 @@ async def halls_page(request: Request) -> Response:
     if isinstance(visit, Response):
         return visit
     tr, remember, api, user = visit
-    pages = _pages()
     try:
-        halls, users = await asyncio.gather(pages._halls(api, user), _users(api))
-        hall = pages._chosen_hall(request, halls)
+        halls, users = await asyncio.gather(page_kit.halls(api, user), _users(api))
+        hall = page_kit.chosen_hall(request, halls)
         document = await api.get(f"/halls/{quote(hall.id, safe='')}/settings") if hall else None
     except ApiError as error:
         return _failure(request, tr, remember, user, error)

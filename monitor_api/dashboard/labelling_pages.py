@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from counterwatch.behaviours import BY_NAME, LABELLED_BEHAVIOURS
-from monitor_api.dashboard import present
+from monitor_api.dashboard import page_kit, present
 from monitor_api.dashboard.api_client import ApiError
 from monitor_api.dashboard.i18n import Translator
 
@@ -112,29 +112,28 @@ def frame_view(document: Mapping[str, Any], tr: Translator, hall: present.HallVi
 
 @router.get("/labelling")
 async def labelling_page(request: Request) -> Response:
-    from monitor_api.dashboard import pages  # pages imports this module: import late
 
-    visit = await pages._visit(request)
+    visit = await page_kit.visit(request)
     if visit is None:
-        return pages._to_login(request)
+        return page_kit.to_login(request)
     tr, remember, api, user = visit
     frame: FrameView | None = None
     stats: dict[str, Any] = {}
     try:
-        halls = await pages._halls(api, user)
-        hall = pages._chosen_hall(request, halls)
+        halls = await page_kit.halls(api, user)
+        hall = page_kit.chosen_hall(request, halls)
         if hall is not None:
             queue, stats, windows = await asyncio.gather(
                 api.get("/labelling/queue", {"hall": hall.id, "limit": 1}),
                 api.get("/labelling/stats", {"hall": hall.id}), api.get("/windows", {"hall": hall.id}))
-            names = {str(w.get("window_id")): str(w.get("name") or w.get("window_id")) for w in pages._items(windows)}
-            items = pages._items(queue)
+            names = {str(w.get("window_id")): str(w.get("name") or w.get("window_id")) for w in page_kit.items(windows)}
+            items = page_kit.items(queue)
             frame = frame_view(items[0], tr, hall, names) if items else None
     except ApiError as error:
-        return pages._api_failure(request, tr, remember, user, error, forbidden="action.forbidden")
+        return page_kit.api_failure(request, tr, remember, user, error, forbidden="action.forbidden")
     labelled = stats.get("labelled") or {}
     counts = [(option.name, labelled.get(option.label, 0)) for option in label_options(tr)]
-    return pages._page(request, "labelling.html", tr, remember, {
+    return page_kit.page(request, "labelling.html", tr, remember, {
         "user": user, "halls": halls, "hall": hall, "nav": "labelling", "frame": frame,
         "remaining": stats.get("remaining", 0), "counts": counts, "options": label_options(tr),
         "target": stats.get("target"), "progress": progress_views(stats, tr)})

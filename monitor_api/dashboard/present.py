@@ -5,9 +5,10 @@ and a template can never print something unescaped or unexpected.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
-from typing import Any, Mapping, Sequence
+from datetime import UTC, datetime, tzinfo
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,14 +34,14 @@ def zone(name: str | None) -> tzinfo:
 
 def parse_time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not isinstance(value, str) or not value:
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def format_time(value: Any, tz: tzinfo, *, with_date: bool = True) -> str:
@@ -108,11 +109,11 @@ class UserView:
         """Where this person lands after login: window staff on their record, admins on /admin, others on the wall."""
         return {STAFF_ROLE: "/me", "admin": "/admin"}.get(self.role, "/dashboard")
 
-    def is_about(self, incident: "IncidentView") -> bool:
+    def is_about(self, incident: IncidentView) -> bool:
         """The incident names this person as its staff member: the API refuses their review of it (403)."""
         return self.staff is not None and self.staff == (incident.hall_id, incident.staff_id)
 
-    def may_appeal(self, incident: "IncidentView") -> bool:
+    def may_appeal(self, incident: IncidentView) -> bool:
         return self.role in APPEAL_FILER_ROLES or self.staff == (incident.hall_id, incident.staff_id)
 
 
@@ -185,7 +186,7 @@ def incident_view(document: Mapping[str, Any], tr: Translator, tz: tzinfo,
     review = _text(document.get("review_state")) or "pending"
     started, ended = parse_time(document.get("started_at")), parse_time(document.get("ended_at"))
     window_id = _text(document.get("window_id"))
-    end_or_now = ended or (datetime.now(timezone.utc) if state == "open" else None)
+    end_or_now = ended or (datetime.now(UTC) if state == "open" else None)
     seconds = (end_or_now - started).total_seconds() if started and end_or_now else None
     peak = document.get("peak_confidence")
     attributes = document.get("attributes") or {}

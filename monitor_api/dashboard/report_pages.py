@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from monitor_api.dashboard import present
+from monitor_api.dashboard import page_kit, present
 from monitor_api.dashboard.api_client import ApiError
 from monitor_api.dashboard.report_charts import heatmap_svg, trend_svg
 
@@ -25,11 +25,10 @@ PAGE_INCIDENT_LIMIT = 200  # incidents listed on /reports, oldest first; the CSV
 
 @router.get("/reports")
 async def reports_page(request: Request) -> Response:
-    from monitor_api.dashboard import pages  # pages imports this module: import late
 
-    visit = await pages._visit(request)
+    visit = await page_kit.visit(request)
     if visit is None:
-        return pages._to_login(request)
+        return page_kit.to_login(request)
     tr, remember, api, user = visit
     period = request.query_params.get("period") or ""
     scope = request.query_params.get("scope") if request.query_params.get("scope") in SCOPES else "hall"
@@ -37,8 +36,8 @@ async def reports_page(request: Request) -> Response:
     report: dict[str, Any] | None = None
     invalid = False
     try:
-        halls = await pages._halls(api, user)
-        hall = pages._chosen_hall(request, halls)
+        halls = await page_kit.halls(api, user)
+        hall = page_kit.chosen_hall(request, halls)
         # Without a period the page opens on the current month in the hall's own time zone.
         period = period or f"{dt.datetime.now(hall.tz if hall is not None else present.zone(None)):%Y-%m}"
         if hall is not None:
@@ -50,7 +49,7 @@ async def reports_page(request: Request) -> Response:
                     raise
                 invalid = True
     except ApiError as error:
-        return pages._api_failure(request, tr, remember, user, error, forbidden="action.forbidden")
+        return page_kit.api_failure(request, tr, remember, user, error, forbidden="action.forbidden")
     downloads = []
     if report is not None and hall is not None:
         base = {"hall": hall.id, "period": period, "scope": scope, **({"key": key} if scope != "hall" else {})}
@@ -61,7 +60,7 @@ async def reports_page(request: Request) -> Response:
         charts = {"trend": trend_svg(report.get("trend") or [], tr.t("reports.trend")),
                   "heatmap": heatmap_svg(report.get("heatmap") or [], tr.t("reports.heatmap"), tr.lang)}
     scores_state = (report or {}).get("scores_state", "included")
-    return pages._page(request, "reports.html", tr, remember, {
+    return page_kit.page(request, "reports.html", tr, remember, {
         "user": user, "halls": halls, "hall": hall, "nav": "reports", "period": period, "scope": scope, "key": key,
         "scopes": SCOPES, "report": report, "charts": charts, "downloads": downloads, "invalid": invalid,
         "incidents": incident_rows(report, tr) if report else [], "scores": score_rows(report, tr) if report else [],
@@ -92,11 +91,10 @@ def score_rows(report: dict[str, Any], tr: Any) -> list[dict[str, Any]]:
 
 @router.get("/me")
 async def me_page(request: Request) -> Response:
-    from monitor_api.dashboard import pages
 
-    visit = await pages._visit(request)
+    visit = await page_kit.visit(request)
     if visit is None:
-        return pages._to_login(request)
+        return page_kit.to_login(request)
     tr, remember, api, user = visit
     incidents: list[present.IncidentView] = []
     scores: list[dict] = []
@@ -104,11 +102,11 @@ async def me_page(request: Request) -> Response:
         hall_id, staff_id = user.staff
         try:
             document = await api.get("/incidents", {"hall": hall_id, "staff": staff_id, "limit": 200})
-            halls = {hall.id: hall for hall in await pages._halls(api, user)}
+            halls = {hall.id: hall for hall in await page_kit.halls(api, user)}
         except ApiError as error:
-            return pages._api_failure(request, tr, remember, user, error)
+            return page_kit.api_failure(request, tr, remember, user, error)
         tz = halls.get(hall_id, present.HallView(hall_id, hall_id)).tz  # the hall's clock, as on the incident page
-        incidents = [present.incident_view(doc, tr, tz) for doc in pages._items(document)]
+        incidents = [present.incident_view(doc, tr, tz) for doc in page_kit.items(document)]
         now = dt.datetime.now(tz)
         for period in (f"{now:%Y-%m}", f"{now:%Y}"):  # the same derivation the appraisal system receives
             try:
@@ -116,13 +114,13 @@ async def me_page(request: Request) -> Response:
                 score["flag_labels"] = [tr.t(f"flag.{flag['name']}") for flag in score.get("flags", [])]
                 scores.append(score)
             except ApiError as error:
-                return pages._api_failure(request, tr, remember, user, error)
+                return page_kit.api_failure(request, tr, remember, user, error)
     thresholds = threshold_lines(scores[0].get("flag_thresholds") or {}, tr) if scores else []
     try:
         appeals = await appeal_states(api, incidents, tr)
     except ApiError as error:
-        return pages._api_failure(request, tr, remember, user, error)
-    return pages._page(request, "me.html", tr, remember, {"user": user, "incidents": incidents, "scores": scores,
+        return page_kit.api_failure(request, tr, remember, user, error)
+    return page_kit.page(request, "me.html", tr, remember, {"user": user, "incidents": incidents, "scores": scores,
                                                           "thresholds": thresholds, "appeals": appeals, "nav": "me"})
 
 
@@ -133,7 +131,7 @@ async def appeal_states(api: Any, incidents: list[present.IncidentView],
     confirmed = [incident for incident in incidents if incident.review_state == "confirmed"][:APPEAL_LIST_LIMIT]
     details = await asyncio.gather(*(api.get("/incidents/" + quote(incident.id, safe="")) for incident in confirmed))
     rows = []
-    for incident, detail in zip(confirmed, details):
+    for incident, detail in zip(confirmed, details, strict=True):
         decided = [appeal for appeal in detail.get("appeals") or () if appeal.get("decision")]
         state = "pending" if present.pending_appeal(detail) else "rejected" if decided else "open"
         rows.append((incident, state, tr.t(f"me.appeal_state.{state}")))

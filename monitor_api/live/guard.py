@@ -23,13 +23,12 @@ from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 
+from monitor_api.live.hub import RECHECK_INTERVAL_S, Subscription
+
 if TYPE_CHECKING:
     from monitor_api.auth.principal import Principal
-    from monitor_api.live.hub import Subscription
 
 logger = logging.getLogger("counterwatch.api")
-
-RECHECK_INTERVAL_S = 2.0
 
 
 class SubscriberGuard:

@@ -14,9 +14,10 @@ import logging
 import threading
 from typing import Any
 
-from monitor_api.live.guard import RECHECK_INTERVAL_S
-
 logger = logging.getLogger("counterwatch.api")
+
+# How often an open subscription's caller is checked again (monitor_api.live.guard.SubscriberGuard).
+RECHECK_INTERVAL_S = 2.0
 
 Message = dict[str, Any]
 

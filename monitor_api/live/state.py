@@ -25,7 +25,7 @@ class CameraHealthLike(Protocol):  # cameras.health.CameraHealth
     last_frame_wall_time: datetime | None
 
 
-class WindowStatusLike(Protocol):  # counterwatch.runner.WindowStatus
+class WindowStatusLike(Protocol):  # counterwatch.runtime.runner.WindowStatus
     window_id: str
     camera_id: str
     present: bool
@@ -35,7 +35,7 @@ class WindowStatusLike(Protocol):  # counterwatch.runner.WindowStatus
     wall_time: datetime
 
 
-class CameraStatsLike(Protocol):  # counterwatch.runner.CameraStats
+class CameraStatsLike(Protocol):  # counterwatch.runtime.runner.CameraStats
     camera_id: str
     frames: int
     last_frame_wall_time: datetime | None

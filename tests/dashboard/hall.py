@@ -1,4 +1,4 @@
-"""A live hall for the browser tests, wired exactly as `counterwatch run` wires it (counterwatch/run_cli.py):
+"""A live hall for the browser tests, wired exactly as `counterwatch run` wires it (counterwatch/cli/run.py):
 the hall database opened and migrated, the API and dashboard served by uvicorn in a thread on a loopback port,
 and the real pipeline (Runner worker processes: cameras, perception, rules, evidence) pumped into the API's
 PipelineBridge, which stores each incident event and publishes it to the live feed."""
@@ -44,7 +44,7 @@ class LiveHall:
     """start() serves the API; start_pipeline() runs the cameras; stop() ends both."""
 
     def __init__(self, config_path: Path) -> None:
-        from counterwatch.runner import Runner
+        from counterwatch.runtime.runner import Runner
         from monitor_api.app import build_services, create_app
         from monitor_api.ingest import PipelineBridge
         from monitor_api.settings import ApiSettings

@@ -59,7 +59,7 @@ def _reason_on(page: str) -> str:
 def test_the_incident_page_shows_the_reason_in_zh_cn_and_in_english(hall: LiveHall) -> None:
     events = _absence_events()
     for event in events:
-        hall.bridge.handle("incident", event)
+        hall.bridge.handle(event)
     client = _client(hall)
     incident_id = events[0].incident_id
 
@@ -82,7 +82,7 @@ def test_the_incident_page_shows_the_reason_in_zh_cn_and_in_english(hall: LiveHa
 
 def test_an_incident_stored_with_text_only_shows_that_text(hall: LiveHall) -> None:
     started = ORIGIN + timedelta(minutes=5)
-    hall.bridge.handle("incident", IncidentEvent(
+    hall.bridge.handle(IncidentEvent(
         kind=EventKind.OPENED, incident_id="inc-old", incident_type="phone_use", hall_id=HALL_ID, window_id="w02",
         camera_id="cam-demo", staff_id="s002", started_at=started, ended_at=None, start_ts=10.0, ts=40.0,
         confidence=0.8, peak_confidence=0.9, reason="phone in hand for 30 s (90% of frames)"))

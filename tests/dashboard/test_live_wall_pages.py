@@ -38,7 +38,7 @@ def _login(hall: LiveHall, username: str) -> tuple[TestClient, dict[str, str]]:
 
 
 def _open(hall: LiveHall, incident_id: str, window_id: str = "w01", staff_id: str = "s001") -> None:
-    hall.bridge.handle("incident", IncidentEvent(
+    hall.bridge.handle(IncidentEvent(
         kind=EventKind.OPENED, incident_id=incident_id, incident_type="phone_use", hall_id=HALL_ID,
         window_id=window_id, camera_id="cam-demo", staff_id=staff_id, started_at=STARTED, ended_at=None,
         start_ts=10.0, ts=40.0, confidence=0.8, peak_confidence=0.9, reason="phone in hand for 30 s"))

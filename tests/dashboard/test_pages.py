@@ -103,8 +103,8 @@ def test_the_language_is_zh_cn_until_switched_and_the_switch_is_remembered(hall:
 
 
 def test_each_role_is_offered_the_actions_it_may_take(hall: LiveHall) -> None:
-    hall.bridge.handle("incident", _event(EventKind.OPENED, "inc-a"))
-    hall.bridge.handle("incident", _event(EventKind.CLOSED, "inc-a", ts=55.0))
+    hall.bridge.handle(_event(EventKind.OPENED, "inc-a"))
+    hall.bridge.handle(_event(EventKind.CLOSED, "inc-a", ts=55.0))
     supervisor, manager, second_manager, auditor = (Visitor(hall.app, name) for name in ("sup", "mgr1", "mgr2",
                                                                                           "aud"))
 
@@ -152,7 +152,7 @@ def test_a_supervisor_sees_only_the_halls_they_watch(hall: LiveHall) -> None:
     other = config.model_copy(update={"hall": config.hall.model_copy(update={"id": "other-hall", "name": "另一大厅"})})
     with hall.database.write() as session:
         sync_hall(session, other)
-    hall.bridge.handle("incident", replace(_event(EventKind.OPENED, "inc-b"), hall_id="other-hall"))
+    hall.bridge.handle(replace(_event(EventKind.OPENED, "inc-b"), hall_id="other-hall"))
     supervisor = Visitor(hall.app, "sup")
     assert supervisor.get("/incidents/inc-b").status_code == 403
     assert 'data-incident-id="inc-b"' not in supervisor.get("/dashboard?hall=other-hall").text

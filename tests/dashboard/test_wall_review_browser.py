@@ -49,7 +49,7 @@ def hall(tmp_path: Path):
 
 
 def _open(hall: LiveHall, incident_id: str, window_id: str, kind: str = "phone_use") -> None:
-    hall.bridge.handle("incident", IncidentEvent(
+    hall.bridge.handle(IncidentEvent(
         kind=EventKind.OPENED, incident_id=incident_id, incident_type=kind, hall_id=HALL_ID, window_id=window_id,
         camera_id="cam-demo", staff_id=STAFF_AT[window_id], started_at=STARTED, ended_at=None, start_ts=10.0, ts=40.0,
         confidence=0.8, peak_confidence=0.9, reason="test"))

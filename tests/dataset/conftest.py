@@ -63,7 +63,7 @@ def scene_frame(config: HallConfig, astronaut_bgr: np.ndarray) -> np.ndarray:
 def history(tmp_path_factory: pytest.TempPathFactory, astronaut_bgr: np.ndarray, loaded_models) -> History:
     from counterwatch.incidents.media import encode_snapshot
     from counterwatch.incidents.privacy import mask_frame
-    from counterwatch.pipeline import regions_for
+    from counterwatch.perception import regions_for
     from monitor_api.storage import Database, EvidenceStore, create_user, ingest_event, migrate, review_incident
     from monitor_api.storage.models import ReviewDecision, Role
     from tests.api.storage.helpers import event

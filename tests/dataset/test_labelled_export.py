@@ -18,7 +18,7 @@ from counterwatch.dataset import CandidateFrame, read_manifest, store_sample
 from counterwatch.dataset.format import Sample
 from counterwatch.incidents.framing import evidence_view
 from counterwatch.incidents.privacy import MASK_BGR, citizen_polygons_mask
-from counterwatch.pipeline import regions_for
+from counterwatch.perception import regions_for
 from tests.dataset.conftest import CAMERA, T0, History
 
 SNAPSHOT_TOLERANCE = 2

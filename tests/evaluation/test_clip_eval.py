@@ -9,9 +9,9 @@ import cv2
 import pytest
 from click.testing import CliRunner
 
+from counterwatch.cli.eval import eval_cli
 from counterwatch.config import load_config
 from counterwatch.demo_scene import render_scene, segment
-from counterwatch.evaluation.cli import eval_cli
 from counterwatch.evaluation.clip import load_annotations
 from counterwatch.evaluation.clip_run import evaluate_video
 from counterwatch.sign import sign_images

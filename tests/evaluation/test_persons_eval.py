@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from counterwatch.evaluation.cli import eval_cli
+from counterwatch.cli.eval import eval_cli
 from counterwatch.evaluation.persons import bucket_names, bucket_of, read_yolo_dataset
 from models import load_manifests, load_model
 from models.types import Box

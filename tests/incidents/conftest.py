@@ -31,7 +31,7 @@ VISITOR_FACE_CORE = (605, 160, 675, 235)
 
 @pytest.fixture(scope="session")
 def regions(demo_config):
-    from counterwatch.pipeline import regions_for
+    from counterwatch.perception import regions_for
 
     return regions_for(demo_config, demo_config.cameras[0])
 

@@ -25,7 +25,7 @@ from counterwatch.incidents.events import EventKind
 from counterwatch.incidents.evidence import EvidenceRecorder
 from counterwatch.incidents.framing import HEADER_BGR, caption, evidence_view, render
 from counterwatch.incidents.privacy import MASK_BGR, citizen_polygons_mask
-from counterwatch.worker import evidence_onset_lag_s
+from counterwatch.runtime.worker import evidence_onset_lag_s
 from tests.incidents.conftest import CAMERA, FPS, T0, make_event, staff_face_box, staff_observation
 
 PRE_S, POST_S = 3.0, 2.0

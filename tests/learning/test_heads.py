@@ -65,7 +65,7 @@ def test_threshold_meets_the_target_precision():
 
 
 def test_train_heads_cli_writes_a_versioned_model_with_a_card(datasets, tmp_path):
-    from models.cli import models_cli
+    from counterwatch.cli.models import models_cli
 
     out = tmp_path / "heads"
     result = CliRunner().invoke(models_cli, ["train-heads", "--dataset", str(datasets["train"]), "--out", str(out),

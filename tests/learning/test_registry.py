@@ -20,7 +20,7 @@ def _train(registry: Registry, dataset, cache) -> str:
 
 
 def _promote(root, version, heldout):
-    from models.cli import models_cli
+    from counterwatch.cli.models import models_cli
 
     return CliRunner().invoke(models_cli, ["promote", BEHAVIOUR, version, "--dataset", str(heldout),
                                            "--registry", str(root)])
@@ -43,7 +43,7 @@ def test_worse_candidate_refused_better_accepted_and_rollback_restores(datasets,
     assert accepted.exit_code == 0, accepted.output
     assert "promoted" in accepted.output and registry.active(BEHAVIOUR) == good
 
-    from models.cli import models_cli
+    from counterwatch.cli.models import models_cli
 
     rolled = CliRunner().invoke(models_cli, ["rollback", BEHAVIOUR, "--registry", str(registry.root)])
     assert rolled.exit_code == 0, rolled.output

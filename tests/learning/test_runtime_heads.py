@@ -15,7 +15,7 @@ from counterwatch.learning.features import load_dataset
 from counterwatch.learning.heads import TrainSettings
 from counterwatch.learning.registry import Registry, train_dataset
 from counterwatch.rules.pause import QueueStatus
-from counterwatch.worker import CameraPipeline
+from counterwatch.runtime.worker import CameraPipeline
 from tests.learning.conftest import BEHAVIOUR  # sleeping
 
 FPS = 2.0

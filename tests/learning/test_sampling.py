@@ -14,7 +14,7 @@ from counterwatch.dataset.sample_geometry import read_geometry
 from counterwatch.incidents.framing import evidence_view
 from counterwatch.incidents.privacy import MASK_BGR, citizen_polygons_mask
 from counterwatch.learning.sampling import FrameSampler, SampledFrame, scores_for, uncertainty
-from counterwatch.pipeline import regions_for
+from counterwatch.perception import regions_for
 from tests.rules.helpers import ORIGIN, at, person
 
 SNAPSHOT_TOLERANCE = 2  # as the evidence tests: a masked area decodes within 2 levels of MASK_BGR

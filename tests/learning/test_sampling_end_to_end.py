@@ -22,7 +22,7 @@ from counterwatch.incidents.privacy import MASK_BGR, citizen_polygons_mask
 from counterwatch.learning.registry import BUILTIN_ROOT, Registry
 from counterwatch.learning.runtime import registry_root
 from counterwatch.learning.sampling import uncertainty
-from counterwatch.pipeline import regions_for
+from counterwatch.perception import regions_for
 from tests.conftest import REPO
 
 SECONDS = 10.0

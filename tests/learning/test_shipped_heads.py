@@ -43,7 +43,7 @@ def _bgr(rgb: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def decisions(loaded_models):
     """(rules-only decision, decision with the shipped heads) of a photo, as `counterwatch eval frames` decides."""
-    from counterwatch.pipeline import build_cascade
+    from counterwatch.perception import build_cascade
 
     cascade = build_cascade(None, None, loaded_models)
     scorer = HeadScorer(Registry(BUILTIN_ROOT / "no-hall-registry", builtin=BUILTIN_ROOT),

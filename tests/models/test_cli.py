@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 from ruamel.yaml import YAML
 
-from models import load_manifests, models_cli
+from counterwatch.cli.models import models_cli
+from models import load_manifests
 from models.manifest import file_sha256
 from tests.models.yolo_graphs import constant_output_model
 

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from counterwatch.cli.models import models_cli
 from counterwatch.dataset.format import Annotation, DatasetWriter, DetectedObject
-from models import Detection, ObjectDetector, load_manifests, load_model, models_cli
+from models import Detection, ObjectDetector, load_manifests, load_model
 from models.manifest import file_sha256
 from models.train_detector import read_detection_samples, split_by_group
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from cameras.health import CameraHealth, CameraState
-from counterwatch.runner import CameraStats
+from counterwatch.runtime.messages import CameraStats
 from monitor_api.ingest import DatabaseSink, PipelineBridge
 from tests.api.storage.helpers import T0, event
 from tests.reports.conftest import ReportWorld
@@ -42,12 +42,12 @@ def observed_day(report_world: ReportWorld) -> ReportWorld:
         at = _at(start_h)
         while at <= _at(end_h):
             clock[0] = (at - _at(0)).total_seconds()
-            bridge.handle("stats", CameraStats("cam1", 240, at))
+            bridge.handle(CameraStats("cam1", 240, at))
             at += timedelta(minutes=2)
 
     def state(value: CameraState, at: datetime, last_frame: datetime | None) -> None:
         clock[0] = (at - _at(0)).total_seconds()
-        bridge.handle("camera", CameraHealth("cam1", value, "test", 0, 0, 0, 0, last_frame, None))
+        bridge.handle(CameraHealth("cam1", value, "test", 0, 0, 0, 0, last_frame, None))
 
     frames(8, 10)
     state(CameraState.OFFLINE, _at(10) + timedelta(seconds=30), _at(10))

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from counterwatch.config.schema import CuesConfig
-from counterwatch.pipeline import regions_for
+from counterwatch.perception import regions_for
 from counterwatch.rules.pause import PausePeriod, QueueStatus
 from counterwatch.rules.schedule import HallCalendar
 from counterwatch.rules.window_state import WindowStateBuilder

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from counterwatch.demo_scene import SceneRenderer
-from counterwatch.pipeline import regions_for
+from counterwatch.perception import regions_for
 from counterwatch.rules.absent import AbsentWithoutPause
 from counterwatch.rules.pause import QueueStatus
 from counterwatch.rules.schedule import HallCalendar

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from counterwatch.demo_scene import SceneRenderer
-from counterwatch.pipeline import build_cascade
+from counterwatch.perception import build_cascade
 from counterwatch.sign import sign_images
 from tests.conftest import make_frame
 

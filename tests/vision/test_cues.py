@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from counterwatch.pipeline import build_cascade
+from counterwatch.perception import build_cascade
 from models.types import COCO17_KEYPOINTS, Box, Detection, Hand, Keypoint, Pose
 from tests.conftest import make_frame
 from vision.cues import BehaviourCues, CueSettings, body_frame, box_distance, head_down, person_cues

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from counterwatch.pipeline import build_cascade
+from counterwatch.perception import build_cascade
 from models.types import Box, Classification, Detection
 from tests.conftest import make_frame
 from tests.vision.test_cues import detection, scripted_person

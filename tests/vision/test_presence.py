@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from counterwatch.demo_scene import SceneRenderer
-from counterwatch.pipeline import regions_for
+from counterwatch.perception import regions_for
 from counterwatch.sign import sign_images
 from vision.motion import MotionGate
 from vision.presence import (PresenceEvidence, PresenceFilter, PresenceSettings, WindowPresence, ZoneSampler,

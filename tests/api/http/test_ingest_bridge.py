@@ -27,10 +27,10 @@ def test_database_sink_is_idempotent_and_reports_new_events_only(sqlite_world: W
 
 def test_bridge_records_sign_pauses_and_skips_queue_pauses(sqlite_world: World) -> None:
     bridge = PipelineBridge(sqlite_world.services, "hall-a")
-    bridge.handle("pause", PausePeriod("w01", "sign", T0, T0 + timedelta(minutes=3)))
-    bridge.handle("pause", PausePeriod("w01", "queue", T0, T0 + timedelta(minutes=1)))
-    bridge.handle("pause", "not a pause period")  # logged, not raised: the pump goes on
-    bridge.handle("mystery", object())
+    bridge.handle(PausePeriod("w01", "sign", T0, T0 + timedelta(minutes=3)))
+    bridge.handle(PausePeriod("w01", "queue", T0, T0 + timedelta(minutes=1)))
+    bridge.handle("not a pause period")  # logged, not raised: the pump goes on
+    bridge.handle(object())
     with sqlite_world.services.database.read() as session:
         periods = [(row.window_id, row.source.value) for row in session.query(PausePeriodRow)]
     assert periods == [("w01", "sign")]
@@ -57,24 +57,25 @@ def test_bridge_queues_sampled_frames_unless_the_disk_guard_refuses(sqlite_world
 
     from monitor_api.storage import EvidenceStore
     from monitor_api.storage.models import LabelSampleRow
-    from tests.api.http.label_samples import Sample, render_jpeg
+    from counterwatch.learning.sampling import SampledFrame
+    from tests.api.http.label_samples import render_jpeg
 
     data_dir = sqlite_world.services.evidence.data_dir
 
-    def sample(second: int) -> Sample:
+    def sample(second: int) -> SampledFrame:
         relative = f"samples/cam1/w01/20260302T0130{second:02d}000000Z.jpg"
         (data_dir / relative).parent.mkdir(parents=True, exist_ok=True)
         (data_dir / relative).write_bytes(render_jpeg(80))
-        return Sample("cam1", "w01", T0 + timedelta(seconds=second), relative, (("phone_use", 0.3, 0.3),), 1.0)
+        return SampledFrame("cam1", "w01", T0 + timedelta(seconds=second), relative, (("phone_use", 0.3, 0.3),), 1.0)
 
     kept = sample(1)
     bridge = PipelineBridge(sqlite_world.services, "hall-a")
-    bridge.handle("sample", kept)
-    bridge.handle("sample", kept)  # re-delivered
+    bridge.handle(kept)
+    bridge.handle(kept)  # re-delivered
     full = dataclasses.replace(sqlite_world.services, evidence=EvidenceStore(data_dir, min_free_bytes=2**62))
     refused = sample(2)
     guarded = PipelineBridge(full, "hall-a")
-    guarded.handle("sample", refused)
+    guarded.handle(refused)
     with sqlite_world.services.database.read() as session:
         assert [row.path for row in session.query(LabelSampleRow)] == [kept.path]
     assert (data_dir / kept.path).is_file() and not (data_dir / refused.path).exists()

@@ -13,7 +13,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from cameras.health import CameraHealth, CameraState
-from counterwatch.runner import CameraStats, WindowStatus
+from counterwatch.runtime.messages import CameraStats, WindowStatus
 from monitor_api.ingest import PipelineBridge
 from monitor_api.live.hub import EventHub
 from monitor_api.storage.models import PausePeriodRow
@@ -26,7 +26,7 @@ def _ingest_later(world: World, *events, delay: float = 0.3) -> threading.Timer:
 
     def deliver() -> None:
         for item in events:
-            bridge.handle("incident", item)
+            bridge.handle(item)
 
     timer = threading.Timer(delay, deliver)
     timer.start()
@@ -108,9 +108,9 @@ def test_window_status_camera_state_metrics_and_queue_pause(sqlite_world: World)
     world.services.queue_control = lambda hall, window, paused: calls.append((hall, window, paused))
     bridge = PipelineBridge(world.services, "hall-a")
     now = datetime.now(timezone.utc)
-    bridge.handle("window", WindowStatus("w01", "cam1", True, False, None, 12.0, now))
-    bridge.handle("camera", CameraHealth("cam1", CameraState.ONLINE, "", 10, 0, 0, 0, now, 0.1))
-    bridge.handle("stats", CameraStats("cam1", 7, now, (("ssd_mobilenet_v2_coco", 41.5, 7),)))
+    bridge.handle(WindowStatus("w01", "cam1", True, False, None, 12.0, now))
+    bridge.handle(CameraHealth("cam1", CameraState.ONLINE, "", 10, 0, 0, 0, now, 0.1))
+    bridge.handle(CameraStats("cam1", 7, now, (("ssd_mobilenet_v2_coco", 41.5, 7),)))
     with world.client() as client:
         supervisor = world.headers("supervisor_a")
         windows = {w["window_id"]: w for w in client.get("/api/v1/windows", headers=supervisor).json()}
@@ -158,5 +158,5 @@ def test_readiness_reports_database_cameras_and_disk(sqlite_world: World) -> Non
         now = datetime.now(timezone.utc)
         bridge = PipelineBridge(world.services, "hall-a")
         for camera in ("cam1", "cam-b1"):
-            bridge.handle("stats", CameraStats(camera, 1, now))
+            bridge.handle(CameraStats(camera, 1, now))
         assert client.get("/readyz").status_code == 200

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import httpx
 
 from cameras.health import CameraHealth, CameraState
-from counterwatch.runner import CameraStats
+from counterwatch.runtime.messages import CameraStats
 from monitor_api.accounts import add_api_key
 from monitor_api.ingest import DatabaseSink, PipelineBridge
 from monitor_api.storage import Actor, sync_hall
@@ -35,8 +35,8 @@ def _expect_cameras(world: World) -> None:
 def _report(world: World, camera: str, hall: str, state: CameraState, reason: str = "") -> None:
     now = datetime.now(timezone.utc)
     bridge = PipelineBridge(world.services, hall)
-    bridge.handle("stats", CameraStats(camera, 3, now))
-    bridge.handle("camera", CameraHealth(camera, state, reason, 10, 0, 0, 0, now, 0.1))
+    bridge.handle(CameraStats(camera, 3, now))
+    bridge.handle(CameraHealth(camera, state, reason, 10, 0, 0, 0, now, 0.1))
 
 
 def test_metrics_need_a_metrics_key_or_an_admin(sqlite_world: World) -> None:

@@ -1,6 +1,6 @@
 """Queue-system pauses stay in their hall: two halls share one database, and hall B's `counterwatch run` serves the
-API for hall B only. Its queue control is the one `counterwatch run` installs (run_cli.hall_queue_control), with a
-recorder in place of the worker processes."""
+API for hall B only. Its queue control is the one `counterwatch run` installs
+(counterwatch.cli.run.hall_queue_control), with a recorder in place of the worker processes."""
 from __future__ import annotations
 
 import logging
@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from counterwatch.run_cli import hall_queue_control
+from counterwatch.cli.run import hall_queue_control
 from monitor_api.accounts import add_api_key
 from monitor_api.app import build_services, create_app
 from monitor_api.server import ApiServer

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor_api.cli import api_settings
+from counterwatch.cli.serve import api_settings
 from monitor_api.reports.monthly import generate_closed_months
 from monitor_api.storage import Database, migrate, sync_hall
 from tests.api.storage.helpers import hall_config

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from cameras.health import CameraHealth, CameraState
-from counterwatch.runner import CameraStats
+from counterwatch.runtime.messages import CameraStats
 from monitor_api.app import build_services
 from monitor_api.ingest import PipelineBridge
 from monitor_api.reports.presence import StoredCoverage
@@ -58,11 +58,11 @@ def _frames(bridge: PipelineBridge, clock: Clock, seconds: range, *, camera: str
     """A stats report every step of `seconds`, on the bridge clock and the frames' clock alike."""
     for second in seconds:
         clock.now = float(second)
-        bridge.handle("stats", CameraStats(camera, 4, T + timedelta(seconds=second)))
+        bridge.handle(CameraStats(camera, 4, T + timedelta(seconds=second)))
 
 
 def _state(bridge: PipelineBridge, state: CameraState, last_frame: float | None, *, camera: str = "cam1") -> None:
-    bridge.handle("camera", CameraHealth(camera, state, "test", 0, 0, 0, 0,
+    bridge.handle(CameraHealth(camera, state, "test", 0, 0, 0, 0,
                                          None if last_frame is None else T + timedelta(seconds=last_frame), None))
 
 
@@ -74,11 +74,11 @@ def test_frames_extend_a_span_written_sparingly(services: Services) -> None:
     # Opened at once, then its end at most every 10 s: the last 8 s are not written yet.
     assert _spans(services) == [("cam1", 2.0, 52.0)] and bridge.observed.writes == 6
     clock.now = 62.0
-    bridge.handle("stats", CameraStats("cam1", 0, T + timedelta(seconds=60)))  # frames stopped: the end is stored
+    bridge.handle(CameraStats("cam1", 0, T + timedelta(seconds=60)))  # frames stopped: the end is stored
     assert _spans(services) == [("cam1", 2.0, 60.0)]
     clock.now = 64.0
     writes = bridge.observed.writes
-    bridge.handle("stats", CameraStats("cam1", 0, T + timedelta(seconds=60)))  # nothing new: no write
+    bridge.handle(CameraStats("cam1", 0, T + timedelta(seconds=60)))  # nothing new: no write
     assert bridge.observed.writes == writes
 
 
@@ -92,7 +92,7 @@ def test_gap_offline_and_restart_close_spans(services: Services) -> None:
     clock.now = 202.0
     _state(bridge, CameraState.OFFLINE, last_frame=201.0)  # the reader had read a frame at 201 before it broke
     clock.now = 203.0
-    bridge.handle("stats", CameraStats("cam1", 1, T + timedelta(seconds=201)))  # ... analysed and reported late
+    bridge.handle(CameraStats("cam1", 1, T + timedelta(seconds=201)))  # ... analysed and reported late
     assert _spans(services)[-1] == ("cam1", 180.0, 201.0)
     clock.now = 226.0
     _state(bridge, CameraState.ONLINE, last_frame=226.0)  # back, with its first frame read at 226
@@ -116,10 +116,10 @@ def test_a_late_pump_or_a_fast_replay_is_not_a_gap(services: Services) -> None:
     _frames(bridge, clock, range(0, 21, 2))
     for step in range(5):  # the pump was blocked for two minutes: reports of continuous frames arrive at once
         clock.now = 150.0
-        bridge.handle("stats", CameraStats("cam1", 4, T + timedelta(seconds=22 + 2 * step)))
+        bridge.handle(CameraStats("cam1", 4, T + timedelta(seconds=22 + 2 * step)))
     for step in range(5):  # a file paced "fast": every 2 s, frames minutes apart in stream time
         clock.now = 152.0 + 2 * step
-        bridge.handle("stats", CameraStats("cam1", 400, T + timedelta(seconds=30 + 200 * (step + 1))))
+        bridge.handle(CameraStats("cam1", 400, T + timedelta(seconds=30 + 200 * (step + 1))))
     bridge.close()
     assert _spans(services) == [("cam1", 0.0, 1030.0)]
 

@@ -1,4 +1,5 @@
-"""`counterwatch eval ...`: the evaluation commands. Data paths are arguments: dev data never enters the repo."""
+"""`counterwatch eval ...`: the evaluation commands (counterwatch.evaluation measures). Data paths are arguments: dev
+data never enters the repo."""
 from __future__ import annotations
 
 import json
@@ -129,9 +130,16 @@ def _scales(value: str) -> tuple[float, ...]:
 def frames(directory: Path, labels_path: Path | None, yolo_classes: str | None, as_json: bool, limit: int | None,
            naive: bool, heads: bool, registry_dir: Path) -> None:
     """Per-frame behaviour decisions on folder-per-class photos: per-behaviour precision, recall, F1, confusion."""
-    from counterwatch.evaluation.frames import (evaluate_frames, format_summary, list_photos, list_yolo_photos,
-                                                load_label_map, parse_class_map, summarise)
-    from counterwatch.pipeline import build_cascade, load_models
+    from counterwatch.evaluation.frames import (
+        evaluate_frames,
+        format_summary,
+        list_photos,
+        list_yolo_photos,
+        load_label_map,
+        parse_class_map,
+        summarise,
+    )
+    from counterwatch.perception import build_cascade, load_models
     from models import ModelError
 
     if (labels_path is None) == (yolo_classes is None):
@@ -140,6 +148,7 @@ def frames(directory: Path, labels_path: Path | None, yolo_classes: str | None, 
         if yolo_classes is not None:
             photos = list_yolo_photos(directory, parse_class_map(yolo_classes), limit=limit)
         else:
+            assert labels_path is not None  # exactly one of the two, checked above
             photos = list_photos(directory, load_label_map(labels_path), limit_per_folder=limit)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
@@ -285,9 +294,3 @@ def _evaluate(video: Path, annotation, config, config_label: str, dwell_scale: f
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
 
-
-if __name__ == "__main__":  # `python -m counterwatch.evaluation.cli ...` works before the group is mounted
-    import logging
-
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    eval_cli()

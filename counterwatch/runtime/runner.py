@@ -14,14 +14,15 @@ import multiprocessing as mp
 import os
 import queue as queue_module
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
-from counterwatch.config.schema import Camera, HallConfig
+from counterwatch.config.schema import HallConfig
+from counterwatch.rules.pause import QueueStatus
+from counterwatch.runtime.messages import CameraStats, QueueCommand, WorkerDone, WorkerMessage
 
-log = logging.getLogger("counterwatch.runner")
+log = logging.getLogger("counterwatch.runtime.runner")
 
 
 def camera_groups(config: HallConfig, workers: int) -> list[tuple[str, ...]]:
@@ -35,37 +36,6 @@ def camera_groups(config: HallConfig, workers: int) -> list[tuple[str, ...]]:
     return [tuple(group) for group in groups]
 
 
-@dataclass(frozen=True)
-class QueueCommand:
-    window_id: str
-    paused: bool
-
-
-@dataclass(frozen=True)
-class WindowStatus:
-    """What a window looks like now, sent as ("window", status) when it changes (and every few seconds as a
-    heartbeat, so the API can tell a quiet window from a dead worker)."""
-
-    window_id: str
-    camera_id: str
-    present: bool
-    paused: bool
-    pause_source: str | None
-    ts: float  # stream seconds
-    wall_time: datetime  # UTC
-
-
-@dataclass(frozen=True)
-class CameraStats:
-    """Sent as ("stats", stats) every few seconds per camera: frames analysed since the last report and the mean
-    latency per model over them (model, mean ms, runs)."""
-
-    camera_id: str
-    frames: int
-    last_frame_wall_time: datetime | None
-    timings_ms: tuple[tuple[str, float, int], ...] = ()
-
-
 STATS_INTERVAL_S = 2.0
 
 
@@ -76,9 +46,8 @@ def _worker_main(config_path: str, camera_ids: tuple[str, ...], out: mp.Queue, c
     parent = ParentWatch(parent_pid)
     parent.die_with_parent()  # before anything that takes time (models) or writes (evidence)
     from counterwatch.config import load_config
-    from counterwatch.pipeline import camera_reader, load_models
-    from counterwatch.rules.pause import QueueStatus
-    from counterwatch.worker import CameraPipeline
+    from counterwatch.perception import camera_reader, load_models
+    from counterwatch.runtime.worker import CameraPipeline
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load_config(config_path)
@@ -90,7 +59,7 @@ def _worker_main(config_path: str, camera_ids: tuple[str, ...], out: mp.Queue, c
     face_detector = load_model(config.models.face_detector)
     pipelines = {c.id: CameraPipeline(config, c, models, queue_status, evidence_dir=Path(data_dir),
                                       face_detector=face_detector) for c in cameras}
-    readers = [camera_reader(config, c, on_state_change=lambda h: out.put(("camera", h))) for c in cameras]
+    readers = [camera_reader(config, c, on_state_change=out.put) for c in cameras]
     stats = {c.id: _StatsAccumulator(c.id) for c in cameras}
     next_stats = time.monotonic() + STATS_INTERVAL_S
     for reader in readers:
@@ -107,31 +76,33 @@ def _worker_main(config_path: str, camera_ids: tuple[str, ...], out: mp.Queue, c
                 idle = False
                 result = pipelines[frame.camera_id].step(frame)
                 for event in result.events:
-                    out.put(("incident", event))
+                    out.put(event)
                 for period in result.pause_periods:
-                    out.put(("pause", period))
+                    out.put(period)
                 for status in result.statuses:
-                    out.put(("window", status))
+                    out.put(status)
                 for sample in result.samples:
-                    out.put(("sample", sample))
+                    out.put(sample)
                 stats[frame.camera_id].add(frame.wall_time, result.timings_ms)
             if time.monotonic() >= next_stats:
                 next_stats = time.monotonic() + STATS_INTERVAL_S
                 for accumulator in stats.values():
-                    out.put(("stats", accumulator.take()))
+                    out.put(accumulator.take())
             if idle and all(reader.finished for reader in readers):
                 break
     finally:
         for reader in readers:
             reader.stop()
+        for accumulator in stats.values():  # the frames since the last report count as observed too
+            out.put(accumulator.take())
         for pipeline in pipelines.values():
             for event in pipeline.close():
-                out.put(("incident", event))
+                out.put(event)
             for sample in pipeline.closed_samples:
-                out.put(("sample", sample))
+                out.put(sample)
         face_detector.close()
         models.close()
-        out.put(("worker_done", camera_ids))
+        out.put(WorkerDone(camera_ids))
 
 
 class _StatsAccumulator:
@@ -156,7 +127,7 @@ class _StatsAccumulator:
         return stats
 
 
-def _drain_control(control: mp.Queue, status) -> None:
+def _drain_control(control: mp.Queue, status: QueueStatus) -> None:
     while True:
         try:
             command = control.get_nowait()
@@ -166,7 +137,7 @@ def _drain_control(control: mp.Queue, status) -> None:
 
 
 class Runner:
-    """Starts the workers and pumps their messages into `on_message(kind, payload)` on the caller's thread."""
+    """Starts the workers and pumps their messages into `on_message(message)` on the caller's thread."""
 
     def __init__(self, config: HallConfig, config_path: str, data_dir: Path, *, workers: int = 2):
         self._context = mp.get_context("spawn")
@@ -179,7 +150,7 @@ class Runner:
                                   args=(config_path, group, self._out, control, self._stop, str(data_dir),
                                         os.getpid()),
                                   daemon=True)
-            for i, (group, control) in enumerate(zip(self._groups, self._controls))]
+            for i, (group, control) in enumerate(zip(self._groups, self._controls, strict=True))]
 
     @property
     def groups(self) -> list[tuple[str, ...]]:
@@ -195,7 +166,7 @@ class Runner:
         for control in self._controls:
             control.put(QueueCommand(window_id, paused))
 
-    def pump(self, on_message: Callable[[str, object], None], *, seconds: float = 0.0) -> None:
+    def pump(self, on_message: Callable[[WorkerMessage], None], *, seconds: float = 0.0) -> None:
         """Deliver messages until every worker finished, `seconds` passed (0: no limit) or stop() was called."""
         deadline = time.monotonic() + seconds if seconds > 0 else None
         done = 0
@@ -204,15 +175,15 @@ class Runner:
                 self._stop.set()
                 deadline = None  # keep pumping until the workers have flushed and said they are done
             try:
-                kind, payload = self._out.get(timeout=0.2)
+                message = self._out.get(timeout=0.2)
             except queue_module.Empty:
                 if not any(p.is_alive() for p in self._processes):
                     break
                 continue
-            if kind == "worker_done":
+            if isinstance(message, WorkerDone):
                 done += 1
                 continue
-            on_message(kind, payload)
+            on_message(message)
 
     def stop(self, timeout: float = 20.0) -> None:
         self._stop.set()

@@ -1,13 +1,13 @@
-"""`counterwatch bench pipeline`: windows per CPU core at the analysis rate with all rules on, vs naive."""
+"""What `counterwatch bench pipeline` measures: windows per CPU core at the analysis rate with all rules on, vs
+naive."""
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import click
 import numpy as np
 
 
@@ -20,12 +20,14 @@ def _script(seconds_per_phase: float):
 def _measure(config, frames, models, *, naive: bool, fps: float):
     from cameras.frame import Frame
     from counterwatch.rules.pause import QueueStatus
-    from counterwatch.worker import CameraPipeline
+    from counterwatch.runtime.worker import CameraPipeline
 
     camera = config.cameras[0]
     pipeline = CameraPipeline(config, camera, models, QueueStatus(), evidence_dir=None, naive=naive)
-    origin = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)  # a Monday, 10:00 in Asia/Shanghai
-    samples, events, presence = [], [], []
+    origin = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in Asia/Shanghai
+    samples: list[float] = []
+    events: list[tuple] = []
+    presence: list[tuple] = []
     for index, image in enumerate(frames):
         ts = index / fps
         frame = Frame(camera.id, index, ts, origin + timedelta(seconds=ts), image)
@@ -64,7 +66,7 @@ def _clip_frames(path: str, fps: float) -> list[np.ndarray]:
     """Every frame of a clip at `fps` of stream time, rotation metadata applied (the camera reader in fast mode)."""
     from cameras import CameraReader, open_source
 
-    frames = []
+    frames: list[np.ndarray] = []
     reader = CameraReader("clip", lambda: open_source(path, loop=False, pace="fast", open_timeout_s=5,
                                                       read_timeout_s=5),
                           analysis_fps=fps, stall_timeout_s=10, backoff_initial_s=0.5, backoff_max_s=1)
@@ -90,29 +92,20 @@ def compare_on_clips(clips: tuple[str, ...], models) -> list[dict]:
         naive_ms, naive_events, naive_presence = _measure(config, frames, models, naive=True, fps=2.0)
         rows.append({"clip": os.path.basename(path), "frames": len(frames),
                      "same_presence": lean_presence == naive_presence, "same_incidents": lean_events == naive_events,
-                     "presence_differs_at_s": [a[0] for a, b in zip(lean_presence, naive_presence) if a != b],
+                     "presence_differs_at_s": [a[0] for a, b in zip(lean_presence, naive_presence, strict=False)
+                                               if a != b],
                      "mean_frame_ms": {"cost_controlled": round(statistics.fmean(lean_ms), 1),
                                        "naive": round(statistics.fmean(naive_ms), 1)}})
     return rows
 
 
-@click.command("pipeline")
-@click.option("--config", "config_path", default="configs/demo.yaml", show_default=True,
-              type=click.Path(dir_okay=False))
-@click.option("--windows", default=8, show_default=True, type=click.IntRange(1, 256),
-              help="Windows to size for: reports whether one core sustains them at the analysis fps.")
-@click.option("--phase-s", default=20.0, show_default=True, type=click.FloatRange(5, 600),
-              help="Seconds per phase of the scripted scene (present, absent, present, absent with sign).")
-@click.option("--naive", "naive_only", is_flag=True, help="Measure only the naive mode (every model, every frame).")
-@click.option("--clip", "clips", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="Also compare both modes on a real clip (whole frame as one window): presence and incidents.")
-@click.option("--json", "as_json", is_flag=True)
-def bench_pipeline(config_path: str, windows: int, phase_s: float, naive_only: bool, clips: tuple[str, ...],
-                   as_json: bool) -> None:
-    """Cost per window per analysed frame (cascade + states + all rules), windows per core, vs naive, delays."""
+def measure_pipeline(config_path: str, windows: int, phase_s: float, naive_only: bool,
+                     clips: tuple[str, ...]) -> dict[str, Any]:
+    """Cost per window per analysed frame (cascade + states + all rules), windows per core, vs naive, delays: the
+    report `counterwatch bench pipeline` prints. Pins this process to one CPU."""
     from counterwatch.config import load_config
     from counterwatch.demo_scene import SceneRenderer
-    from counterwatch.pipeline import load_models
+    from counterwatch.perception import load_models
     from counterwatch.sign import sign_images
 
     # "Per core" means one core: pin the process (and every native thread pool it starts) to a single CPU.
@@ -122,14 +115,14 @@ def bench_pipeline(config_path: str, windows: int, phase_s: float, naive_only: b
     fps = camera.analysis_fps
     dwell = config.rules.absent_without_pause.dwell_s
     renderer, rng = SceneRenderer(sign_images(config)), np.random.default_rng(0)
-    frames = []
+    frames: list[np.ndarray] = []
     for (present, sign), seconds in _script(max(phase_s, dwell + 5)):
         for _ in range(int(seconds * fps)):
             frames.append(renderer.frame(frozenset({"w01", "w02"} if present else {"w02"}),
                                          frozenset({"w01"} if sign else ()), rng))
     modes = ("naive",) if naive_only else ("cost_controlled", "naive")
-    report: dict = {"cpus_used": len(os.sched_getaffinity(0)), "analysis_fps": fps, "windows_per_camera": len(camera.views),
-                    "frames": len(frames), "modes": {}}
+    report: dict = {"cpus_used": len(os.sched_getaffinity(0)), "analysis_fps": fps,
+                    "windows_per_camera": len(camera.views), "frames": len(frames), "modes": {}}
     results = {}
     with load_models(config) as models:
         for mode in modes:
@@ -157,16 +150,4 @@ def bench_pipeline(config_path: str, windows: int, phase_s: float, naive_only: b
         report["speedup_vs_naive"] = round(n["mean_ms_per_window"] / c["mean_ms_per_window"], 2)
         report["same_incidents"] = results["cost_controlled"] == results["naive"]
         report["incidents"] = {"cost_controlled": results["cost_controlled"], "naive": results["naive"]}
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-        return
-    for mode, figures in report["modes"].items():
-        click.echo(f"{mode:16s} {figures['mean_ms_per_window']:6.1f} ms/window/frame -> "
-                   f"{figures['windows_per_core']:5.1f} windows per core at {fps:g} fps; absence incidents "
-                   f"{figures['absence_incidents']}, delay after dwell {figures['stream_delay_after_dwell_s']} s "
-                   f"+ {figures['processing_delay_ms_p50']} ms processing")
-    for row in report.get("clips", []):
-        click.echo(f"clip {row['clip']}: {row['frames']} frames, same presence {row['same_presence']}, same incidents "
-                   f"{row['same_incidents']}, ms/frame {row['mean_frame_ms']}")
-    if "speedup_vs_naive" in report:
-        click.echo(f"speedup vs naive: {report['speedup_vs_naive']}x; same incidents: {report['same_incidents']}")
+    return report

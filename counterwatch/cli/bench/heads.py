@@ -1,4 +1,5 @@
-"""`counterwatch bench heads`: what training behaviour heads costs on one CPU core, split into its two parts.
+"""What `counterwatch bench heads` measures: what training behaviour heads costs on one CPU core, split into its two
+parts.
 
 1. Features, once per sample (then cached): the perception cascade for the person, pose geometry and objects, and
    four EfficientNet-Lite3 embeddings (the person crop and the action region, each also mirrored), measured on a
@@ -10,13 +11,12 @@ The projection for N samples is N x (1) + (2 at N).
 """
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import time
 from dataclasses import dataclass
+from typing import Any
 
-import click
 import numpy as np
 
 
@@ -60,37 +60,28 @@ def _synthetic(samples: int, groups: int, positive_share: float, seed: int):
     return x, y, [_Synthetic(f"g{g}") for g in group_of]
 
 
-@click.command("heads")
-@click.option("--samples", default=3000, show_default=True, type=click.IntRange(50, 200000),
-              help="Dataset size to project the training time for.")
-@click.option("--groups", default=300, show_default=True, type=click.IntRange(10, 100000),
-              help="Incidents / sequences the samples come from (grouped CV keeps each on one side).")
-@click.option("--repeat", default=10, show_default=True, type=click.IntRange(3, 1000),
-              help="Feature extractions to take the median of.")
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--json", "as_json", is_flag=True)
-def bench_heads(samples: int, groups: int, repeat: int, seed: int, as_json: bool) -> None:
-    """Time one head's training (features per sample, then the grouped-CV fit) on one CPU core."""
+@dataclass(frozen=True)
+class HeadsBench:
+    report: dict[str, Any]  # what `counterwatch bench heads --json` prints
+    feature_ms: float  # per sample, median of the repeats
+    fit_s: float
+
+
+def measure_heads(samples: int, groups: int, repeat: int, seed: int, *, progress: bool) -> HeadsBench:
+    """Time one head's training (features per sample, then the grouped-CV fit) on one CPU core: pins this process
+    to one CPU."""
     from counterwatch.learning.heads import TrainSettings, train_head
 
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, native thread pools included
     feature_ms = _feature_ms(repeat)
     x, y, groups_of = _synthetic(samples, groups, 0.2, seed)
     start = time.perf_counter()
-    head = train_head(x, y, groups_of, settings=TrainSettings(seed=seed), progress=not as_json)
+    head = train_head(x, y, groups_of, settings=TrainSettings(seed=seed), progress=progress)
     fit_s = time.perf_counter() - start
-    report = {"cpus_used": len(os.sched_getaffinity(0)), "samples": samples, "groups": groups,
-              "feature_width": int(x.shape[1]), "feature_ms_per_sample": round(feature_ms, 1),
-              "features_s_projected": round(feature_ms * samples / 1000.0, 1), "fit_s": round(fit_s, 1),
-              "chosen_model": head.choice,
-              "first_training_s_projected": round(feature_ms * samples / 1000.0 + fit_s, 1),
-              "retraining_from_cache_s": round(fit_s, 1)}
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-        return
-    click.echo(f"features: {feature_ms:.1f} ms per sample (median of {repeat}, one core) -> "
-               f"{report['features_s_projected']:.0f} s for {samples} samples, once (cached afterwards)")
-    click.echo(f"fit (grouped CV over the candidates, Platt calibration, final fit) on {samples} x {x.shape[1]} features: "
-               f"{fit_s:.1f} s, chose {head.choice}")
-    click.echo(f"one behaviour, first training: {report['first_training_s_projected'] / 60:.1f} min; "
-               f"retraining from the cache: {fit_s / 60:.1f} min (each further behaviour adds the fit only)")
+    report: dict[str, Any] = {"cpus_used": len(os.sched_getaffinity(0)), "samples": samples, "groups": groups,
+                              "feature_width": int(x.shape[1]), "feature_ms_per_sample": round(feature_ms, 1),
+                              "features_s_projected": round(feature_ms * samples / 1000.0, 1), "fit_s": round(fit_s, 1),
+                              "chosen_model": head.choice,
+                              "first_training_s_projected": round(feature_ms * samples / 1000.0 + fit_s, 1),
+                              "retraining_from_cache_s": round(fit_s, 1)}
+    return HeadsBench(report, feature_ms, fit_s)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from counterwatch.cli._inputs import load_config_or_exit
+
 
 @click.group("dataset")
 def dataset_cli() -> None:
@@ -23,12 +25,10 @@ def dataset_cli() -> None:
 def export_cmd(config_path: str, out: str, since: str | None, negatives_per_hour: float, no_detect: bool) -> None:
     """Reviewed incidents -> dataset: confirmed = positive, dismissed = hard negative (label none); labelled frames
     of the labelling queue with their label (skip left out)."""
-    from counterwatch.cli import _load_or_exit
     from counterwatch.dataset.export import export_dataset
     from models import ModelError
 
-    config = _load_or_exit(config_path)
-    assert config is not None
+    config = load_config_or_exit(config_path)
     try:
         report = export_dataset(config, Path(out), since=since, negatives_per_hour=negatives_per_hour,
                                 detect=not no_detect)

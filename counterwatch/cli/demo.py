@@ -1,24 +1,42 @@
-"""`counterwatch demo`: run cameras + perception on a config and print what each window looks like.
-
-Until the API exists this is the pipeline's visible output; the behaviour-rules stage will turn the same stream
-into incidents.
-"""
+"""`counterwatch demo-scene` renders the bundled demo scene; `counterwatch demo` runs cameras + perception on a config
+and prints what each window looks like (`counterwatch run` turns the same stream into incidents)."""
 from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import click
 
+from counterwatch.cli._inputs import load_config_or_exit
 from counterwatch.config import HallConfig
 from vision.observation import Observation
 
 log = logging.getLogger("counterwatch.demo")
 
 
+@click.command("demo-scene")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default="configs/demo.yaml",
+              show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default="var/demo/scene.mp4", show_default=True)
+@click.option("--force", is_flag=True, help="Render even if the file exists.")
+def demo_scene(config_path: str, out: str, force: bool) -> None:
+    """Render the bundled demo scene (real photo content, scripted presence and pause sign)."""
+    from counterwatch.demo_scene import DEMO_SCRIPT, render_scene
+    from counterwatch.sign import sign_images
+
+    path = Path(out)
+    if path.exists() and not force:
+        click.echo(f"{out} exists (use --force to render again)")
+        return
+    config = load_config_or_exit(config_path)
+    duration = render_scene(path, DEMO_SCRIPT, sign_images(config))
+    click.echo(f"{out}: {duration:.0f} s demo scene")
+
+
 def describe(observation: Observation, config: HallConfig) -> str:
     """One line per analysed frame: per window, who is in the staff zone, nearby objects, and the sign."""
-    from counterwatch.pipeline import regions_for
+    from counterwatch.perception import regions_for
 
     camera = next(c for c in config.cameras if c.id == observation.camera_id)
     parts = []
@@ -42,12 +60,10 @@ def describe(observation: Observation, config: HallConfig) -> str:
 @click.option("--seconds", type=float, default=0.0, help="Stop after this many seconds (0: run until Ctrl-C).")
 def demo(config_path: str, seconds: float) -> None:
     """Run cameras and the perception cascade on CONFIG and print what each window looks like."""
-    from counterwatch.cli import _load_or_exit
-    from counterwatch.pipeline import build_cascade, camera_reader, load_models
+    from counterwatch.perception import build_cascade, camera_reader, load_models
     from models import ModelError
 
-    config = _load_or_exit(config_path)
-    assert config is not None
+    config = load_config_or_exit(config_path)
     try:
         models = load_models(config)
     except ModelError as exc:

@@ -14,12 +14,16 @@ from __future__ import annotations
 import logging
 import signal
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
-from monitor_api.cli import scoring_config_option
+from cameras.health import CameraHealth
+from counterwatch.cli._inputs import load_config_or_exit
+from counterwatch.cli.serve import announce_accounts, api_settings, scoring_config_option, scoring_config_or_exit
+from counterwatch.incidents.events import IncidentEvent
+from counterwatch.runtime.messages import WorkerMessage
 
 logger = logging.getLogger("counterwatch.run")
 
@@ -54,20 +58,17 @@ def hall_queue_control(hall_id: str,
 def run(config_path: str, workers: int, seconds: float, host: str, port: int, no_api: bool, cookie_secure: bool,
         bootstrap_users: bool, scoring_config_path: str | None) -> None:
     """Run cameras, perception, rules and the API; incidents go to the hall database (and incidents.jsonl)."""
-    from counterwatch.cli import _load_or_exit
     from counterwatch.incidents.media import remove_partials
     from counterwatch.incidents.sink import JsonlSink
     from counterwatch.private_files import private_data_dir
-    from counterwatch.runner import Runner
+    from counterwatch.runtime.runner import Runner
     from monitor_api.app import build_services, create_app
-    from monitor_api.cli import announce_accounts, api_settings, scoring_config_or_exit
     from monitor_api.ingest import PipelineBridge
     from monitor_api.retention import ORPHAN_GRACE_S, schedule_orphan_sweep, sweep_orphans_logged
     from monitor_api.server import ApiServer, ApiServerError
     from monitor_api.storage import StorageConfigError, open_hall_database
 
-    config = _load_or_exit(config_path)
-    assert config is not None
+    config = load_config_or_exit(config_path)
     scoring_config = scoring_config_or_exit(scoring_config_path)  # before any camera, worker or database starts
     data_dir = private_data_dir(config.resolve(config.storage.data_dir))
     remove_partials(data_dir / "evidence")  # half-written evidence left by a crash, before any worker writes
@@ -77,7 +78,7 @@ def run(config_path: str, workers: int, seconds: float, host: str, port: int, no
         raise click.ClickException(str(error)) from None
     if report.recovered_incidents:
         click.echo(f"closed {len(report.recovered_incidents)} incident(s) left open by a crash")
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     sweep_orphans_logged(database, data_dir, started - timedelta(seconds=ORPHAN_GRACE_S))
     runner = Runner(config, str(Path(config_path).resolve()), data_dir, workers=workers)
     settings = api_settings(config, cookie_secure=cookie_secure, expect_cameras=True, scoring_config=scoring_config)
@@ -97,13 +98,14 @@ def run(config_path: str, workers: int, seconds: float, host: str, port: int, no
             click.echo(f"error: {error}; incidents are still stored", err=True)
             server = None
 
-    def on_message(kind: str, payload) -> None:
-        bridge.handle(kind, payload)
-        if kind == "incident":
-            click.echo(f"incident {payload.kind.value}: {payload.incident_type} window {payload.window_id} "
-                       f"[{payload.incident_id}] {payload.reason}")
-        elif kind == "camera":
-            click.echo(f"camera {payload.camera_id}: {payload.state.value} ({payload.reason})")
+    def on_message(message: WorkerMessage) -> None:
+        bridge.handle(message)
+        match message:
+            case IncidentEvent():
+                click.echo(f"incident {message.kind.value}: {message.incident_type} window {message.window_id} "
+                           f"[{message.incident_id}] {message.reason}")
+            case CameraHealth():
+                click.echo(f"camera {message.camera_id}: {message.state.value} ({message.reason})")
 
     def on_sigterm(_signum, _frame) -> None:
         raise KeyboardInterrupt  # the same orderly stop as Ctrl-C

@@ -1,4 +1,6 @@
-"""``counterwatch models ...``: list, verify and export models (the lead mounts ``models_cli``)."""
+"""`counterwatch models ...`: list, verify, export and fine-tune models (the model logic is the models package's);
+the learning loop's commands (train-heads, promote, rollback, loso, adapt-curve, shadow-report) come from
+counterwatch.cli.learning and are mounted on this group here."""
 
 from __future__ import annotations
 
@@ -9,6 +11,14 @@ from typing import Any
 
 import click
 
+from counterwatch.cli.learning import (
+    adapt_curve_cmd,
+    loso_cmd,
+    promote_cmd,
+    rollback_cmd,
+    shadow_report_cmd,
+    train_heads,
+)
 from models.errors import ModelError
 from models.manifest import ModelManifest, files_present, load_manifests, shipped_manifest_dir
 
@@ -78,11 +88,14 @@ def verify(ctx: click.Context, names: tuple[str, ...], repeat: int, as_json: boo
     only when its config names them (`counterwatch check-config` checks that). A model named on the command line
     or whose manifest comes from --manifest-dir fails the run when its files are missing.
     """
-    from models.verify import verify_model  # imports cv2 and the runtimes lazily, only when verifying
+    from counterwatch.fonts import cjk_font
+    from models.verify import TextSample, verify_model  # imports cv2 and the runtimes lazily, only when verifying
+    from vision.signs import SIGN_TEXT
 
     registry = _registry(ctx)
     targets = list(names) or sorted(registry)
-    results = [verify_model(name, registry, repeat=repeat) for name in targets]
+    sign_text = TextSample(SIGN_TEXT, cjk_font)  # the text reader must read the pause sign's text
+    results = [verify_model(name, registry, repeat=repeat, text_sample=sign_text) for name in targets]
     excused = [r.name for r in results
                if r.status == "missing" and not names and r.optional and _shipped(registry.get(r.name))]
     failing = [r for r in results if r.status == "failed" or (r.status == "missing" and r.name not in excused)]
@@ -186,8 +199,9 @@ def train_detector_command(dataset: Path, base: str, epochs: int, imgsz: int, ba
                f"(or --manifest-dir {where})")
 
 
-# The learning loop's commands (train-heads, promote, rollback, loso) live in counterwatch.learning.cli.
-from counterwatch.learning.cli import learning_commands  # noqa: E402
-
-for _command in learning_commands:
-    models_cli.add_command(_command)
+models_cli.add_command(train_heads)
+models_cli.add_command(promote_cmd)
+models_cli.add_command(rollback_cmd)
+models_cli.add_command(loso_cmd)
+models_cli.add_command(adapt_curve_cmd)
+models_cli.add_command(shadow_report_cmd)

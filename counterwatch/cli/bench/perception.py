@@ -1,14 +1,14 @@
-"""Benchmarks that print figures (`counterwatch bench ...`). Speed is measured here, never in unit tests."""
+"""What `counterwatch bench perception` measures: per-model median latency and the cascade's frames per second on the
+demo scene, cost-controlled vs naive."""
 from __future__ import annotations
 
-import json
 import os
 import platform
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
-import click
 import cv2
 import numpy as np
 
@@ -30,31 +30,21 @@ def _demo_frames(config, count: int):
     from counterwatch.sign import sign_images
 
     renderer, rng = SceneRenderer(sign_images(config)), np.random.default_rng(0)
-    script = [(frozenset({"w01", "w02"}), frozenset())] * (count // 3) + \
+    script: list[tuple[frozenset[str], frozenset[str]]] = [(frozenset({"w01", "w02"}), frozenset())] * (count // 3) + \
              [(frozenset({"w02"}), frozenset())] * (count // 3) + \
              [(frozenset({"w02"}), frozenset({"w01"}))] * (count - 2 * (count // 3))
     return [renderer.frame(present, sign, rng) for present, sign in script]
 
 
-@click.group()
-def bench() -> None:
-    """Benchmarks: print medians measured in one run on this machine."""
-
-
-@bench.command("perception")
-@click.option("--config", "config_path", default="configs/demo.yaml", show_default=True,
-              type=click.Path(dir_okay=False))
-@click.option("--repeat", default=15, show_default=True, type=click.IntRange(3, 1000))
-@click.option("--frames", default=30, show_default=True, type=click.IntRange(6, 2000),
-              help="Demo-scene frames (at 2 fps) for the cascade figures.")
-@click.option("--json", "as_json", is_flag=True)
-def perception(config_path: str, repeat: int, frames: int, as_json: bool) -> None:
-    """Per-model median latency and cascade frames per second (cost-controlled vs naive) on this machine."""
+def measure_perception(config_path: str, repeat: int, frames: int) -> dict[str, Any]:
+    """Per-model median latency and cascade frames per second (cost-controlled vs naive) on this machine: the report
+    `counterwatch bench perception` prints (models: name -> median_ms, per_second; cascade_on_demo_scene: per
+    mode median_frame_ms, mean_frame_ms, frames_per_second, windows_per_frame, and speedup_vs_naive)."""
     from skimage import data
 
     from cameras.frame import Frame
     from counterwatch.config import load_config
-    from counterwatch.pipeline import build_cascade, load_models
+    from counterwatch.perception import build_cascade, load_models
 
     config = load_config(config_path)
     astronaut = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
@@ -80,49 +70,31 @@ def perception(config_path: str, repeat: int, frames: int, as_json: bool) -> Non
             "hands (mediapipe c0, 512x512)": lambda: m.hands.detect(astronaut),
             "marker (aruco, sign crop)": lambda: m.marker.detect(sign_crop),
         }
-        if m.text_reader is not None:
-            cases["ocr (rapidocr, sign crop)"] = lambda: m.text_reader.read(sign_crop)
+        reader = m.text_reader
+        if reader is not None:
+            cases["ocr (rapidocr, sign crop)"] = lambda: reader.read(sign_crop)
         for name, function in cases.items():
             ms = _median_ms(function, repeat)
             results[name] = {"median_ms": round(ms, 1), "per_second": round(1000.0 / ms, 1)}
         camera = config.cameras[0]
-        cascade_figures = {}
+        cascade_figures: dict[str, Any] = {}
         for mode, naive in (("cost_controlled", False), ("naive", True)):
             cascade = build_cascade(config, camera, models, naive=naive)
             samples = []
             for index, image in enumerate(scene):
-                frame = Frame(camera.id, index, index * 0.5, datetime.now(timezone.utc), image)
+                frame = Frame(camera.id, index, index * 0.5, datetime.now(UTC), image)
                 start = time.perf_counter()
                 cascade.observe(frame)
                 samples.append((time.perf_counter() - start) * 1000.0)
             median = statistics.median(samples)
             total = sum(samples)
-            cascade_figures[mode] = {"median_frame_ms": round(median, 1), "mean_frame_ms": round(total / len(samples), 1),
+            cascade_figures[mode] = {"median_frame_ms": round(median, 1),
+                                     "mean_frame_ms": round(total / len(samples), 1),
                                      "frames_per_second": round(1000.0 * len(samples) / total, 2),
                                      "windows_per_frame": len(camera.views)}
-        ratio = cascade_figures["naive"]["mean_frame_ms"] / max(1e-6, cascade_figures["cost_controlled"]["mean_frame_ms"])
+        ratio = cascade_figures["naive"]["mean_frame_ms"] / max(1e-6,
+                                                                cascade_figures["cost_controlled"]["mean_frame_ms"])
         cascade_figures["speedup_vs_naive"] = round(ratio, 2)
-    report = {"machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-                          "python": platform.python_version(), "opencv": cv2.__version__},
-              "repeat": repeat, "models": results, "cascade_on_demo_scene": cascade_figures}
-    if as_json:
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
-        return
-    for name, figures in results.items():
-        click.echo(f"{name:50s} {figures['median_ms']:8.1f} ms  {figures['per_second']:7.1f}/s")
-    for mode in ("cost_controlled", "naive"):
-        f = cascade_figures[mode]
-        click.echo(f"cascade {mode:16s} median {f['median_frame_ms']:.1f} ms/frame, {f['frames_per_second']:.2f} fps "
-                   f"({f['windows_per_frame']} windows)")
-    click.echo(f"cost-controlled vs naive: {cascade_figures['speedup_vs_naive']:.2f}x")
-
-
-def _mount() -> None:
-    from counterwatch.bench_heads import bench_heads
-    from counterwatch.bench_pipeline import bench_pipeline
-
-    bench.add_command(bench_pipeline)
-    bench.add_command(bench_heads)
-
-
-_mount()
+    return {"machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+                        "python": platform.python_version(), "opencv": cv2.__version__},
+            "repeat": repeat, "models": results, "cascade_on_demo_scene": cascade_figures}

@@ -1,5 +1,5 @@
-"""`counterwatch models train-heads | promote | rollback | loso | adapt-curve | shadow-report`: mounted on the models
-group by models/cli.py."""
+"""`counterwatch models train-heads | promote | rollback | loso | adapt-curve | shadow-report`: the learning loop's
+commands, mounted on the models group by counterwatch.cli.models."""
 from __future__ import annotations
 
 import json
@@ -82,7 +82,11 @@ def train_heads(dataset_dir: Path | None, recipe_path: Path | None, data_root: P
         raise click.UsageError("give exactly one of --dataset and --recipe")
     if recipe_path is not None and data_root is None:
         raise click.UsageError("--recipe needs --data (the root its source paths are relative to)")
-    dataset = _dataset(dataset_dir) if dataset_dir is not None else _recipe_dataset(recipe_path, data_root)
+    if dataset_dir is not None:
+        dataset = _dataset(dataset_dir)
+    else:
+        assert recipe_path is not None and data_root is not None  # checked above
+        dataset = _recipe_dataset(recipe_path, data_root)
     if recipe_path is not None and cache_dir is None:
         cache_dir = DEFAULT_LOSO_CACHE
     settings = TrainSettings(target_precision=target_precision, seed=seed, candidates=names)
@@ -212,13 +216,14 @@ def shadow_report_cmd(config_path: Path, as_json: bool) -> None:
     """Compare the shadow heads' would-be alerts with the live incidents (overlap in time, same window) and, where
     incidents were reviewed, the precision of both."""
     from counterwatch.config import ConfigError, load_config
-    from counterwatch.learning.shadow import review_outcomes, shadow_report
+    from counterwatch.learning.shadow import shadow_report
+    from monitor_api.storage.tool_reads import hall_review_outcomes
 
     try:
         config = load_config(config_path)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    outcomes = review_outcomes(config)
+    outcomes = hall_review_outcomes(config)
     if outcomes is None and not as_json:
         click.echo("no hall database yet: precision on reviewed incidents is not computed")
     summaries = shadow_report(config.resolve(config.storage.data_dir), outcomes)
@@ -228,6 +233,3 @@ def shadow_report_cmd(config_path: Path, as_json: bool) -> None:
         click.echo("no shadow log (configure models.shadow_heads and run the hall)")
     for summary in summaries if not as_json else ():
         click.echo(summary.line())
-
-
-learning_commands = (train_heads, promote_cmd, rollback_cmd, loso_cmd, adapt_curve_cmd, shadow_report_cmd)

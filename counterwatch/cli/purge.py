@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
+from counterwatch.cli._inputs import load_config_or_exit
 from counterwatch.config.schema import EVIDENCE_RETENTION_CLASSES, HallConfig
 
 EXIT_NOT_DONE = 1  # the database cannot be used, or some files could not be deleted (retried next run)
@@ -15,29 +16,13 @@ EXIT_NOT_DONE = 1  # the database cannot be used, or some files could not be del
 
 def _open_database(config: HallConfig):
     """The hall's database, which must exist and be at the current schema: purge never creates or migrates one."""
-    from monitor_api.storage import Database, StorageConfigError, current_revision, database_url, head_revision
-    from monitor_api.storage.db import normalise_url, sqlite_path
+    from monitor_api.storage import StorageConfigError
+    from monitor_api.storage.tool_reads import DatabaseNotReady, open_existing_database
 
     try:
-        url = database_url(config)
-        parsed = normalise_url(url)
-        path = sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None
-        if path is not None and not path.exists():
-            raise click.ClickException(f"no database at {path} (storage.url): nothing to purge; `counterwatch run` "
-                                       "or `serve` creates it")
-        database = Database(url)
-    except StorageConfigError as error:
+        return open_existing_database(config)
+    except (StorageConfigError, DatabaseNotReady) as error:
         raise click.ClickException(str(error)) from None
-    try:
-        revision = current_revision(database.engine)
-    except Exception as error:  # unreachable server, bad credentials, not a database
-        database.dispose()
-        raise click.ClickException(f"cannot open {database!r}: {error}") from None
-    if revision != head_revision():
-        database.dispose()
-        raise click.ClickException(f"{database!r} is at schema revision {revision} but this version needs "
-                                   f"{head_revision()}: start `counterwatch run` or `serve` once to migrate it")
-    return database
 
 
 def _days(config: HallConfig) -> str:
@@ -107,10 +92,7 @@ def purge(config_path: str, dry_run: bool, as_json: bool) -> None:
     Nothing is deleted when retention_days is empty. Evidence of an incident with an undecided appeal is kept.
     Exit 2 for a bad config, 1 when the database cannot be used or a file could not be deleted.
     """
-    from counterwatch.cli import _load_or_exit
-
-    config = _load_or_exit(config_path)
-    assert config is not None
+    config = load_config_or_exit(config_path)
     if not config.storage.retention_days:
         if as_json:
             click.echo(json.dumps({"hall": config.hall.id, "configured": False, "dry_run": dry_run}))
@@ -119,7 +101,7 @@ def purge(config_path: str, dry_run: bool, as_json: bool) -> None:
                        "nothing is deleted")
         return
     database = _open_database(config)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         if dry_run:
             _dry_run(config, database, now, as_json)

@@ -21,9 +21,9 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 
+from counterwatch.cli._inputs import EXIT_BAD_INPUT
 from counterwatch.config.national import NationalCalendarFile, NationalDay, read_national_file, render_national_file
 
-EXIT_BAD_INPUT = 2
 COUNTRY = "CN"
 
 
@@ -34,8 +34,8 @@ class SourceError(Exception):
 def from_chinesecalendar(year: int) -> NationalCalendarFile:
     """The year's days from the chinesecalendar package; SourceError when it has none for that year."""
     try:
-        import chinese_calendar
-        from chinese_calendar.constants import Holiday, holidays, workdays
+        import chinese_calendar  # type: ignore[import-untyped]
+        from chinese_calendar.constants import Holiday, holidays, workdays  # type: ignore[import-untyped]
     except ImportError:
         raise SourceError("the chinesecalendar package is not installed (pip install chinesecalendar), "
                           "or import the notice's dates with --from FILE.csv") from None

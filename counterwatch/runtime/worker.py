@@ -1,6 +1,6 @@
 """One camera's pipeline: frames -> observations -> window states -> rules -> incident events with evidence.
 
-A worker process runs the pipelines of a group of cameras (see counterwatch/runner.py); everything here is
+A worker process runs the pipelines of a group of cameras (see counterwatch/runtime/runner.py); everything here is
 single-threaded per camera and deterministic given the frames.
 """
 from __future__ import annotations
@@ -14,15 +14,15 @@ from cameras.frame import Frame
 from counterwatch.config.schema import Camera, HallConfig
 from counterwatch.incidents.events import IncidentEvent
 from counterwatch.learning.sampling import FrameSampler, SampledFrame
-from counterwatch.pipeline import LoadedModels, build_cascade, regions_for
 from counterwatch.rules.engine import RuleEngine
 from counterwatch.rules.pause import PausePeriod, QueueStatus
 from counterwatch.rules.schedule import HallCalendar
 from counterwatch.rules.state import WindowState
 from counterwatch.rules.window_state import WindowStateBuilder
-from counterwatch.runner import WindowStatus
+from counterwatch.runtime.messages import WindowStatus
+from counterwatch.perception import LoadedModels, build_cascade, regions_for
 
-log = logging.getLogger("counterwatch.worker")
+log = logging.getLogger("counterwatch.runtime.worker")
 
 
 STATUS_HEARTBEAT_S = 10.0  # a window's status is re-sent at least this often (stream seconds) while it holds

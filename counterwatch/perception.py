@@ -1,11 +1,13 @@
-"""Glue: hall configuration -> window regions, loaded models and a perception cascade per camera."""
+"""Perception from the hall config: window regions, the loaded models of a process and a cascade per camera; camera
+readers. The runtime (counterwatch.runtime), the tools (eval, bench, dataset, feature extraction) and the config
+checks build perception through here."""
 from __future__ import annotations
 
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from counterwatch.config.schema import Camera, HallConfig
 from counterwatch.config.runtime_settings import cascade_settings
+from counterwatch.config.schema import Camera, HallConfig
 from vision.cascade import CascadeModels, PerceptionCascade
 from vision.regions import WindowRegion
 
@@ -30,7 +32,7 @@ class LoadedModels:
     def close(self) -> None:
         self.stack.close()
 
-    def __enter__(self) -> "LoadedModels":
+    def __enter__(self) -> LoadedModels:
         return self
 
     def __exit__(self, *exc: object) -> None:
