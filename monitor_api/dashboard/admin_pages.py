@@ -30,6 +30,7 @@ HOME_AUDIT = 8
 ERROR_FIELDS = ("username", "password", "role", "display_name", "halls", "staff_id", "staff_hall_id", "unlink_staff",
                 "name", "scopes", "hall_id", "expires_days")
 ERROR_STATUSES = ("0", "404", "409", "422")
+AUDITOR_ROLE = "auditor"  # reads the audit page (the API's audit-read policy), nothing else here
 
 
 def script_messages(tr: Translator) -> dict[str, Any]:
@@ -39,13 +40,15 @@ def script_messages(tr: Translator) -> dict[str, Any]:
             "exists": tr.t("admin.error.username_exists"), "copied": tr.t("admin.keys.copied")}
 
 
-async def _admin_visit(request: Request) -> tuple[Translator, str | None, ApiClient, UserView] | Response:
-    """The visit of a logged-in admin; a redirect to the login page, or 403 for any other role."""
+async def _admin_visit(request: Request, roles: tuple[str, ...] = (views.ADMIN_ROLE,)
+                       ) -> tuple[Translator, str | None, ApiClient, UserView] | Response:
+    """The visit of a logged-in admin (or another of `roles`); a redirect to the login page, or 403 for any other
+    role."""
     visit = await page_kit.visit(request)
     if visit is None:
         return page_kit.to_login(request)
     tr, remember, _, user = visit
-    if user.role != views.ADMIN_ROLE:
+    if user.role not in roles:
         return page_kit.error_page(request, tr, remember, user, tr.t("admin.forbidden"), 403)
     return visit
 
@@ -182,13 +185,16 @@ def _audit_filters(request: Request) -> dict[str, str]:
 
 @router.get("/admin/audit")
 async def audit_page(request: Request) -> Response:
-    visit = await _admin_visit(request)
+    visit = await _admin_visit(request, (views.ADMIN_ROLE, AUDITOR_ROLE))
     if isinstance(visit, Response):
         return visit
     tr, remember, api, user = visit
     filters = _audit_filters(request)
     try:
-        users, keys, halls = await asyncio.gather(_users(api), api.get("/keys"), page_kit.halls(api, user))
+        if user.role == views.ADMIN_ROLE:
+            users, keys, halls = await asyncio.gather(_users(api), api.get("/keys"), page_kit.halls(api, user))
+        else:  # an auditor reads the log, not the accounts and keys: the log names them by id
+            users, keys, halls = [], {"items": []}, await page_kit.halls(api, user)
     except ApiError as error:
         return _failure(request, tr, remember, user, error)
     tz, tz_name = views.admin_zone(halls)

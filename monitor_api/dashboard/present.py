@@ -106,8 +106,9 @@ class UserView:
 
     @property
     def home(self) -> str:
-        """Where this person lands after login: window staff on their record, admins on /admin, others on the wall."""
-        return {STAFF_ROLE: "/me", "admin": "/admin"}.get(self.role, "/dashboard")
+        """Where this person lands after login: window staff on their record, admins on /admin, auditors on the audit
+        log, others on the wall."""
+        return {STAFF_ROLE: "/me", "admin": "/admin", "auditor": "/admin/audit"}.get(self.role, "/dashboard")
 
     def is_about(self, incident: IncidentView) -> bool:
         """The incident names this person as its staff member: the API refuses their review of it (403)."""
