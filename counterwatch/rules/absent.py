@@ -26,10 +26,9 @@ from counterwatch.rules.timing import DensityEpisode, FrameRef
 
 
 @register
-class AbsentWithoutPause(Rule):
+class AbsentWithoutPause(Rule[Settings]):
     name = "absent_without_pause"
     settings_type = Settings
-    settings: Settings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

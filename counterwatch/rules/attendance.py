@@ -43,11 +43,10 @@ _JUDGED_DAYS_KEPT = 3  # enough for deadlines that fall on the previous local da
 
 
 @register
-class LateArrival(Rule):
+class LateArrival(Rule[LateSettings]):
     name = "late_arrival"
     settings_type = LateSettings
     needs_calendar = True
-    settings: LateSettings
     calendar: HallCalendar  # needs_calendar: Rule.__init__ refuses None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -160,11 +159,10 @@ class LateArrival(Rule):
 
 
 @register
-class LeftDuringService(Rule):
+class LeftDuringService(Rule[LeftSettings]):
     name = "left_during_service"
     settings_type = LeftSettings
     needs_calendar = True
-    settings: LeftSettings
     calendar: HallCalendar  # needs_calendar: Rule.__init__ refuses None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

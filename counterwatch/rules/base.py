@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from counterwatch.config.rules import CommonRuleSettings, RuleBase
 from counterwatch.incidents.events import INCIDENT_TYPES, IncidentEvent
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from counterwatch.config.schema import HallConfig
     from counterwatch.rules.schedule import HallCalendar
 
+
+S = TypeVar("S", bound=RuleBase)  # a rule's settings type
 
 @dataclass(frozen=True)
 class RuleScope:
@@ -57,14 +59,16 @@ def local_clock(when: datetime, zone: tzinfo) -> str:
     return when.astimezone(zone).strftime("%H:%M:%S")
 
 
-class Rule(ABC):
-    """One behaviour rule at one window. Subclasses set `name` (an incident type) and `settings_type`."""
+class Rule(ABC, Generic[S]):
+    """One behaviour rule at one window, generic over its settings type (`Rule[PhoneUse]`). Subclasses set `name`
+    (an incident type) and `settings_type` (the class of S, checked at construction)."""
 
     name: ClassVar[str]
     settings_type: ClassVar[type[RuleBase]]
     needs_calendar: ClassVar[bool] = False
+    settings: S
 
-    def __init__(self, scope: RuleScope, settings: RuleBase, common: CommonRuleSettings | None = None,
+    def __init__(self, scope: RuleScope, settings: S, common: CommonRuleSettings | None = None,
                  calendar: HallCalendar | None = None):
         if not isinstance(scope, RuleScope):
             raise ValueError(f"scope must be a RuleScope, got {type(scope).__name__}")
@@ -87,7 +91,7 @@ class Rule(ABC):
         self._last: FrameRef | None = None
 
     @classmethod
-    def from_config(cls, config: HallConfig, window_id: str, calendar: HallCalendar | None = None) -> Rule:
+    def from_config(cls, config: HallConfig, window_id: str, calendar: HallCalendar | None = None) -> Self:
         return cls(RuleScope(config.hall.id, window_id), getattr(config.rules, cls.name), config.rules.common,
                    calendar)
 
@@ -147,10 +151,12 @@ class Rule(ABC):
         """An observation gap came before this frame (see the module docstring for what rules do with it)."""
 
 
-_REGISTRY: dict[str, type[Rule]] = {}
+AnyRule = Rule[Any]  # a rule of any settings type (the registry, the engine)
+R = TypeVar("R", bound=AnyRule)
+_REGISTRY: dict[str, type[AnyRule]] = {}
 
 
-def register(cls: type[Rule]) -> type[Rule]:
+def register(cls: type[R]) -> type[R]:
     """Class decorator: make a rule available under its incident type."""
     name = getattr(cls, "name", None)
     if name not in INCIDENT_TYPES:
@@ -161,12 +167,12 @@ def register(cls: type[Rule]) -> type[Rule]:
     return cls
 
 
-def registered_rules() -> dict[str, type[Rule]]:
+def registered_rules() -> dict[str, type[AnyRule]]:
     """Every registered rule by incident type (import counterwatch.rules.engine to load the built-in ones)."""
     return dict(_REGISTRY)
 
 
-def rule_class(name: str) -> type[Rule]:
+def rule_class(name: str) -> type[AnyRule]:
     try:
         return _REGISTRY[name]
     except KeyError:

@@ -38,11 +38,10 @@ class _Movement:
     counted: bool = False
 
 
-class _HandToMouthRule(Rule):
+class _HandToMouthRule(Rule[EatingSettings | DrinkingSettings]):
     object_cue: ClassVar[str]  # the BehaviourCues field naming the object
     reason_code: ClassVar[str]  # what the rule saw (counterwatch.incidents.reasons.CODES)
     closed_code: ClassVar[str]  # why an incident of it closed
-    settings: EatingSettings | DrinkingSettings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -7,7 +7,7 @@ from datetime import datetime
 from counterwatch.behaviours import RULE_MODULES
 from counterwatch.config.schema import HallConfig
 from counterwatch.incidents.events import INCIDENT_TYPES, IncidentEvent
-from counterwatch.rules.base import Rule, rule_class
+from counterwatch.rules.base import AnyRule, rule_class
 from counterwatch.rules.schedule import HallCalendar
 from counterwatch.rules.state import WindowState
 
@@ -29,11 +29,11 @@ class RuleEngine:
         self.calendar = calendar
         self.enabled: tuple[str, ...] = tuple(name for name in INCIDENT_TYPES
                                               if getattr(config.rules, name).enabled)
-        self._rules: dict[str, tuple[Rule, ...]] = {
+        self._rules: dict[str, tuple[AnyRule, ...]] = {
             window.id: tuple(rule_class(name).from_config(config, window.id, calendar) for name in self.enabled)
             for window in config.windows}
 
-    def rules_of(self, window_id: str) -> tuple[Rule, ...]:
+    def rules_of(self, window_id: str) -> tuple[AnyRule, ...]:
         try:
             return self._rules[window_id]
         except KeyError:

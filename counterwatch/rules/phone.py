@@ -19,10 +19,9 @@ from counterwatch.rules.timing import DensityEpisode, FrameRef
 
 
 @register
-class PhoneUse(Rule):
+class PhoneUse(Rule[Settings]):
     name = "phone_use"
     settings_type = Settings
-    settings: Settings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

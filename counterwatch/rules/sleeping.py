@@ -67,10 +67,9 @@ class EyeBaseline:
 
 
 @register
-class Sleeping(Rule):
+class Sleeping(Rule[Settings]):
     name = "sleeping"
     settings_type = Settings
-    settings: Settings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -45,10 +45,9 @@ class _Track:
 
 
 @register
-class Smoking(Rule):
+class Smoking(Rule[SmokingSettings]):
     name = "smoking"
     settings_type = SmokingSettings
-    settings: SmokingSettings
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
