@@ -41,15 +41,15 @@ class LoadedModels:
 
 def load_models(config: HallConfig | None) -> LoadedModels:
     """Load every model the cascade needs; raises models.ModelError naming a missing or corrupt model."""
-    from models import load_manifests, load_model
+    from models import ModelRuntime, load_manifests, load_model
 
     chosen = config.models if config is not None else None
-    extra_dirs = tuple(config.resolve(d) for d in chosen.manifest_dirs) if chosen else ()
+    extra_dirs = tuple(config.resolve(d) for d in chosen.manifest_dirs) if config is not None and chosen else ()
     manifests = load_manifests(extra_dirs)
     stack = ExitStack()
 
     def load(name: str):
-        runtime = load_model(name, manifests)
+        runtime: ModelRuntime = load_model(name, manifests)
         if hasattr(runtime, "close"):
             stack.callback(runtime.close)
         return runtime

@@ -86,10 +86,10 @@ def render_sign(window: Window, plan: SignPlan, *, dpi: int = 200) -> Image.Imag
 
     marker_px = round(plan.marker_mm * px_per_mm)
     marker = render_marker(plan.marker_id, marker_px)
-    top = round(12 * px_per_mm) + (text_box[3] - text_box[1]) + round(10 * px_per_mm)
+    top = round(12 * px_per_mm) + int(text_box[3] - text_box[1]) + round(10 * px_per_mm)
     available = height - top - round(22 * px_per_mm)
     marker_px = min(marker_px, available)
-    marker = np.asarray(Image.fromarray(marker).resize((marker_px, marker_px), Image.NEAREST))
+    marker = np.asarray(Image.fromarray(marker).resize((marker_px, marker_px), Image.Resampling.NEAREST))
     left = (width - marker_px) // 2
     page.paste(Image.fromarray(marker).convert("RGB"), (left, top + (available - marker_px) // 2))
 

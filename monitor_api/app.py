@@ -26,9 +26,8 @@ from monitor_api.problems import install_problem_handlers, problem_responses
 from monitor_api.reports.monthly import MonthlyReportScheduler
 from monitor_api.retention import RetentionScheduler
 from monitor_api.routes import api_router
+from monitor_api.routes.ops import incident_counts, router as ops_router
 from monitor_api.routes.reports import router as reports_router
-from monitor_api.routes.ops import incident_counts
-from monitor_api.routes.ops import router as ops_router
 from monitor_api.services import QueueControl, Services
 from monitor_api.settings import API_PREFIX, ApiSettings
 from monitor_api.storage import Database, EvidenceStore, migrate, sync_hall
@@ -100,25 +99,25 @@ def create_app(settings: ApiSettings, *, services: Services | None = None, prepa
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services.hub.bind(asyncio.get_running_loop())
         logger.info("API ready: %s, halls %s", services.database, [c.hall.id for c in settings.halls])
-        monthly = MonthlyReportScheduler(services.database, settings.data_dir, services.calendars,  # type: ignore[arg-type]
-                                         scoring=services.scoring)  # type: ignore[arg-type]  # --scoring-config
+        monthly = MonthlyReportScheduler(services.database, settings.data_dir, services.calendars,
+                                         scoring=services.scoring)  # --scoring-config
         monthly.start()
         retention = RetentionScheduler(services.database, settings.data_dir, settings.halls)  # hourly purge
         retention.start()
         if services.webhook is not None:
-            services.webhook.start()  # type: ignore[attr-defined]  # the appraisal webhook's delivery worker
+            services.webhook.start()  # the appraisal webhook's delivery worker
         try:
             yield
         finally:
             if services.webhook is not None:
-                services.webhook.stop()  # type: ignore[attr-defined]
+                services.webhook.stop()
             retention.stop()
             monthly.stop()
             services.hub.bind(None)
 
     app = FastAPI(title="counterwatch supervisory API", version="1", lifespan=lifespan,
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None,
-                  swagger_ui_oauth2_redirect_url=None, responses=_PROBLEM_RESPONSES)  # type: ignore[arg-type]
+                  swagger_ui_oauth2_redirect_url=None, responses=_PROBLEM_RESPONSES)
     app.state.services = services
     install_problem_handlers(app)
     app.add_middleware(SecurityHeaders)
@@ -132,5 +131,5 @@ def create_app(settings: ApiSettings, *, services: Services | None = None, prepa
     for route in app.routes:
         if isinstance(route, Route) and route.path in (app.openapi_url, app.docs_url):
             declare(route, PUBLIC)
-    services.live.metrics.registry.register(_IncidentCollector(services))  # type: ignore[arg-type]
+    services.live.metrics.registry.register(_IncidentCollector(services))
     return app

@@ -7,22 +7,27 @@ import json
 from datetime import datetime
 
 from pydantic import ValidationError
-from sqlalchemy import Select, and_, false, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from counterwatch.incidents.reasons import decode_stored
 from monitor_api.auth.principal import Principal
 from monitor_api.problems import ApiProblem, FieldError
-from monitor_api.schemas.incidents import (AppealPublic, EvidencePublic, IncidentDetailPublic, IncidentPublic,
-                                           ReasonDetailPublic, ReviewPublic)
+from monitor_api.schemas.incidents import (
+    AppealPublic,
+    EvidencePublic,
+    IncidentDetailPublic,
+    IncidentPublic,
+    ReasonDetailPublic,
+    ReviewPublic,
+)
 from monitor_api.settings import API_PREFIX
-from monitor_api.storage.models import (AppealRow, EvidenceRow, IncidentRow, ReviewRow, StaffRow, UserRow,
-                                        WindowRow)
+from monitor_api.storage.models import AppealRow, EvidenceRow, IncidentRow, ReviewRow, StaffRow, UserRow, WindowRow
 
 
 def visibility_clause(principal: Principal):
     """SQL condition for the incidents a principal may see: their halls, plus their own record as staff."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if principal.halls is None:
         return None
     if principal.halls:
@@ -149,7 +154,8 @@ def incident_detail(session: Session, incident: IncidentRow) -> IncidentDetailPu
     base = incident_public(incident, window.name if window else None, staff.name if staff else None).model_dump()
     base["acknowledged_by_name"] = names.get(incident.acknowledged_by) if incident.acknowledged_by else None
     appeal_public = [AppealPublic.model_validate(appeal).model_copy(update={
-        "filed_by_name": names.get(appeal.filed_by), "decided_by_name": names.get(appeal.decided_by)})
+        "filed_by_name": names.get(appeal.filed_by),
+        "decided_by_name": names.get(appeal.decided_by) if appeal.decided_by is not None else None})
         for appeal in appeals]
     return IncidentDetailPublic(**base, review=review_public, appeals=appeal_public,
                                 evidence=[evidence_public(row) for row in evidence])

@@ -29,8 +29,13 @@ from sqlalchemy import select
 
 from counterwatch.config.schema import EVIDENCE_RETENTION_CLASSES, SAMPLES_RETENTION_CLASS, HallConfig
 from monitor_api.storage.db import Database
-from monitor_api.storage.evidence import (ExpiredEvidence, PurgeReport, expired_evidence, purge_evidence,
-                                          remove_data_file)
+from monitor_api.storage.evidence import (
+    ExpiredEvidence,
+    PurgeReport,
+    expired_evidence,
+    purge_evidence,
+    remove_data_file,
+)
 from monitor_api.storage.labelling import SamplePurgeReport, expired_label_samples, purge_label_samples
 from monitor_api.storage.models import EvidenceRow, LabelSampleRow
 
@@ -101,7 +106,7 @@ class RetentionScheduler:
 
     def __init__(self, database: Database, data_dir: Path, halls: Iterable[HallConfig], *,
                  interval_s: float = 3600.0, first_delay_s: float = 120.0,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> None:
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         if interval_s <= 0 or first_delay_s < 0:
             raise ValueError("interval_s must be > 0 and first_delay_s >= 0")
         self._database, self._data_dir, self._halls = database, data_dir, tuple(halls)

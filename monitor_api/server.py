@@ -32,7 +32,7 @@ class ApiServer:
         self._server = uvicorn.Server(uvicorn_config(app, host, port, log_level=log_level))
         self._thread = threading.Thread(target=self._server.run, name="counterwatch-api", daemon=True)
 
-    def start(self, timeout: float = 20.0) -> "ApiServer":
+    def start(self, timeout: float = 20.0) -> ApiServer:
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends
 from starlette.requests import HTTPConnection
@@ -15,6 +15,11 @@ from monitor_api.live.hub import EventHub
 from monitor_api.live.state import LiveState
 from monitor_api.settings import ApiSettings
 from monitor_api.storage import Database, EvidenceStore
+
+if TYPE_CHECKING:
+    from counterwatch.rules.schedule import HallCalendar
+    from monitor_api.scoring.config import ScoringConfig
+    from monitor_api.scoring.webhook import WebhookWorker
 
 # (hall_id, window_id, paused): what the runner does when the queue system pauses or resumes a window.
 QueueControl = Callable[[str, str, bool], None]
@@ -31,9 +36,9 @@ class Services:
     hub: EventHub
     evidence: EvidenceStore
     queue_control: QueueControl | None = None
-    calendars: dict[str, object] = field(default_factory=dict)  # hall id -> counterwatch HallCalendar
-    scoring: object | None = None  # monitor_api.scoring.config.ScoringConfig (None: the defaults)
-    webhook: object | None = None  # monitor_api.scoring.webhook.WebhookWorker when a webhook URL is configured
+    calendars: dict[str, HallCalendar] = field(default_factory=dict)  # by hall id
+    scoring: ScoringConfig | None = None  # None: the defaults
+    webhook: WebhookWorker | None = None  # when a webhook URL is configured
 
 
 def get_services(connection: HTTPConnection) -> Services:

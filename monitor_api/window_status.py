@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor_api.live.state import WindowLive
-from monitor_api.schemas.status import WindowStatusPublic
+from monitor_api.schemas.status import WindowStatusName, WindowStatusPublic
 from monitor_api.services import Services
 from monitor_api.storage.models import IncidentRow, IncidentState, StaffRow, WindowRow
 from monitor_api.storage.types import utcnow
@@ -29,7 +29,7 @@ def _rostered(services: Services, hall_id: str, window_id: str, now: datetime) -
     if calendar is None:
         return None
     try:
-        return calendar.rostered_staff(window_id, now)  # type: ignore[attr-defined]
+        return calendar.rostered_staff(window_id, now)
     except Exception:  # an unknown window in an old calendar must not break the wall
         logger.debug("no roster answer for %s/%s", hall_id, window_id, exc_info=True)
         return None
@@ -44,10 +44,10 @@ def window_statuses(services: Services, session: Session, hall_ids: Iterable[str
     windows = session.scalars(select(WindowRow).where(WindowRow.hall_id.in_(halls), WindowRow.active.is_(True))
                               .order_by(WindowRow.hall_id, WindowRow.id)).all()
     open_incidents: dict[tuple[str, str], IncidentRow] = {}
-    for incident in session.scalars(select(IncidentRow).where(IncidentRow.hall_id.in_(halls),
+    for open_row in session.scalars(select(IncidentRow).where(IncidentRow.hall_id.in_(halls),
                                                               IncidentRow.state == IncidentState.OPEN)
                                     .order_by(IncidentRow.started_at)):
-        open_incidents[(incident.hall_id, incident.window_id)] = incident  # the newest wins
+        open_incidents[(open_row.hall_id, open_row.window_id)] = open_row  # the newest wins
     staff_names = {(row.hall_id, row.id): row.name
                    for row in session.scalars(select(StaffRow).where(StaffRow.hall_id.in_(halls)))}
     result = []
@@ -62,6 +62,7 @@ def window_statuses(services: Services, session: Session, hall_ids: Iterable[str
         if queue_paused and not paused:
             paused, source = True, "queue"
         incident = open_incidents.get(key)
+        status: WindowStatusName
         if incident is not None:
             status = "in_incident"
         elif paused:

@@ -1,7 +1,7 @@
 """Shared fixtures: real photos from scikit-image and the real offline models, loaded once per session."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -44,7 +44,7 @@ def loaded_models(demo_config):
 def make_frame(image: np.ndarray, camera_id: str = "cam", index: int = 0, ts: float = 0.0):
     from cameras.frame import Frame
 
-    return Frame(camera_id, index, ts, datetime.now(timezone.utc), image)
+    return Frame(camera_id, index, ts, datetime.now(UTC), image)
 
 
 # Markers by what a test needs, so a run can pick (`pytest -m "not browser"`, `-m postgres`): they follow the

@@ -3,11 +3,18 @@ from __future__ import annotations
 
 import pytest
 
-from counterwatch.behaviours import (ABSENCE_TYPES, BEHAVIOURS, HEAD_BEHAVIOURS, INCIDENT_TYPES, LABELLED_BEHAVIOURS,
-                                     Behaviour, behaviour)
+from counterwatch.behaviours import (
+    ABSENCE_TYPES,
+    BEHAVIOURS,
+    HEAD_BEHAVIOURS,
+    INCIDENT_TYPES,
+    LABELLED_BEHAVIOURS,
+    Behaviour,
+    behaviour,
+)
 from counterwatch.config.rules import RulesConfig
-from counterwatch.rules.engine import RuleEngine  # noqa: F401  (loads the rule modules of the table)
 from counterwatch.rules.base import registered_rules
+from counterwatch.rules.engine import RuleEngine  # noqa: F401  (loads the rule modules of the table)
 from monitor_api.dashboard.i18n import EN, ZH
 from monitor_api.dashboard.labelling_pages import KEYS
 from monitor_api.scoring.config import DEFAULT_INCIDENTS

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -158,7 +158,7 @@ def test_start_removes_evidence_and_samples_no_row_references(tmp_path: Path, sc
     kept = [_write(data / "evidence/inc-kept/snapshot.jpg", render_jpeg(40), age_s=day),
             _write(data / "evidence/inc-kept/clip.mp4", b"clip", age_s=day),
             _write(data / "samples/cam-demo/w01/20260301T013000000000Z.jpg", render_jpeg(60), age_s=day)]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     started = now - timedelta(days=1)
     database, _ = open_hall_database(config)
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
-import numpy as np
 from click.testing import CliRunner
 
 from counterwatch.cli import main
@@ -31,7 +30,8 @@ def test_sign_png_carries_the_window_marker_and_readable_text(tmp_path: Path, lo
 def test_sign_pdf_and_bad_requests(tmp_path: Path) -> None:
     runner = CliRunner()
     pdf = tmp_path / "sign.pdf"
-    ok = runner.invoke(main, ["sign", "--config", str(REPO / "configs/demo.yaml"), "--window", "w01", "--out", str(pdf)])
+    ok = runner.invoke(main, ["sign", "--config", str(REPO / "configs/demo.yaml"), "--window", "w01",
+                              "--out", str(pdf)])
     assert ok.exit_code == 0, ok.output
     assert pdf.read_bytes()[:5] == b"%PDF-"
     unknown = runner.invoke(main, ["sign", "--config", str(REPO / "configs/demo.yaml"), "--window", "w9",

@@ -13,7 +13,7 @@ the crop's pixels, the pixels written to the dataset.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -97,7 +97,7 @@ class Annotator:
 
             self._models = load_models(config)
 
-    def __enter__(self) -> "Annotator":
+    def __enter__(self) -> Annotator:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -130,7 +130,7 @@ class Annotator:
             # The window regions of a known camera let the cascade crop each window and assign persons to it.
             self._cascades[camera_id] = build_cascade(self._config, self._camera(camera_id), self._models)
         cascade = self._cascades[camera_id]
-        frame = Frame(camera_id or "image", 0, 0.0, at or datetime.now(timezone.utc), image)
+        frame = Frame(camera_id or "image", 0, 0.0, at or datetime.now(UTC), image)
         return annotation_of(cascade.observe(frame), window_id)  # type: ignore[attr-defined]
 
     def frame(self, image: np.ndarray, camera_id: str, window_id: str,

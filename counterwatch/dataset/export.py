@@ -21,7 +21,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path, PurePosixPath
 
 import cv2
@@ -63,8 +63,8 @@ def parse_since(text: str | None, calendar: HallCalendar) -> datetime | None:
         moment = datetime.fromisoformat(text)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=calendar.zone)
-        return moment.astimezone(timezone.utc)
-    return datetime.combine(day, time(0, 0), tzinfo=calendar.zone).astimezone(timezone.utc)
+        return moment.astimezone(UTC)
+    return datetime.combine(day, time(0, 0), tzinfo=calendar.zone).astimezone(UTC)
 
 
 def config_hash(config: HallConfig) -> str:
@@ -163,9 +163,8 @@ def export_dataset(config: HallConfig, out: Path, *, since: str | None = None, n
     """Write (or merge into) the dataset at `out`. Labelled frames of the labelling queue are always taken (with
     their label; skip left out). `negatives_per_hour` caps unlabelled sampled frames per window and hour of service
     (0: take none); the frames come from DATA_DIR/samples/ where the runner stores them."""
-    from monitor_api.storage import EvidencePathError, resolve_evidence_path
-
     from counterwatch.dataset.sampler import CandidateFrame, sample_negative_frames
+    from monitor_api.storage import EvidencePathError, resolve_evidence_path
 
     calendar = HallCalendar(config)
     since_at = parse_since(since, calendar)
@@ -214,6 +213,7 @@ def export_dataset(config: HallConfig, out: Path, *, since: str | None = None, n
             if problem is not None:
                 skipped.append(f"label sample {row.label_id}: {problem}")
                 continue
+            assert image is not None  # no problem: the image was read
             image, geometry = annotator.frame(image, row.camera_id, row.window_id, geometry)
             local_day = calendar.local_date(row.captured_at).isoformat()
             writer.add(_sample_id(config, row.camera_id, row.window_id, PurePosixPath(row.path).stem), image,

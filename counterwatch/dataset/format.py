@@ -19,11 +19,10 @@ import json
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from counterwatch.incidents.media import encode_snapshot, write_bytes_atomic
@@ -76,16 +75,16 @@ class Sample:
         return document
 
     @classmethod
-    def from_json(cls, document: dict[str, Any]) -> "Sample":
+    def from_json(cls, document: dict[str, Any]) -> Sample:
         person = document.get("person_box")
         return cls(
             sample_id=document["sample_id"], image=document["image"], label=document["label"],
             source=document["source"], group=document["group"],
             negative_for=tuple(document.get("negative_for") or ()), window=document.get("window"),
             camera=document.get("camera"), time=document.get("time"), review_id=document.get("review_id"),
-            person_box=tuple(person) if person is not None else None,  # type: ignore[arg-type]
-            hand_boxes=tuple(tuple(b) for b in document.get("hand_boxes") or ()),  # type: ignore[misc]
-            objects=tuple(DetectedObject(o["label"], float(o["score"]), tuple(o["box"]))  # type: ignore[arg-type]
+            person_box=tuple(person) if person is not None else None,
+            hand_boxes=tuple(tuple(b) for b in document.get("hand_boxes") or ()),
+            objects=tuple(DetectedObject(o["label"], float(o["score"]), tuple(o["box"]))
                           for o in document.get("objects") or ()),
             crop=document.get("crop"), label_id=document.get("label_id"))
 
@@ -184,7 +183,7 @@ class DatasetWriter:
             self._write_yolo(sample_id, image.shape[1], image.shape[0], annotation.objects)
         sample = Sample(sample_id=sample_id, image=relative_image, label=label, source=source, group=group,
                         negative_for=tuple(negative_for), window=window, camera=camera,
-                        time=time.astimezone(timezone.utc).isoformat() if time is not None else None,
+                        time=time.astimezone(UTC).isoformat() if time is not None else None,
                         review_id=review_id, person_box=annotation.person_box, hand_boxes=annotation.hand_boxes,
                         objects=annotation.objects, crop=crop, label_id=label_id)
         self._samples[sample_id] = sample
@@ -223,7 +222,7 @@ class DatasetWriter:
         _write(self.directory / MANIFEST, manifest.encode("utf-8"))
         if self._classes:
             _write(self.directory / CLASSES_TXT, ("\n".join(self._classes) + "\n").encode("utf-8"))
-        info = {"version": FORMAT_VERSION, "created_at": datetime.now(timezone.utc).isoformat(),
+        info = {"version": FORMAT_VERSION, "created_at": datetime.now(UTC).isoformat(),
                 "since": self.since, "counts": dict(sorted(Counter(s.label for s in samples).items())),
                 "sources": dict(sorted(Counter(s.source for s in samples).items())), "config_hash": self.config_hash}
         _write(self.directory / DATASET_JSON,

@@ -103,8 +103,9 @@ def _objects_in_pixels(objects: tuple[DetectedObject, ...], width: int, height: 
     out = []
     for obj in objects:
         cx, cy, w, h = obj.box
-        out.append(DetectedObject(obj.label, obj.score, (round((cx - w / 2) * width, 1), round((cy - h / 2) * height, 1),
-                                                         round((cx + w / 2) * width, 1), round((cy + h / 2) * height, 1))))
+        box = (round((cx - w / 2) * width, 1), round((cy - h / 2) * height, 1),
+               round((cx + w / 2) * width, 1), round((cy + h / 2) * height, 1))
+        out.append(DetectedObject(obj.label, obj.score, box))
     return tuple(out)
 
 

@@ -41,7 +41,7 @@ class SampleGeometry:
         return {"window": self.window_id, "frame": list(self.frame_size), "crop": list(self.crop)}
 
     @classmethod
-    def from_json(cls, document: dict) -> "SampleGeometry":
+    def from_json(cls, document: dict) -> SampleGeometry:
         width, height = (int(v) for v in document["frame"])
         x1, y1, x2, y2 = (int(v) for v in document["crop"])
         if not (0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -69,7 +69,7 @@ def sample_negative_frames(frames_iter: Iterable[CandidateFrame], rate_per_hour:
 
 
 def sample_path(data_dir: Path, frame: CandidateFrame) -> Path:
-    stamp = frame.at.astimezone(timezone.utc).strftime(_STAMP)
+    stamp = frame.at.astimezone(UTC).strftime(_STAMP)
     return data_dir / SAMPLES_DIR / frame.camera_id / frame.window_id / f"{stamp}.jpg"
 
 
@@ -109,7 +109,7 @@ def stored_samples(data_dir: Path, since: datetime | None = None) -> tuple[Store
     found = []
     for path in sorted(root.glob("*/*/*.jpg")):
         try:
-            at = datetime.strptime(path.stem, _STAMP).replace(tzinfo=timezone.utc)
+            at = datetime.strptime(path.stem, _STAMP).replace(tzinfo=UTC)
         except ValueError:
             logger.warning("%s: not a sample name (<camera>/<window>/%s.jpg): skipped", path, _STAMP)
             continue

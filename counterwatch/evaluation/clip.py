@@ -155,6 +155,7 @@ def _clip(path: Path, name: str, value: dict) -> ClipAnnotation:
         raise ValueError(f"{where}.duration_s: expected seconds, got {value['duration_s']!r}") from None
     if not duration > 0:
         raise ValueError(f"{where}.duration_s: must be > 0")
+    windows: tuple[WindowTruth, ...]
     if legacy:
         windows = (_window(f"{where}", None, {"present": value["person_present"],
                                               "absent": value.get("person_absent", [])}, duration),)

@@ -3,6 +3,7 @@ of `eval clips`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from counterwatch.evaluation.clip import BehaviourScore, IncidentRecord, PresenceScore, per_hour
 from counterwatch.evaluation.clip_run import ClipScore
@@ -46,7 +47,7 @@ def summarise(score: ClipScore, *, timeline: bool = False) -> dict:
     truths = score.annotation.truths_for(list(frames))
     windows = []
     for window in score.windows:
-        entry = {"window": window.window_id, "presence": _presence(window.presence),
+        entry: dict[str, Any] = {"window": window.window_id, "presence": _presence(window.presence),
                  "behaviours": {b.incident_type: _behaviour(b) for b in window.behaviours},
                  "false_alerts": window.false_alerts,
                  "false_alerts_per_hour": per_hour(window.false_alerts, score.duration_s)}
@@ -171,7 +172,8 @@ def format_table(summaries: Sequence[dict], total: dict) -> str:
                  _ratio(total["presence"]["agreement_beyond_tolerance"]),
                  *(_cell(total["behaviours"][name]) for name in names), f"{total['false_alerts_per_hour']:g}"])
     widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in (header, *rows)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+             for row in (header, *rows)]
     lines.insert(1, "  ".join("-" * width for width in widths))
     onset = [f"{name} {score['mean_abs_onset_error_s']:g} s" for name, score in total["behaviours"].items()
              if score["mean_abs_onset_error_s"] is not None]

@@ -22,6 +22,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from annotated_types import Ge
 from pydantic import ValidationError
@@ -29,8 +30,7 @@ from pydantic import ValidationError
 from counterwatch.config.loader import parse_config
 from counterwatch.config.rules import RulesConfig
 from counterwatch.config.schema import Camera, HallConfig
-from counterwatch.evaluation.clip import (DWELL_BOUND_TYPES, ClipAnnotation, IncidentRecord, WindowScore,
-                                          score_window)
+from counterwatch.evaluation.clip import DWELL_BOUND_TYPES, ClipAnnotation, IncidentRecord, WindowScore, score_window
 from counterwatch.incidents.events import EventKind, IncidentEvent
 
 # Rule settings that are durations of the behaviour or of the incident's life; frame-gap handling, heartbeats and
@@ -61,10 +61,10 @@ def scale_rule_times(config: HallConfig, factor: float) -> tuple[HallConfig, tup
             if name not in fields:
                 continue
             configured = float(getattr(settings, name))
-            minimum = max((m.ge for m in fields[name].metadata if isinstance(m, Ge)), default=None)
+            minimum = max((cast(float, m.ge) for m in fields[name].metadata if isinstance(m, Ge)), default=None)
             used = round(configured * factor, 6)
             raised = minimum is not None and used < minimum
-            if raised:
+            if minimum is not None and raised:
                 used = float(minimum)
             document[rule_name][name] = used
             scaled.append(ScaledTime(f"{rule_name}.{name}", configured, used, raised))

@@ -33,7 +33,8 @@ import numpy as np
 
 from counterwatch.behaviours import BEHAVIOURS as BEHAVIOURS_TABLE, HEAD_BEHAVIOURS
 from counterwatch.evaluation.metrics import Confusion
-from vision.cues import BehaviourCues, CueSettings, person_cues
+from vision.cues import DEFAULT_CUE_SETTINGS, BehaviourCues, CueSettings, person_cues
+from vision.observation import Person
 
 log = logging.getLogger("counterwatch.evaluation")
 
@@ -101,7 +102,7 @@ def list_photos(root: Path, labels: LabelMap, *, limit_per_folder: int | None = 
         raise ValueError(f"{root}: label map names folders that do not exist: {missing}")
     for folder in sorted(present - {f for f, _ in labels.folders}):
         log.info("folder %s is not in the label map: skipped", folder)
-    photos = []
+    photos: list[LabelledPhoto] = []
     for folder, behaviour in labels.folders:
         paths = sorted(p for p in (root / folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if limit_per_folder is not None and 0 < limit_per_folder < len(paths):
@@ -211,7 +212,7 @@ class FramesReport:
         return tuple(b for b in TRUTH_LABELS if b != "smoking" or smoking)
 
 
-def main_person(persons: Sequence) -> object | None:
+def main_person(persons: Sequence[Person]) -> Person | None:
     """The photo's subject: the largest person the cascade analysed in depth (has a pose), else the largest."""
     if not persons:
         return None
@@ -219,7 +220,7 @@ def main_person(persons: Sequence) -> object | None:
     return max(analysed, key=lambda p: p.box.area)
 
 
-def evaluate_frames(photos: Sequence[LabelledPhoto], cascade, *, cue_settings: CueSettings = CueSettings(),
+def evaluate_frames(photos: Sequence[LabelledPhoto], cascade, *, cue_settings: CueSettings = DEFAULT_CUE_SETTINGS,
                     name: str = "", heads=None) -> FramesReport:
     """`heads`: a counterwatch.learning.runtime.HeadScorer with window "photo" (None: rules only)."""
     from dataclasses import replace
@@ -252,8 +253,8 @@ def summarise(report: FramesReport, *, per_image: bool = False) -> dict:
     summary = {
         "dataset": report.dataset, "images": len(report.results),
         "decision_rule": {"threshold": DECISION_THRESHOLD, "call": CALL_EVIDENCE, "object_at_mouth": AT_MOUTH,
-                          "food_only": FOOD_ONLY, "cup_only": CUP_ONLY, "head_down": HEAD_DOWN, "eyes_closed": EYES_CLOSED,
-                          "eyes_closed_ear": EYES_CLOSED_EAR},
+                          "food_only": FOOD_ONLY, "cup_only": CUP_ONLY, "head_down": HEAD_DOWN,
+                          "eyes_closed": EYES_CLOSED, "eyes_closed_ear": EYES_CLOSED_EAR},
         "per_behaviour": {b: confusion.counts(b).as_dict() for b in report.classes},
         "macro_f1_behaviours": _r(confusion.macro_f1(report.classes[:-1])),
         "macro_f1_all": _r(confusion.macro_f1()), "accuracy": _r(confusion.accuracy),

@@ -85,7 +85,7 @@ class Confusion:
     def format(self) -> str:
         width = max(8, *(len(c) for c in self.classes)) + 1
         lines = ["truth \\ predicted".ljust(width + 2) + "".join(c[:width].rjust(width) for c in self.classes)]
-        for name, row in zip(self.classes, self.matrix):
+        for name, row in zip(self.classes, self.matrix, strict=True):
             lines.append(name.ljust(width + 2) + "".join(str(v).rjust(width) for v in row))
         return "\n".join(lines)
 

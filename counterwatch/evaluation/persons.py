@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
@@ -82,7 +83,7 @@ class PersonsReport:
 
 def bucket_names(edges: Sequence[float]) -> tuple[str, ...]:
     bounds = [0.0, *edges]
-    names = [f"{lo:g}-{hi:g}" if lo else f"<{hi:g}" for lo, hi in zip(bounds, bounds[1:])]
+    names = [f"{lo:g}-{hi:g}" if lo else f"<{hi:g}" for lo, hi in pairwise(bounds)]
     return (*names, f">={edges[-1]:g}")
 
 

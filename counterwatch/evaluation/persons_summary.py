@@ -38,7 +38,7 @@ def match_frames(report: PersonsReport) -> tuple[_FrameMatches, ...]:
         ranked = sorted(frame.detections, key=lambda d: -d.score)
         _, truth_of = match_boxes([t.box for t in frame.truth], [(d.box, d.score) for d in ranked])
         result.append(_FrameMatches(frame.infrared, tuple(t.box.height for t in frame.truth),
-                                    tuple((d.score, d.box.height, m) for d, m in zip(ranked, truth_of))))
+                                    tuple((d.score, d.box.height, m) for d, m in zip(ranked, truth_of, strict=True))))
     return tuple(result)
 
 
@@ -149,8 +149,8 @@ def summarise(report: PersonsReport, *, per_frame: bool = False) -> dict:
             by_truth, by_prediction, total = frame_counts(matches, threshold, report.height_edges,
                                                           infrared=infrared)
             per_condition[condition] = {
-                "recall_by_height": {n: _recall(c) for n, c in zip(names, by_truth)},
-                "precision_by_height": {n: _precision(c) for n, c in zip(names, by_prediction)},
+                "recall_by_height": {n: _recall(c) for n, c in zip(names, by_truth, strict=True)},
+                "precision_by_height": {n: _precision(c) for n, c in zip(names, by_prediction, strict=True)},
                 f"recall_ge_{TALL_PX:g}px": _recall(sum(by_truth[tall_from:], Counts())),
                 f"precision_ge_{TALL_PX:g}px": _precision(sum(by_prediction[tall_from:], Counts())),
                 "recall": _recall(total), "precision": _precision(total)}
@@ -189,7 +189,7 @@ def _crop_summary(report: PersonsReport, names, tall_from: int) -> dict:
             for condition, infrared in _CONDITIONS:
                 counts = crop_recall(report, factor, threshold, infrared=infrared)
                 per_condition[condition] = {
-                    "recall_by_height": {n: _recall(c) for n, c in zip(names, counts)},
+                    "recall_by_height": {n: _recall(c) for n, c in zip(names, counts, strict=True)},
                     f"recall_ge_{TALL_PX:g}px": _recall(sum(counts[tall_from:], Counts())),
                     "recall": _recall(sum(counts, Counts())),
                     f"centre_hit_recall_ge_{TALL_PX:g}px": _recall(sum(crop_recall(
@@ -199,7 +199,8 @@ def _crop_summary(report: PersonsReport, names, tall_from: int) -> dict:
             per_threshold[f"{threshold:g}"] = per_condition
         crops[f"{factor:g}x"] = per_threshold
     crops["empty_crop_alarms"] = {
-        f"{t:g}": {condition: dict(zip(("fired", "crops"), empty_crop_alarm_rate(report, t, infrared=infrared)))
+        f"{t:g}": {condition: dict(zip(("fired", "crops"), empty_crop_alarm_rate(report, t, infrared=infrared),
+                                       strict=True))
                    for condition, infrared in _CONDITIONS} for t in report.thresholds}
     return crops
 

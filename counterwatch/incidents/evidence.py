@@ -46,7 +46,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timezone, tzinfo
+from datetime import UTC, tzinfo
 from pathlib import Path
 
 import cv2
@@ -114,7 +114,7 @@ class EvidenceRecorder:
                  snapshot_peak_gain: float = 0.05, max_buffer_frames: int = DEFAULT_MAX_FRAMES,
                  max_buffer_bytes: int = DEFAULT_MAX_BYTES, onset_lag_s: float = DEFAULT_ONSET_LAG_S,
                  clip_max_frames: int = CLIP_MAX_FRAMES, clip_frames_per_step: int = CLIP_FRAMES_PER_STEP,
-                 window_names: Mapping[str, str] | None = None, tz: tzinfo = timezone.utc) -> None:
+                 window_names: Mapping[str, str] | None = None, tz: tzinfo = UTC) -> None:
         if not isinstance(data_dir, (str, Path)) or not str(data_dir):
             raise ValueError(f"EvidenceRecorder.data_dir must be a path, got {data_dir!r}")
         if not isinstance(regions_by_camera, Mapping):

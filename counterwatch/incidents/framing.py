@@ -112,11 +112,11 @@ def evidence_view(regions: Sequence[WindowRegion], window_id: str, width: int, h
     search = (max(0, x1 - context), max(0, y1 - context), min(width, x2 + context), min(height, y2 + context))
     private = np.zeros((height, width), dtype=np.uint8)
     for region in regions:
-        cv2.fillPoly(private, [region.pixels("citizen_side", width, height)], 255)
+        cv2.fillPoly(private, [region.pixels("citizen_side", width, height)], (255,))
     others = np.zeros((height, width), dtype=np.uint8)
     for region in regions:
         if region.window_id != window_id:
-            cv2.fillPoly(others, [region.pixels("staff_zone", width, height)], 255)
+            cv2.fillPoly(others, [region.pixels("staff_zone", width, height)], (255,))
     others[own.mask("staff_zone", width, height) > 0] = 0
     mask = grow_to_blocks((private > 0) | (others > 0))[y1:y2, x1:x2]
     font_px = _font_px(y2 - y1)

@@ -112,7 +112,7 @@ def write_clip(final: Path, images: Sequence[np.ndarray], timestamps: Sequence[f
     height, width = images[0].shape[:2]
     writer = ClipWriter(final, fps, width, height)
     try:
-        for image, ts in zip(images, timestamps):
+        for image, ts in zip(images, timestamps, strict=True):
             writer.add(image, ts)
     except BaseException:
         writer.abort()
@@ -168,7 +168,8 @@ class ClipWriter:
             return
         self._last_pts = pts
         # OpenCV's BGR->I420 is exact on flat areas; swscale's default path shifted mid-grey by 2-5 levels.
-        frame = av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
+        yuv = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
+        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")  # type: ignore[arg-type]  # cv2 stubs: any dtype
         frame.pts, frame.time_base = pts, _TIME_BASE
         for packet in self._stream.encode(frame):
             self._container.mux(packet)

@@ -145,7 +145,7 @@ def citizen_polygons_mask(regions: Iterable[WindowRegion], width: int, height: i
     """Boolean (H, W) mask of the union of all citizen-side polygons, exactly as configured."""
     mask = np.zeros((height, width), dtype=np.uint8)
     for region in regions:
-        cv2.fillPoly(mask, [region.pixels("citizen_side", width, height)], 255)
+        cv2.fillPoly(mask, [region.pixels("citizen_side", width, height)], (255,))
     return mask > 0
 
 

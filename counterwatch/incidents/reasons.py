@@ -23,9 +23,9 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, cast
 
-ParamValue = Union[int, float, str, tuple[str, ...]]
+ParamValue = int | float | str | tuple[str, ...]
 
 PAUSE_SOURCES = ("sign", "queue", "schedule")  # counterwatch.rules.state.PAUSE_SOURCES
 SIGN_STATES = ("not_seen", "not_checked")
@@ -206,14 +206,15 @@ class Reason:
 
 
 def _english_value(kind: str, value: ParamValue) -> str:
-    if kind == "seconds":
-        return f"{int(value + 0.5)} s" if float(value).is_integer() or value >= 10 else f"{value:g} s"
+    if kind == "seconds":  # _check_value: seconds are numbers, cues a tuple of names
+        seconds = cast(float, value)
+        return f"{int(seconds + 0.5)} s" if float(seconds).is_integer() or seconds >= 10 else f"{seconds:g} s"
     if kind == "share":
         return f"{value:.0%}"
     if kind == "number":
         return f"{value:g}"
     if kind == "cues":
-        return ", ".join(value)
+        return ", ".join(cast("tuple[str, ...]", value))
     if kind == "sign":
         return _ENGLISH_VALUES[f"sign.{value}"]
     return str(value)

@@ -18,6 +18,7 @@ import statistics
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -111,7 +112,7 @@ class FrameRingBuffer:
     def fps(self, default: float = 2.0) -> float:
         """The frame rate the buffer receives, from the median gap between recent frames (robust to a drop)."""
         ts = [f.ts for f in list(self._frames)[-32:]]
-        gaps = [b - a for a, b in zip(ts, ts[1:]) if b > a]
+        gaps = [b - a for a, b in pairwise(ts) if b > a]
         if not gaps:
             return default
         return 1.0 / statistics.median(gaps)

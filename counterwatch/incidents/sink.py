@@ -17,7 +17,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -33,7 +33,7 @@ JSONL_NAME = "incidents.jsonl"
 # ---- JSON form ------------------------------------------------------------------------------------------------------
 
 def _utc_iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(timezone.utc).isoformat()
+    return None if value is None else value.astimezone(UTC).isoformat()
 
 
 def _parse_utc(value: str | None, name: str) -> datetime | None:
@@ -42,7 +42,14 @@ def _parse_utc(value: str | None, name: str) -> datetime | None:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
         raise ValueError(f"incident event field {name!r} must carry a UTC offset, got {value!r}")
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
+
+
+def _parse_required_utc(value: str | None, name: str) -> datetime:
+    parsed = _parse_utc(value, name)
+    if parsed is None:
+        raise ValueError(f"incident event field {name!r} must be a time, got null")
+    return parsed
 
 
 def event_to_dict(event: IncidentEvent) -> dict[str, Any]:
@@ -86,7 +93,7 @@ def event_from_dict(data: dict[str, Any]) -> IncidentEvent:
             window_id=data["window_id"],
             camera_id=data["camera_id"],
             staff_id=data["staff_id"],
-            started_at=_parse_utc(data["started_at"], "started_at"),
+            started_at=_parse_required_utc(data["started_at"], "started_at"),
             ended_at=_parse_utc(data["ended_at"], "ended_at"),
             start_ts=float(data["start_ts"]),
             ts=float(data["ts"]),
@@ -195,8 +202,13 @@ class JsonlSink(IncidentSink):
             self.close()
             raise
 
+    def _open_fd(self) -> int:
+        if self._fd is None:
+            raise RuntimeError(f"JsonlSink for {self.path} is closed")
+        return self._fd
+
     def _end_torn_line(self) -> None:
-        size = os.fstat(self._fd).st_size
+        size = os.fstat(self._open_fd()).st_size
         if size == 0:
             return
         with open(self.path, "rb") as handle:
@@ -207,11 +219,12 @@ class JsonlSink(IncidentSink):
             self._write(b"\n")
 
     def _write(self, data: bytes) -> None:
+        fd = self._open_fd()
         view = memoryview(data)
         while view:
-            written = os.write(self._fd, view)
+            written = os.write(fd, view)
             view = view[written:]
-        os.fsync(self._fd)
+        os.fsync(fd)
 
     def deliver(self, event: IncidentEvent) -> None:
         if self._fd is None:

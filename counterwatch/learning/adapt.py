@@ -23,6 +23,7 @@ from counterwatch.learning.sources import Recipe, recipe_samples
 
 DEFAULT_KS = (0, 10, 25, 50, 100)
 MIN_TEST_POSITIVES = 5
+DEFAULT_SETTINGS = TrainSettings(candidates=("mlp",))
 
 
 def draw(groups: np.ndarray, positive: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray | None:
@@ -47,7 +48,7 @@ def draw(groups: np.ndarray, positive: np.ndarray, k: int, rng: np.random.Genera
 
 def run_adapt_curve(recipe: Recipe, data_root: Path, *, held_out: Sequence[str], cache_dir: Path,
                     ks: Sequence[int] = DEFAULT_KS, draws: int = 3, weight: float = 1.0, seed: int = 0,
-                    settings: TrainSettings = TrainSettings(candidates=("mlp",)), progress: bool = True) -> dict:
+                    settings: TrainSettings = DEFAULT_SETTINGS, progress: bool = True) -> dict:
     """{'points': [{'source', 'behaviour', 'k', 'f1', 'precision', 'recall', 'draws', 'test_positives'}...]}."""
     unknown = sorted(set(held_out) - set(recipe.sources))
     if unknown:

@@ -22,11 +22,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from counterwatch.behaviours import HEAD_BEHAVIOURS
+
+if TYPE_CHECKING:
+    from counterwatch.perception import LoadedModels
+    from vision.cascade import PerceptionCascade
+    from vision.observation import Person
 
 BEHAVIOURS = HEAD_BEHAVIOURS  # the behaviours a head is trained for
 EMBEDDING_DIM = 1280
@@ -133,8 +139,8 @@ class FeatureExtractor:
     def __init__(self, cache_dir: Path | None) -> None:
         self.cache_dir = cache_dir
         self._embedder = None
-        self._models = None
-        self._cascade = None
+        self._models: LoadedModels | None = None
+        self._cascade: PerceptionCascade | None = None
 
     def __enter__(self) -> FeatureExtractor:
         return self
@@ -182,7 +188,7 @@ class FeatureExtractor:
         _, person, objects = self._raw(sample)
         return person_cues(person, objects) if person is not None else None
 
-    def _raw(self, sample: Sample) -> tuple[dict[str, np.ndarray], object | None, tuple]:
+    def _raw(self, sample: Sample) -> tuple[dict[str, np.ndarray], Person | None, tuple]:
         """(embeddings, person, objects) of a sample: from the cache, or computed and cached."""
         cache = None
         if self.cache_dir is not None:
@@ -196,7 +202,7 @@ class FeatureExtractor:
         if image is None:
             raise ValueError(f"{sample.image}: not a readable image")
         crop_image = cv2.imread(str(sample.crop)) if sample.crop is not None and sample.crop.is_file() else None
-        box = sample.person_box
+        box: Sequence[float] | None = sample.person_box
         if box is not None:  # what the cascade sees at a window: the person and some context, not the whole frame
             image, box = context(image, box, CONTEXT_MARGIN)
         person, objects = self.observe(image, box)
@@ -209,7 +215,7 @@ class FeatureExtractor:
             tmp.replace(cache)  # atomic: a killed run never leaves a truncated cache file
         return raw, person, objects
 
-    def observe(self, image: np.ndarray, person_box: Sequence[float] | None) -> tuple[object | None, tuple]:
+    def observe(self, image: np.ndarray, person_box: Sequence[float] | None) -> tuple[Person | None, tuple]:
         """(the person the sample is about, the objects) from one cascade run on the whole image."""
         from cameras.frame import Frame
         from counterwatch.evaluation.frames import main_person
@@ -269,7 +275,8 @@ def block_columns(names: Sequence[str]) -> list[int]:
     unknown = sorted(set(names) - set(sizes))
     if unknown:
         raise ValueError(f"unknown feature block(s) {unknown}; blocks are {list(BLOCKS)}")
-    columns, start = [], 0
+    columns: list[int] = []
+    start = 0
     for block in BLOCKS:
         if block in names:
             columns.extend(range(start, start + sizes[block]))

@@ -27,6 +27,8 @@ class TrainSettings:
     candidates: tuple[str, ...] = DEFAULT_CANDIDATES
 
 
+DEFAULT_TRAIN_SETTINGS = TrainSettings()
+
 class PlattHead:
     """A fitted scikit-learn classifier followed by a sigmoid of its score: predict_proba like a classifier."""
 
@@ -91,7 +93,8 @@ def fit_platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(model.coef_[0, 0]), float(model.intercept_[0])
 
 
-def grouped_folds(y: np.ndarray, groups: Sequence[str], n_splits: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def grouped_folds(y: np.ndarray, groups: Sequence[str], n_splits: int, seed: int
+                  ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Stratified group folds; fewer folds when there are fewer positive (or negative) groups than folds."""
     from sklearn.model_selection import StratifiedGroupKFold
 
@@ -174,7 +177,7 @@ def binary_metrics(y: np.ndarray, predicted: np.ndarray, scores: np.ndarray | No
     return out
 
 
-def train_head(x: np.ndarray, y: np.ndarray, samples: Sequence, *, settings: TrainSettings = TrainSettings(),
+def train_head(x: np.ndarray, y: np.ndarray, samples: Sequence, *, settings: TrainSettings = DEFAULT_TRAIN_SETTINGS,
                progress: bool = True, weights: np.ndarray | None = None) -> TrainedHead:
     """Grouped OOF -> model choice, calibration, threshold and card metrics; then the chosen model fitted on all
     data, followed by the calibration. `weights`: per-row sample weights (e.g. a hall's own labels among public

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from counterwatch.learning.features import BEHAVIOURS, FeatureExtractor, Sample
-from counterwatch.learning.heads import TrainSettings, binary_metrics, train_head
+from counterwatch.learning.heads import DEFAULT_TRAIN_SETTINGS, TrainedHead, TrainSettings, binary_metrics, train_head
 from counterwatch.learning.sources import Recipe, recipe_samples
 
 
@@ -39,7 +39,8 @@ class FeatureTable:
         self.labels = np.array([s.label for s in self.samples])
         self.sources = np.array([s.source for s in self.samples])
 
-    def train(self, mask: np.ndarray, behaviour: str, settings: TrainSettings, *, weights: np.ndarray | None = None):
+    def train(self, mask: np.ndarray, behaviour: str, settings: TrainSettings, *, weights: np.ndarray | None = None
+              ) -> TrainedHead:
         """A head trained on the masked samples and their mirrored twins (a sample and its twin share a CV group);
         `weights` (per sample) as for train_head, e.g. a hall's own labels among public photos."""
         index = np.flatnonzero(mask & np.array([s.teaches(behaviour) for s in self.samples], dtype=bool))
@@ -63,7 +64,7 @@ class FeatureTable:
 
 
 def run_loso(recipe: Recipe, data_root: Path, *, cache_dir: Path, limit: int | None = None,
-             settings: TrainSettings = TrainSettings(), progress: bool = True) -> dict:
+             settings: TrainSettings = DEFAULT_TRAIN_SETTINGS, progress: bool = True) -> dict:
     """{'sources': counts, 'loso': [...per held-out source and behaviour...], 'negatives': {...}}."""
     samples = recipe_samples(recipe, data_root, limit=limit)
     roles = {name: source.role for name, source in recipe.sources.items()}
@@ -100,8 +101,8 @@ def run_loso(recipe: Recipe, data_root: Path, *, cache_dir: Path, limit: int | N
         if any((table.labels[test] == b).any() for b in BEHAVIOURS):
             continue
         train = trainable & ~test
-        heads = {b: table.train(train, b, settings) for b in BEHAVIOURS}
-        probabilities = {b: (h.model.predict_proba(table.x[test])[:, 1], h.threshold) for b, h in heads.items()}
+        trained = {b: table.train(train, b, settings) for b in BEHAVIOURS}
+        probabilities = {b: (h.model.predict_proba(table.x[test])[:, 1], h.threshold) for b, h in trained.items()}
         fused = table.decisions(test, probabilities)
         result["negatives"][src] = {
             b: {"heads": round(float((p >= t).mean()), 4), "rules": round(float((table.rules[test] == b).mean()), 4),
@@ -110,7 +111,7 @@ def run_loso(recipe: Recipe, data_root: Path, *, cache_dir: Path, limit: int | N
 
 
 def _subset(samples: Sequence[Sample], mask: np.ndarray) -> list[Sample]:
-    return [s for s, keep in zip(samples, mask) if keep]
+    return [s for s, keep in zip(samples, mask, strict=True) if keep]
 
 
 def format_loso(result: dict) -> str:

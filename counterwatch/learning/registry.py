@@ -16,7 +16,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +56,7 @@ class Registry:
     def _write_pointer(self, behaviour: str, pointer: dict) -> None:
         path = self.root / behaviour / "active.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        pointer["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        pointer["updated"] = datetime.now(UTC).isoformat(timespec="seconds")
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(pointer, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, path)  # atomic: a reader never sees half a pointer
@@ -96,7 +96,7 @@ class Registry:
         even a shipped head)."""
         import joblib
 
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         version, n = f"{stamp}-s{card.get('seed', 0)}", 1
         taken = set(self.versions(behaviour))  # the shipped heads' versions too: a version names one head
         while (self.root / behaviour / version).exists() or version in taken:
@@ -145,7 +145,7 @@ def train_dataset(dataset: Dataset, registry: Registry, behaviours: list[str], s
     written = []
     for behaviour in tqdm(behaviours, desc="heads", unit="head", disable=not progress):
         keep = np.array([s.teaches(behaviour) for s in samples], dtype=bool)
-        chosen = [s for s, k in zip(samples, keep) if k]
+        chosen = [s for s, k in zip(samples, keep, strict=True) if k]
         y = labels_for(chosen, behaviour)
         if y.sum() < 2 or (~y).sum() < 2:
             tqdm.write(f"{behaviour}: skipped ({int(y.sum())} positives, {int((~y).sum())} negatives)")
@@ -154,7 +154,7 @@ def train_dataset(dataset: Dataset, registry: Registry, behaviours: list[str], s
         head = train_head(np.vstack([x[keep], mirrored[keep]]), np.concatenate([y, y]), chosen + chosen,
                           settings=settings, progress=progress)
         card = {
-            "behaviour": behaviour, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "behaviour": behaviour, "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "dataset": {"path": str(dataset.root) if dataset.root else dataset.info.get("recipe"),
                         "version": dataset.info.get("version"), "config_hash": dataset.config_hash,
                         "sources": _sources_used(dataset.info.get("sources"), chosen), **counts(chosen),
@@ -259,7 +259,7 @@ class HeadPredictor:
         if self._owns_extractor:
             self._extractor.close()
 
-    def __enter__(self) -> "HeadPredictor":
+    def __enter__(self) -> HeadPredictor:
         return self
 
     def __exit__(self, *exc: object) -> None:

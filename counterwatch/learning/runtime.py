@@ -55,7 +55,7 @@ class HeadScorer:
 
     @classmethod
     def from_config(cls, config: HallConfig, window_ids: Iterable[str], *,
-                    extractor: FeatureExtractor | None = None) -> "HeadScorer":
+                    extractor: FeatureExtractor | None = None) -> HeadScorer:
         """The heads a hall config asks for at these windows, from the hall's registry and the shipped heads."""
         registry = Registry(registry_root(config), builtin=BUILTIN_ROOT)
         heads = {window_id: config.models.heads_for(window_id) for window_id in window_ids}

@@ -23,7 +23,7 @@ import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -188,5 +188,5 @@ class FrameSampler:
             logger.exception("camera %s window %s: sampled frame of %s could not be stored under %s",
                              self.camera_id, window_id, candidate.at.isoformat(), self.data_dir)
             return None
-        return SampledFrame(self.camera_id, window_id, candidate.at.astimezone(timezone.utc), relative,
+        return SampledFrame(self.camera_id, window_id, candidate.at.astimezone(UTC), relative,
                             candidate.scores, candidate.uncertainty)

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
-import numpy as np
 from typing import Literal
 
+import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
 from counterwatch.config.base import Strict
@@ -57,7 +56,7 @@ class Source(Strict):
                              "card of every head trained on it.")
 
     @model_validator(mode="after")
-    def _one_layout(self) -> "Source":
+    def _one_layout(self) -> Source:
         if (self.folders is None) == (self.yolo is None):
             raise ValueError("give exactly one of `folders` and `yolo`")
         if self.crops and self.yolo is None:

@@ -17,10 +17,14 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from counterwatch.config.schema import HallConfig
 from counterwatch.rules.pause import QueueStatus
 from counterwatch.runtime.messages import CameraStats, QueueCommand, WorkerDone, WorkerMessage
+
+if TYPE_CHECKING:
+    from multiprocessing.synchronize import Event
 
 log = logging.getLogger("counterwatch.runtime.runner")
 
@@ -40,7 +44,7 @@ STATS_INTERVAL_S = 2.0
 
 
 def _worker_main(config_path: str, camera_ids: tuple[str, ...], out: mp.Queue, control: mp.Queue,
-                 stop: mp.Event, data_dir: str, parent_pid: int) -> None:  # pragma: no cover - runs in a child process
+                 stop: Event, data_dir: str, parent_pid: int) -> None:  # pragma: no cover - runs in a child process
     from counterwatch.parent_watch import ParentWatch
 
     parent = ParentWatch(parent_pid)
@@ -54,9 +58,9 @@ def _worker_main(config_path: str, camera_ids: tuple[str, ...], out: mp.Queue, c
     cameras = [c for c in config.cameras if c.id in camera_ids]
     queue_status = QueueStatus()
     models = load_models(config)
-    from models import load_model
+    from models import ModelRuntime, load_model
 
-    face_detector = load_model(config.models.face_detector)
+    face_detector: ModelRuntime = load_model(config.models.face_detector)
     pipelines = {c.id: CameraPipeline(config, c, models, queue_status, evidence_dir=Path(data_dir),
                                       face_detector=face_detector) for c in cameras}
     readers = [camera_reader(config, c, on_state_change=out.put) for c in cameras]

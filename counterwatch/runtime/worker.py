@@ -14,13 +14,13 @@ from cameras.frame import Frame
 from counterwatch.config.schema import Camera, HallConfig
 from counterwatch.incidents.events import IncidentEvent
 from counterwatch.learning.sampling import FrameSampler, SampledFrame
+from counterwatch.perception import LoadedModels, build_cascade, regions_for
 from counterwatch.rules.engine import RuleEngine
 from counterwatch.rules.pause import PausePeriod, QueueStatus
 from counterwatch.rules.schedule import HallCalendar
 from counterwatch.rules.state import WindowState
 from counterwatch.rules.window_state import WindowStateBuilder
 from counterwatch.runtime.messages import WindowStatus
-from counterwatch.perception import LoadedModels, build_cascade, regions_for
 
 log = logging.getLogger("counterwatch.runtime.worker")
 
@@ -110,6 +110,7 @@ class CameraPipeline:
         from counterwatch.learning.runtime import RELOAD_INTERVAL_S, RegistryError
 
         self._next_head_reload = now + RELOAD_INTERVAL_S
+        assert self._heads is not None  # step() reloads only when there are heads
         try:
             changes = self._heads.reload_if_changed()
         except (RegistryError, OSError, ValueError) as error:
@@ -149,6 +150,7 @@ class CameraPipeline:
         from counterwatch.incidents.sink import event_to_dict
         from counterwatch.private_files import open_private, private_dir
 
+        assert self._heads is not None  # a shadow rule engine exists only with heads
         behaviours = self._heads.shadow_behaviours
         versions = self._heads.shadow_versions()
         kept = [event for event in events if event.incident_type in behaviours]

@@ -36,7 +36,8 @@ def file_complaint(session: Session, actor: Actor, *, hall_id: str, channel: str
                    staff_id: str | None, window_id: str | None, incident_ids: list[str],
                    complainant_name: str | None, complainant_contact: str | None, received_at: datetime,
                    filed_by: int | None, now: datetime) -> ComplaintRow:
-    """Intake. Anything is recorded (an invalid complaint is still on file, then rejected), but references must exist."""
+    """Intake. Anything is recorded (an invalid complaint is still on file, then rejected), but references must
+    exist."""
     if channel not in CHANNELS:
         raise ComplaintError(f"channel must be one of {CHANNELS}, got {channel!r}")
     if staff_id is not None and session.get(StaffRow, (hall_id, staff_id)) is None:

@@ -84,21 +84,22 @@ ZH: dict[str, str] = {
     "why.cue.pose": "人体姿态",
     "why.cue.motion": "画面变化",
     "why.cue.reference": "与空岗画面对比",
-    "why.absent.no_staff": "工位无人已持续 {absent_s}（规定：无人达到 {dwell_s}即告警）；最近 {dwell_s}内 {share} 的画面"
-                           "未见工作人员（需达到 {min_share}）；{sign}；叫号系统未暂停，处于服务时段；等候群众 "
-                           "{citizens_waiting} 人",
+    "why.absent.no_staff": "工位无人已持续 {absent_s}（规定：无人达到 {dwell_s}即告警）；"
+                           "最近 {dwell_s}内 {share} 的画面未见工作人员（需达到 {min_share}）；{sign}；"
+                           "叫号系统未暂停，处于服务时段；等候群众 {citizens_waiting} 人",
     "why.presence.fusion": "综合判断有人在岗的可能性为 {occupancy}（依据：{cues}）",
-    "why.phone.cue": "疑似使用手机已持续 {held_s}（规定：持续 {dwell_s}即告警）；最近 {dwell_s}分析的 {frames} 帧画面中 "
-                     "{share} 有使用手机迹象（需达到 {min_share}），其中看到手机 {phone_frames} 帧、打电话姿势 "
-                     "{call_frames} 帧、行为模型识别 {head_frames} 帧；手机识别最高得分 {best_score}",
-    "why.eating.hand_to_mouth": "最近 {dwell_s}内手拿食物送到嘴边 {movements} 次（规定：达到 {min_movements} 次即告警），"
-                                "从第一次算起已 {held_s}",
+    "why.phone.cue": "疑似使用手机已持续 {held_s}（规定：持续 {dwell_s}即告警）；"
+                     "最近 {dwell_s}分析的 {frames} 帧画面中 {share} 有使用手机迹象（需达到 {min_share}），"
+                     "其中看到手机 {phone_frames} 帧、打电话姿势 {call_frames} 帧、行为模型识别 {head_frames} 帧；"
+                     "手机识别最高得分 {best_score}",
+    "why.eating.hand_to_mouth": "最近 {dwell_s}内手拿食物送到嘴边 {movements} 次"
+                                "（规定：达到 {min_movements} 次即告警），从第一次算起已 {held_s}",
     "why.drinking.hand_to_mouth": "最近 {dwell_s}内手持杯子或瓶子送到嘴边 {movements} 次（规定：达到 {min_movements} "
                                   "次即告警），从第一次算起已 {held_s}",
-    "why.sleeping.still": "疑似睡岗已持续 {held_s}（规定：持续 {dwell_s}即告警）；最近 {dwell_s}分析的 {frames} 帧画面中 "
-                          "{share} 符合（需达到 {min_share}），其中低头 {head_down_frames} 帧、闭眼 "
-                          "{eyes_closed_frames} 帧、行为模型识别 {head_frames} 帧，且画面几乎静止（动作幅度不超过 "
-                          "{max_motion}）",
+    "why.sleeping.still": "疑似睡岗已持续 {held_s}（规定：持续 {dwell_s}即告警）；"
+                          "最近 {dwell_s}分析的 {frames} 帧画面中 {share} 符合（需达到 {min_share}），"
+                          "其中低头 {head_down_frames} 帧、闭眼 {eyes_closed_frames} 帧、"
+                          "行为模型识别 {head_frames} 帧，且画面几乎静止（动作幅度不超过 {max_motion}）",
     "why.smoking.puffs": "最近 {dwell_s}内疑似吸烟的手到嘴边动作 {puffs} 次（每次 {min_movement_s}至 {max_movement_s}，"
                          "附近没有食物、杯子或手机；规定：达到 {min_puffs} 次即告警），从第一次算起已 {held_s}；"
                          "仅依据手部动作判断",
@@ -237,9 +238,9 @@ ZH: dict[str, str] = {
     "reports.presence": "在岗率",
     "reports.invalid": "请检查期间与范围。",
     # Report contents: the page's tables and the CSV/XLSX/PDF exports (which are written in zh-CN).
-    "reports.presence_note": ("在岗率 = 在岗时间 ÷（截至出表时已过去的服务时间 − 未知时间）。离岗 = 未驳回的离岗告警覆盖的时间；"
-                              "暂停 = 暂停牌、叫号系统或排班暂停的时间；未知 = 摄像头离线、无画面或窗口状态未知的时间，"
-                              "单独列出，不计为在岗。"),
+    "reports.presence_note": ("在岗率 = 在岗时间 ÷（截至出表时已过去的服务时间 − 未知时间）。"
+                              "离岗 = 未驳回的离岗告警覆盖的时间；暂停 = 暂停牌、叫号系统或排班暂停的时间；"
+                              "未知 = 摄像头离线、无画面或窗口状态未知的时间，单独列出，不计为在岗。"),
     "reports.presence_note.no_coverage": "本报表未取得摄像头在线记录：离线时间无法单独列出，按在岗计（上限估计）。",
     "reports.section.summary": "概要",
     "reports.section.by_type": "告警类型",

@@ -123,9 +123,10 @@ async def labelling_page(request: Request) -> Response:
         halls = await page_kit.halls(api, user)
         hall = page_kit.chosen_hall(request, halls)
         if hall is not None:
-            queue, stats, windows = await asyncio.gather(
+            queue, stats_document, windows = await asyncio.gather(
                 api.get("/labelling/queue", {"hall": hall.id, "limit": 1}),
                 api.get("/labelling/stats", {"hall": hall.id}), api.get("/windows", {"hall": hall.id}))
+            stats = stats_document
             names = {str(w.get("window_id")): str(w.get("name") or w.get("window_id")) for w in page_kit.items(windows)}
             items = page_kit.items(queue)
             frame = frame_view(items[0], tr, hall, names) if items else None

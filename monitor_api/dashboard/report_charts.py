@@ -22,8 +22,9 @@ def trend_svg(trend: list[dict[str, Any]], label: str) -> Markup:
     for index, count in enumerate(counts):
         h = (height - bottom - 16) * count / peak
         date = escape(str(trend[index].get("date", "")))
-        parts.append(f'<rect x="{left + index * bar + 1:.1f}" y="{height - bottom - h:.1f}" width="{max(bar - 2, 1):.1f}" '
-                     f'height="{h:.1f}" fill="#c0392b"><title>{date}: {count}</title></rect>')
+        parts.append(f'<rect x="{left + index * bar + 1:.1f}" y="{height - bottom - h:.1f}" '
+                     f'width="{max(bar - 2, 1):.1f}" height="{h:.1f}" fill="#c0392b">'
+                     f'<title>{date}: {count}</title></rect>')
     step = max(1, len(counts) // 8)
     for index in range(0, len(counts), step):
         parts.append(f'<text x="{left + index * bar:.1f}" y="{height - 6}" font-size="10" fill="#475569">'

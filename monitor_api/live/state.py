@@ -18,28 +18,44 @@ from monitor_api.storage.types import utcnow
 CAMERA_STATES = ("starting", "online", "offline", "stalled", "stopped")
 
 
+# The runtime's messages are frozen dataclasses: the protocols declare read-only members (properties).
 class CameraHealthLike(Protocol):  # cameras.health.CameraHealth
-    camera_id: str
-    state: Any
-    reason: str
-    last_frame_wall_time: datetime | None
+    @property
+    def camera_id(self) -> str: ...
+    @property
+    def state(self) -> Any: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def last_frame_wall_time(self) -> datetime | None: ...
 
 
-class WindowStatusLike(Protocol):  # counterwatch.runtime.runner.WindowStatus
-    window_id: str
-    camera_id: str
-    present: bool
-    paused: bool
-    pause_source: str | None
-    ts: float
-    wall_time: datetime
+class WindowStatusLike(Protocol):  # counterwatch.runtime.messages.WindowStatus
+    @property
+    def window_id(self) -> str: ...
+    @property
+    def camera_id(self) -> str: ...
+    @property
+    def present(self) -> bool: ...
+    @property
+    def paused(self) -> bool: ...
+    @property
+    def pause_source(self) -> str | None: ...
+    @property
+    def ts(self) -> float: ...
+    @property
+    def wall_time(self) -> datetime: ...
 
 
-class CameraStatsLike(Protocol):  # counterwatch.runtime.runner.CameraStats
-    camera_id: str
-    frames: int
-    last_frame_wall_time: datetime | None
-    timings_ms: tuple[tuple[str, float, int], ...]
+class CameraStatsLike(Protocol):  # counterwatch.runtime.messages.CameraStats
+    @property
+    def camera_id(self) -> str: ...
+    @property
+    def frames(self) -> int: ...
+    @property
+    def last_frame_wall_time(self) -> datetime | None: ...
+    @property
+    def timings_ms(self) -> tuple[tuple[str, float, int], ...]: ...
 
 
 @dataclass(frozen=True)

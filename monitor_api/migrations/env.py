@@ -5,9 +5,10 @@ Run through monitor_api.storage.migrate (programmatic config), or `alembic -c mo
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 
 from monitor_api.storage.db import create_engine_for, normalise_url
@@ -18,7 +19,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # Migrations must not depend on our Python types (they outlive them): write the plain column type instead.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -22,7 +22,7 @@ SCORE_STATES = ("included", "not_permitted", "not_monthly")
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def incident_list(session: Session, hall_id: str, bounds: tuple[dt.datetime, dt.datetime],

@@ -54,7 +54,8 @@ def to_xlsx(report: Report) -> bytes:
             cell.font = Font(bold=True)
         for row in rows:
             sheet.append([_xlsx_cell(cell) for cell in row])
-            for cell, value in zip(sheet[sheet.max_row], row):
+            # The sheet's row spans its widest row: a shorter row pairs with the first cells only.
+            for cell, value in zip(sheet[sheet.max_row], row, strict=False):
                 if isinstance(value, Percent):
                     cell.number_format = "0.0%"
         sheet.freeze_panes = "A2"

@@ -21,8 +21,8 @@ from counterwatch.private_files import open_private, private_dir
 from monitor_api.reports.data import Calendar, build_report
 from monitor_api.reports.exports import to_xlsx
 from monitor_api.reports.pdf import to_pdf
-from monitor_api.reports.presence import StoredCoverage
 from monitor_api.reports.period import previous_month
+from monitor_api.reports.presence import StoredCoverage
 from monitor_api.scoring.config import ScoringConfig
 from monitor_api.storage import Actor, Database, record_audit
 from monitor_api.storage.models import HallRow
@@ -75,7 +75,7 @@ class MonthlyReportScheduler:
 
     def __init__(self, database: Database, data_dir: Path, calendars: Mapping[str, Calendar] | None = None, *,
                  interval_s: float = 3600.0, first_delay_s: float = 60.0,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
                  scoring: ScoringConfig | None = None) -> None:
         self._args = (database, data_dir)
         self._calendars, self._scoring = calendars, scoring

@@ -31,8 +31,8 @@ class Period:
 
     def utc_bounds(self, tz: str) -> tuple[dt.datetime, dt.datetime]:
         zone = ZoneInfo(tz)
-        start = dt.datetime.combine(self.first, dt.time(), zone).astimezone(dt.timezone.utc)
-        stop = dt.datetime.combine(self.end, dt.time(), zone).astimezone(dt.timezone.utc)
+        start = dt.datetime.combine(self.first, dt.time(), zone).astimezone(dt.UTC)
+        stop = dt.datetime.combine(self.end, dt.time(), zone).astimezone(dt.UTC)
         return start, stop
 
     def label_zh(self) -> str:

@@ -95,7 +95,7 @@ def presence(calendar: Calendar, window_id: str, days: Iterable[dt.date], absenc
     service = absent = paused = unknown = 0.0
     for day in days:
         for start, end in calendar.service_periods(window_id, day):
-            bounds = (start.astimezone(dt.timezone.utc), min(end.astimezone(dt.timezone.utc), now))
+            bounds = (start.astimezone(dt.UTC), min(end.astimezone(dt.UTC), now))
             if bounds[1] <= bounds[0]:
                 continue  # not yet elapsed
             service += (bounds[1] - bounds[0]).total_seconds() / 60.0

@@ -3,8 +3,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from monitor_api.routes import (admin, appeals, appraisal, audit, auth, cameras, complaints, evidence, halls,
-                                incidents, labelling, live, windows)
+from monitor_api.routes import (
+    admin,
+    appeals,
+    appraisal,
+    audit,
+    auth,
+    cameras,
+    complaints,
+    evidence,
+    halls,
+    incidents,
+    labelling,
+    live,
+    windows,
+)
 
 api_router = APIRouter()
 for module in (auth, halls, incidents, evidence, appeals, windows, cameras, live, audit, admin, appraisal,

@@ -8,12 +8,29 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from sqlalchemy import select
 
-from monitor_api.accounts import (AccountError, add_api_key, add_user, check_staff_link, check_supervisor_halls,
-                                  find_key, find_user, set_password, update_halls, update_staff_link, user_public)
+from monitor_api.accounts import (
+    AccountError,
+    add_api_key,
+    add_user,
+    check_staff_link,
+    check_supervisor_halls,
+    find_key,
+    find_user,
+    set_password,
+    update_halls,
+    update_staff_link,
+    user_public,
+)
 from monitor_api.auth.policy import Administrator
 from monitor_api.problems import ApiProblem, FieldError, problem_responses
-from monitor_api.schemas.accounts import (ApiKeyCreate, ApiKeyCreatedPublic, ApiKeyPublic, UserCreate, UserPublic,
-                                          UserUpdate)
+from monitor_api.schemas.accounts import (
+    ApiKeyCreate,
+    ApiKeyCreatedPublic,
+    ApiKeyPublic,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
 from monitor_api.services import ServicesDep
 from monitor_api.storage import record_audit, revoke_api_key
 from monitor_api.storage.models import ApiKeyRow, UserRow

@@ -14,8 +14,8 @@ from monitor_api.auth.principal import Principal
 from monitor_api.incident_access import incident_message, load_incident
 from monitor_api.problems import ApiProblem, problem_responses
 from monitor_api.routes._errors import storage_errors
-from monitor_api.scoring import notify_scores_changed
 from monitor_api.schemas.incidents import AppealCreate, AppealDecisionCreate, AppealPublic
+from monitor_api.scoring import notify_scores_changed
 from monitor_api.services import ServicesDep
 from monitor_api.storage import decide_appeal, file_appeal
 from monitor_api.storage.models import AppealRow, IncidentRow

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 
 from monitor_api.auth.policy import AnyUser, AppraisalReader
 from monitor_api.problems import ApiProblem, problem_responses
+from monitor_api.schemas.status import AppraisalPublic, StaffSummaryPublic
 from monitor_api.scoring.config import load_scoring_config
 from monitor_api.scoring.engine import Period
 from monitor_api.scoring.record import period_json, thresholds_json
-from monitor_api.schemas.status import AppraisalPublic, StaffSummaryPublic
 from monitor_api.services import ServicesDep
 from monitor_api.storage import record_audit
 from monitor_api.storage.models import IncidentRow, ReviewState, StaffRow
@@ -47,6 +47,7 @@ def summary(principal: AppraisalReader, services: ServicesDep,
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     with services.database.write() as session:
         for hall_id, staff_id, incident_type, count in session.execute(query):
+            assert staff_id is not None  # the query keeps only incidents with a staff member
             counts[(hall_id, staff_id)][incident_type] = int(count)
         names = {(row.hall_id, row.id): row.name for row in session.scalars(select(StaffRow))}
         record_audit(session, principal.actor, "export.appraisal", "export", "appraisal-summary", hall_id=hall,
@@ -76,7 +77,7 @@ def scores(principal: AppraisalReader, services: ServicesDep,
     except ValueError as error:
         raise ApiProblem(422, str(error)) from None
     with services.database.write() as session:
-        documents = [period_json(session, item.hall.id, Period(period, item.calendar.timezone), config)  # type: ignore
+        documents = [period_json(session, item.hall.id, Period(period, item.calendar.timezone), config)
                      for item in halls]
         record_audit(session, principal.actor, "export.appraisal", "export", "appraisal-scores", hall_id=hall,
                      details={"period": period, "halls": [d["hall_id"] for d in documents]},

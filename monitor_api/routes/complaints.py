@@ -12,8 +12,14 @@ from sqlalchemy import select
 
 from monitor_api.auth.policy import ComplaintDecider, ComplaintFiler
 from monitor_api.auth.principal import Principal
-from monitor_api.complaints import (ComplaintError, accept_complaint, file_complaint, reject_complaint,
-                                    reply_to_complainant, resolve_complaint)
+from monitor_api.complaints import (
+    ComplaintError,
+    accept_complaint,
+    file_complaint,
+    reject_complaint,
+    reply_to_complainant,
+    resolve_complaint,
+)
 from monitor_api.complaints.service import incident_links
 from monitor_api.problems import ApiProblem, problem_responses
 from monitor_api.routes._errors import storage_errors
@@ -157,7 +163,8 @@ def get_complaint(complaint_id: ComplaintId, principal: ComplaintFiler, services
         return _public(session, _load(session, principal, complaint_id))
 
 
-def _step(services: Services, principal: Principal, complaint_id: int, action: str, **kwargs: object) -> ComplaintPublic:
+def _step(services: Services, principal: Principal, complaint_id: int, action: str,
+          **kwargs: object) -> ComplaintPublic:
     steps = {"accept": accept_complaint, "reject": reject_complaint, "resolve": resolve_complaint,
              "reply": reply_to_complainant}
     with services.database.write() as session:

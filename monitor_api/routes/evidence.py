@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse
@@ -26,9 +26,10 @@ from monitor_api.storage.models import EvidenceKind, EvidenceRow
 router = APIRouter(prefix="/incidents", tags=["evidence"])
 
 MEDIA_TYPES = {EvidenceKind.SNAPSHOT: "image/jpeg", EvidenceKind.CLIP: "video/mp4"}
-_FILE_RESPONSES = {200: {"content": {"image/jpeg": {}, "video/mp4": {}}, "description": "The file"},
-                   206: {"description": "Part of the file (Range)"}, 416: {"description": "Range not satisfiable"},
-                   **problem_responses(410, notes={410: "The evidence was purged by retention"})}
+_FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/jpeg": {}, "video/mp4": {}}, "description": "The file"},
+    206: {"description": "Part of the file (Range)"}, 416: {"description": "Range not satisfiable"},
+    **problem_responses(410, notes={410: "The evidence was purged by retention"})}
 
 
 def _serve(request: Request, services: Services, principal: Principal, incident_id: str,

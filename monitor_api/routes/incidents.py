@@ -8,14 +8,22 @@ from pydantic import AwareDatetime
 from sqlalchemy import select
 
 from monitor_api.auth.policy import IncidentReader, IncidentReviewer
-from monitor_api.incident_access import (encode_cursor, incident_detail, incident_message, incident_public,
-                                         load_incident, page_after, staff_names, visibility_clause,
-                                         window_names)
+from monitor_api.incident_access import (
+    encode_cursor,
+    incident_detail,
+    incident_message,
+    incident_public,
+    load_incident,
+    page_after,
+    staff_names,
+    visibility_clause,
+    window_names,
+)
 from monitor_api.problems import ApiProblem, problem_responses
 from monitor_api.routes._errors import storage_errors
-from monitor_api.scoring import notify_scores_changed
 from monitor_api.schemas.common import Page
 from monitor_api.schemas.incidents import IncidentDetailPublic, IncidentPublic, ReviewCreate
+from monitor_api.scoring import notify_scores_changed
 from monitor_api.services import ServicesDep
 from monitor_api.storage import acknowledge_incident, review_incident
 from monitor_api.storage.models import IncidentRow, IncidentState, ReviewState
@@ -58,11 +66,12 @@ def list_incidents(
         rows = list(session.scalars(query))
         more = len(rows) > limit
         rows = rows[:limit]
-        names, staff = window_names(session, rows), staff_names(session, rows)
+        names, staff_by_key = window_names(session, rows), staff_names(session, rows)
     next_cursor = encode_cursor(rows[-1].started_at, rows[-1].id) if more and rows else None
-    return Page[IncidentPublic](items=[incident_public(row, names.get((row.hall_id, row.window_id)),
-                                                       staff.get((row.hall_id, row.staff_id))) for row in rows],
-                                next_cursor=next_cursor)
+    items = [incident_public(row, names.get((row.hall_id, row.window_id)),
+                             staff_by_key.get((row.hall_id, row.staff_id)) if row.staff_id else None)
+             for row in rows]
+    return Page[IncidentPublic](items=items, next_cursor=next_cursor)
 
 
 @router.get("/{incident_id}", response_model=IncidentDetailPublic, summary="One incident with review, appeals, "

@@ -18,13 +18,25 @@ from monitor_api.auth.policy import FrameLabeller
 from monitor_api.auth.principal import Principal
 from monitor_api.problems import ApiProblem, problem_responses
 from monitor_api.routes._errors import storage_errors
-from monitor_api.schemas.labelling import (BehaviourProgressPublic, LabelCreate, LabelQueuePublic,
-                                           LabelSamplePublic, LabelStatsPublic, ScorePublic)
+from monitor_api.schemas.labelling import (
+    BehaviourProgressPublic,
+    LabelCreate,
+    LabelQueuePublic,
+    LabelSamplePublic,
+    LabelStatsPublic,
+    ScorePublic,
+)
 from monitor_api.services import Services, ServicesDep
 from monitor_api.settings import API_PREFIX
 from monitor_api.storage import EvidencePathError, record_audit, resolve_evidence_path
-from monitor_api.storage.labelling import (BEHAVIOURS, get_label_sample, label_counts, label_queue, label_sample,
-                                           queue_remaining)
+from monitor_api.storage.labelling import (
+    BEHAVIOURS,
+    get_label_sample,
+    label_counts,
+    label_queue,
+    label_sample,
+    queue_remaining,
+)
 from monitor_api.storage.models import LabelSampleRow
 from monitor_api.storage.types import utcnow
 

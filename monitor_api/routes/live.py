@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import json
 from collections.abc import AsyncIterator, Callable
+from typing import Final
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect, WebSocketException
 from fastapi.responses import StreamingResponse
@@ -24,18 +26,23 @@ from starlette.requests import HTTPConnection
 from monitor_api.auth.policy import LIVE_FEED, LiveSubscriber, gate
 from monitor_api.auth.principal import Principal
 from monitor_api.live.guard import SubscriberGuard
-from monitor_api.live.hub import Subscription
+from monitor_api.live.hub import Message, Subscription
 from monitor_api.problems import ApiProblem
 from monitor_api.services import ServicesDep
 
 router = APIRouter(prefix="/events", tags=["live"])
 
-_IDLE = object()  # no message arrived before a re-check or keep-alive fell due
+
+class _Idle(enum.Enum):
+    IDLE = enum.auto()
+
+
+_IDLE: Final = _Idle.IDLE  # no message arrived before a re-check or keep-alive fell due
 
 
 def _sse(message: dict) -> bytes:
     data = json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str)
-    return f"event: {message.get('type', 'message')}\ndata: {data}\n\n".encode("utf-8")
+    return f"event: {message.get('type', 'message')}\ndata: {data}\n\n".encode()
 
 
 def _recheck(connection: HTTPConnection) -> Callable[[], Principal | None]:
@@ -66,6 +73,7 @@ async def stream(request: Request, principal: LiveSubscriber, services: Services
             keepalive_at = loop.time() + keepalive
             while True:
                 wait = min(max(0.0, keepalive_at - loop.time()), guard.due_in())
+                message: Message | _Idle | None
                 try:
                     message = await subscription.get(timeout=wait)
                 except TimeoutError:
@@ -87,6 +95,7 @@ async def stream(request: Request, principal: LiveSubscriber, services: Services
 
 async def _forward(websocket: WebSocket, subscription: Subscription, guard: SubscriberGuard) -> None:
     while True:
+        message: Message | _Idle | None
         try:
             message = await subscription.get(timeout=guard.due_in())
         except TimeoutError:

@@ -79,9 +79,9 @@ def get_report(principal: ReportReader, services: ServicesDep,
     with services.database.write() as session:
         try:
             report = build_report(session, hall, parsed, scope, key if scope != "hall" else None,
-                                  services.calendars.get(hall), now,  # type: ignore[arg-type]
+                                  services.calendars.get(hall), now,
                                   coverage=report_coverage(services, session, hall, now),
-                                  scoring=services.scoring, with_scores=with_scores)  # type: ignore[arg-type]
+                                  scoring=services.scoring, with_scores=with_scores)
         except LookupError as error:
             raise ApiProblem(404, str(error).strip("'\"")) from None
         if report.scores_state == "included":  # scores are audited wherever they are read, as on /appraisal

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from monitor_api.schemas.common import InputModel, PublicModel
-from monitor_api.storage.models import (AppealDecision, EvidenceKind, IncidentState, ReviewDecision, ReviewState)
+from monitor_api.storage.models import AppealDecision, EvidenceKind, IncidentState, ReviewDecision, ReviewState
 
 
 class ReasonCode(str, enum.Enum):

@@ -11,7 +11,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from monitor_api.scoring.config import FlagThreshold, ScoringConfig
@@ -60,22 +60,22 @@ class Period:
 
     @property
     def start(self) -> datetime:
-        return self.start_local.astimezone(timezone.utc)
+        return self.start_local.astimezone(UTC)
 
     @property
     def end(self) -> datetime:
-        return self.end_local.astimezone(timezone.utc)
+        return self.end_local.astimezone(UTC)
 
     def contains(self, moment: datetime) -> bool:
         return self.start <= moment < self.end
 
     @classmethod
-    def month_of(cls, moment: datetime, tz: str) -> "Period":
+    def month_of(cls, moment: datetime, tz: str) -> Period:
         local = moment.astimezone(ZoneInfo(tz))
         return cls(f"{local.year:04d}-{local.month:02d}", tz)
 
     @classmethod
-    def year_of(cls, moment: datetime, tz: str) -> "Period":
+    def year_of(cls, moment: datetime, tz: str) -> Period:
         return cls(f"{moment.astimezone(ZoneInfo(tz)).year:04d}", tz)
 
 

@@ -11,10 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from monitor_api.scoring.config import ScoringConfig
-from monitor_api.scoring.engine import (ComplaintRecord, IncidentRecord, Period, StaffScore, add_months,
-                                        compute_scores)
-from monitor_api.storage.models import (AppealDecision, AppealRow, ComplaintIncidentRow, ComplaintRow, IncidentRow,
-                                        ReviewRow, StaffRow)
+from monitor_api.scoring.engine import ComplaintRecord, IncidentRecord, Period, StaffScore, add_months, compute_scores
+from monitor_api.storage.models import (
+    AppealDecision,
+    AppealRow,
+    ComplaintIncidentRow,
+    ComplaintRow,
+    IncidentRow,
+    ReviewRow,
+    StaffRow,
+)
 
 
 def load_record(session: Session, hall_id: str, period: Period,

@@ -71,7 +71,7 @@ class WebhookWorker:
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def from_settings(cls, settings: Any, database: Database, config: ScoringConfig) -> "WebhookWorker | None":
+    def from_settings(cls, settings: Any, database: Database, config: ScoringConfig) -> WebhookWorker | None:
         if settings.appraisal_webhook_url is None:
             return None
         secret = (settings.appraisal_webhook_secret.get_secret_value() if settings.appraisal_webhook_secret

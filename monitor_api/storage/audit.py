@@ -25,15 +25,15 @@ class Actor:
             raise ValueError("Actor.id must not be empty")
 
     @classmethod
-    def user(cls, user_id: int) -> "Actor":
+    def user(cls, user_id: int) -> Actor:
         return cls("user", str(user_id))
 
     @classmethod
-    def api_key(cls, key_id: int) -> "Actor":
+    def api_key(cls, key_id: int) -> Actor:
         return cls("api_key", str(key_id))
 
     @classmethod
-    def system(cls, component: str) -> "Actor":
+    def system(cls, component: str) -> Actor:
         return cls("system", component)
 
 

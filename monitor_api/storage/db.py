@@ -211,7 +211,7 @@ class Database:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
 
 
-def database_url(config: "HallConfig") -> str:
+def database_url(config: HallConfig) -> str:
     """The hall config's storage.url with a relative SQLite path resolved against the config file's directory."""
     parsed = normalise_url(config.storage.url)
     path = sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None

@@ -7,8 +7,8 @@ service does (migrate, recover open incidents) and first re-delivers the last ev
 after a crash would, so idempotent delivery is exercised across crashes too.
 
 Writers are forked from a forkserver that has the storage modules imported already (a few milliseconds per writer
-instead of a Python start-up), so a test can afford 100 kills. `main()` runs more of them and prints counts: the
-lead mounts it as `counterwatch bench durability`.
+instead of a Python start-up), so a test can afford 100 kills. `main()` runs more of them and prints counts
+(`counterwatch bench durability`).
 """
 from __future__ import annotations
 
@@ -23,13 +23,15 @@ import sqlite3
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import click
+
 HALL_ID = "durability-hall"
 READY_TIMEOUT_S = 30.0  # a writer that has not finished start-up by then is killed anyway (and the check runs)
-_EPOCH = datetime(2026, 1, 5, 1, 0, tzinfo=timezone.utc)
+_EPOCH = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 
 
 def _event(incident_id: str, n: int, kind: str):
@@ -61,7 +63,7 @@ def writer_loop(url: str, report: Connection, writer_tag: str, close_every: int)
     database = Database(url)
     migrate(database)
     with database.write() as session:
-        recover_open_incidents(session, datetime.now(timezone.utc))
+        recover_open_incidents(session, datetime.now(UTC))
         # Re-deliver the newest stored events, as a sink that lost its acknowledgements in the crash would.
         latest = session.scalars(select(IncidentEventRow).order_by(IncidentEventRow.id.desc()).limit(3)).all()
         for row in latest:
@@ -209,13 +211,14 @@ def main(argv: list[str] | None = None) -> int:
         db_path = args.db or Path(scratch) / "durability.db"
         report = run_durability(db_path, args.iterations, seed=args.seed, max_run_s=args.max_run_ms / 1000.0)
     if args.json:
-        print(json.dumps(asdict(report), indent=2))
+        click.echo(json.dumps(asdict(report), indent=2))
     else:
-        print(f"kills: {report.kills}  reported stored: {report.reported}  incidents in database: {report.stored}  "
-              f"events: {report.events}  killed before first report: {report.writers_killed_before_first_report}  "
-              f"time: {report.seconds:.1f} s")
-        print("result: " + ("OK (every reported incident present, none twice, integrity ok)" if not report.problems
-                            else "FAILED\n  " + "\n  ".join(report.problems)))
+        click.echo(f"kills: {report.kills}  reported stored: {report.reported}  "
+                   f"incidents in database: {report.stored}  events: {report.events}  "
+                   f"killed before first report: {report.writers_killed_before_first_report}  "
+                   f"time: {report.seconds:.1f} s")
+        click.echo("result: " + ("OK (every reported incident present, none twice, integrity ok)" if not report.problems
+                                 else "FAILED\n  " + "\n  ".join(report.problems)))
     return 0 if not report.problems else 1
 
 # No `if __name__ == "__main__"` runner on purpose: under `python -m`, every forkserver child would re-run this module

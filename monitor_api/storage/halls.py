@@ -63,7 +63,7 @@ def _upsert(session: Session, model: type[_Row], hall_id: str, wanted: dict[str,
             deactivated.append(f"{label}:{row_id}")
 
 
-def sync_hall(session: Session, config: "HallConfig") -> HallSyncReport:
+def sync_hall(session: Session, config: HallConfig) -> HallSyncReport:
     """Upsert the hall, its windows, cameras, staff and roster from the config. Idempotent.
 
     Windows, cameras and staff that left the config are marked inactive, not deleted: past incidents refer to them.

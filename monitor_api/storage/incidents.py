@@ -25,8 +25,17 @@ from counterwatch.incidents.reasons import encode_stored
 from monitor_api.storage._sql import insert_ignore
 from monitor_api.storage.audit import Actor, record_audit
 from monitor_api.storage.evidence import EvidenceStore, record_evidence
-from monitor_api.storage.models import (CameraRow, EventKindValue, EvidenceKind, HallRow, IncidentEventRow,
-                                        IncidentRow, IncidentState, StaffRow, WindowRow)
+from monitor_api.storage.models import (
+    CameraRow,
+    EventKindValue,
+    EvidenceKind,
+    HallRow,
+    IncidentEventRow,
+    IncidentRow,
+    IncidentState,
+    StaffRow,
+    WindowRow,
+)
 from monitor_api.storage.types import as_json_value, utcnow
 
 logger = logging.getLogger("counterwatch.api.storage")

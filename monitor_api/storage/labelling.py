@@ -43,12 +43,18 @@ logger = logging.getLogger("counterwatch.api.storage")
 class LabelSampleLike(Protocol):
     """What the runner sends for one stored sample (structural: storage does not import the pipeline)."""
 
-    camera_id: str
-    window_id: str
-    captured_at: datetime  # UTC, aware
-    path: str  # relative to DATA_DIR, POSIX separators
-    scores: tuple[Score, ...]
-    uncertainty: float  # 0..1, 1 = the current model is at its threshold
+    @property
+    def camera_id(self) -> str: ...
+    @property
+    def window_id(self) -> str: ...
+    @property
+    def captured_at(self) -> datetime: ...  # UTC, aware
+    @property
+    def path(self) -> str: ...  # relative to DATA_DIR, POSIX separators
+    @property
+    def scores(self) -> tuple[Score, ...]: ...
+    @property
+    def uncertainty(self) -> float: ...  # 0..1, 1 = the current model is at its threshold
 
 
 def record_label_sample(session: Session, hall_id: str, sample: LabelSampleLike) -> LabelSampleRow:
@@ -87,7 +93,7 @@ def labelled_samples(session: Session, hall_id: str, since: datetime | None = No
 
 def _queue_condition(hall_ids: Collection[str] | None, window_id: str | None) -> ColumnElement[bool]:
     """Unlabelled, unpurged samples of the halls (None: every hall), optionally of one window."""
-    conditions = [LabelSampleRow.label.is_(None), LabelSampleRow.purged_at.is_(None)]
+    conditions: list[ColumnElement[bool]] = [LabelSampleRow.label.is_(None), LabelSampleRow.purged_at.is_(None)]
     if hall_ids is not None:
         conditions.append(LabelSampleRow.hall_id.in_(sorted(hall_ids)))
     if window_id is not None:
@@ -105,6 +111,7 @@ def behaviour_counts(session: Session, hall_ids: Collection[str] | None) -> dict
         query = query.where(LabelSampleRow.hall_id.in_(sorted(hall_ids)))
     counts: dict[str, dict[str, int]] = {}
     for hall_id, label, count in session.execute(query).all():
+        assert label is not None  # the query keeps labelled samples only
         counts.setdefault(hall_id, {})[label] = int(count)
     return counts
 
@@ -152,7 +159,7 @@ def label_queue(session: Session, hall_ids: Collection[str] | None, *, window_id
     ranked = (select(LabelSampleRow.id, LabelSampleRow.hall_id,
                      top_behaviour(session.get_bind().dialect.name).label("top"))
               .where(_queue_condition(hall_ids, window_id)).subquery("ranked"))
-    below_target = ranked.c.top.in_(BEHAVIOURS)
+    below_target: ColumnElement[bool] = ranked.c.top.in_(BEHAVIOURS)
     if reached:
         below_target = and_(below_target, not_(or_(*(and_(ranked.c.hall_id == hall_id, ranked.c.top.in_(done))
                                                      for hall_id, done in reached.items()))))

@@ -63,6 +63,7 @@ def _schema_transaction(engine: Engine, begin_mode: str = "DEFERRED") -> Iterato
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
         driver = connection.connection.driver_connection
+        assert driver is not None  # a checked-out connection holds its driver's connection
         if sqlite:
             driver.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction: before BEGIN
         try:

@@ -18,10 +18,14 @@ logger = logging.getLogger("counterwatch.api.storage")
 class PausePeriodLike(Protocol):
     """What counterwatch.rules.pause.PausePeriod carries (kept structural: storage does not import the rules)."""
 
-    window_id: str
-    source: str
-    started_at: datetime
-    ended_at: datetime | None
+    @property
+    def window_id(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def ended_at(self) -> datetime | None: ...
 
 
 def record_pause_period(session: Session, hall_id: str, period: PausePeriodLike) -> PausePeriodRow:

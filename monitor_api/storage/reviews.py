@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from monitor_api.storage.audit import Actor, record_audit
 from monitor_api.storage.evidence import RETENTION_CLASS_BY_REVIEW, set_retention_class
-from monitor_api.storage.models import (AppealDecision, AppealRow, IncidentRow, ReviewDecision, ReviewRow,
-                                        ReviewState)
+from monitor_api.storage.models import AppealDecision, AppealRow, IncidentRow, ReviewDecision, ReviewRow, ReviewState
 
 
 class ReviewError(Exception):

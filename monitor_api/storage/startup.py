@@ -27,7 +27,7 @@ class StartupReport:
     recovered_pause_periods: int
 
 
-def open_hall_database(config: "HallConfig", *, now: datetime | None = None) -> tuple[Database, StartupReport]:
+def open_hall_database(config: HallConfig, *, now: datetime | None = None) -> tuple[Database, StartupReport]:
     """Open the hall's database (storage.url, relative SQLite paths resolved against the config file), migrate it
     to head, sync the hall config, and close what a crash left open (incidents: closed_by_recovery; pauses)."""
     now = now or utcnow()

@@ -94,7 +94,7 @@ class EmbeddedPostgres:
                                f"\n--- server log ---\n{log}")
         return result
 
-    def start(self) -> "EmbeddedPostgres":
+    def start(self) -> EmbeddedPostgres:
         self._run("initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust", "--encoding=UTF8",
                   "--no-locale", "--no-sync")
         # Test data need not survive a power cut: fsync off makes each test database much cheaper to create.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def test_rtsp_camera_killed_and_restarted_is_reconnected(make_reader: MakeReader
         wait_until(online_with_frames(reader, drain, 3), 15, "RTSP frames")
         first = drain.snapshot()
         assert all(f.image.shape == (rtsp_server.height, rtsp_server.width, 3) for f in first)
-        assert all(b.ts > a.ts for a, b in zip(first, first[1:]))
+        assert all(b.ts > a.ts for a, b in pairwise(first))
 
         rtsp_server.kill()
         wait_until(lambda: reader.health().state in (CameraState.OFFLINE, CameraState.STALLED), 10,
@@ -66,7 +67,7 @@ def test_rtsp_camera_killed_and_restarted_is_reconnected(make_reader: MakeReader
     assert states[:2] == ["starting", "online"] and states[-1] == "stopped"
     assert states.index("online", 2) > 2  # online again after going down
     frames = drain.snapshot()
-    assert all(b.ts > a.ts for a, b in zip(frames, frames[1:]))
+    assert all(b.ts > a.ts for a, b in pairwise(frames))
 
 
 def test_rtsp_camera_that_hangs_with_the_socket_open_is_stalled(

@@ -5,7 +5,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -238,9 +239,9 @@ def test_reconnect_delays_grow_exponentially_and_cap(make_reader: MakeReader) ->
     reader.start()
     wait_until(lambda: len(attempts) >= 8, 10, "eight attempts")
     reader.stop()
-    gaps = [b - a for a, b in zip(attempts, attempts[1:])][:7]
+    gaps = [b - a for a, b in pairwise(attempts)][:7]
     expected = [0.05, 0.1, 0.2, 0.4, 0.4, 0.4, 0.4]
-    for gap, delay in zip(gaps, expected):
+    for gap, delay in zip(gaps, expected, strict=True):
         assert delay - 0.005 <= gap <= delay + 0.15, (gaps, expected)
     assert gaps[3] > 1.5 * gaps[1]
     health = reader.health()
@@ -261,7 +262,7 @@ def test_backoff_starts_over_after_a_connection_that_delivered_frames(make_reade
     reader = make_reader(factory, backoff_initial_s=0.05, backoff_max_s=1.0, backoff_jitter=0.0)
     reader.start()
     wait_until(lambda: len(attempts) >= 7, 10, "seven attempts")
-    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+    gaps = [b - a for a, b in pairwise(attempts)]
     assert gaps[3] >= 0.4  # 0.05, 0.1, 0.2, 0.4: growing
     assert gaps[4] < 0.25  # after the good connection: back to 0.05 (+ the session's own time)
     assert gaps[5] < gaps[3]
@@ -308,7 +309,7 @@ def test_health_and_get_before_and_after_frames(make_reader: MakeReader) -> None
     assert reader.get(timeout=0.2) is None
     assert 0.15 <= time.monotonic() - started < 1.0
     assert reader.health().state is CameraState.STARTING
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     release.set()
     frame = reader.get(timeout=5)
     assert frame is not None and frame.camera_id == "cam-1"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
@@ -133,7 +134,7 @@ def test_configured_rotation_turns_every_frame_clockwise(
     upright = take_all(started(file_reader(video, rotation=0, analysis_fps=25.0)))
     turned = take_all(started(file_reader(video, rotation=rotation, analysis_fps=25.0)))
     assert len(turned) == len(upright) == 5
-    for number, (plain, frame) in enumerate(zip(upright, turned)):
+    for number, (plain, frame) in enumerate(zip(upright, turned, strict=True)):
         expected_shape = (HEIGHT, WIDTH, 3) if rotation in (0, 180) else (WIDTH, HEIGHT, 3)
         assert frame.image.shape == expected_shape
         assert marker_corner(frame.image) == corner
@@ -199,7 +200,7 @@ def test_a_file_that_disappears_and_reappears(tmp_path: Path, file_reader: FileR
                    "online again")
         assert reader.health().reconnects > reconnects
     frames = drain.snapshot()
-    assert all(b.ts > a.ts for a, b in zip(frames, frames[1:])), "ts must never go backwards across reconnects"
+    assert all(b.ts > a.ts for a, b in pairwise(frames)), "ts must never go backwards across reconnects"
     assert log.states()[0] == ("starting", "connecting")
     assert [s for s, _ in log.states()][1:4] == ["offline", "online", "offline"]
 

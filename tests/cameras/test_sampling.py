@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -55,7 +55,7 @@ def test_backoff_jitter_only_shortens_and_keeps_growth() -> None:
     backoff = Backoff(0.1, 1.6, jitter=0.2, rng=random.Random(7))
     delays = [backoff.next_delay() for _ in range(200)]
     bases = [0.1, 0.2, 0.4, 0.8] + [1.6] * 196
-    for delay, base in zip(delays, bases):
+    for delay, base in zip(delays, bases, strict=True):
         assert base * 0.8 <= delay <= base
     assert delays[:5] == sorted(delays[:5])
     assert len({round(d, 9) for d in delays[4:]}) > 100  # it really jitters
@@ -90,7 +90,7 @@ def test_rotate_turns_clockwise() -> None:
 
 def test_timeline_keeps_ts_monotonic_across_a_restarted_source_clock() -> None:
     timeline = Timeline()
-    wall = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    wall = datetime(2025, 1, 1, tzinfo=UTC)
     assert timeline.place(1, 0.0, clock_now=100.0, wall_now=wall, realtime=True) == (0.0, wall)
     assert timeline.place(1, 0.5, clock_now=100.5, wall_now=wall, realtime=True)[0] == 0.5
     # Reconnected 2 s later to a file that starts again at 0: continues after 0.5, by the time that passed.
@@ -104,8 +104,8 @@ def test_timeline_keeps_ts_monotonic_across_a_restarted_source_clock() -> None:
 
 def test_timeline_spaces_offline_wall_times_like_the_video() -> None:
     timeline = Timeline()
-    start = datetime(2025, 1, 1, 8, 0, tzinfo=timezone.utc)
+    start = datetime(2025, 1, 1, 8, 0, tzinfo=UTC)
     decoded_at = [start, start + timedelta(milliseconds=1), start + timedelta(milliseconds=2)]
     walls = [timeline.place(1, ts, clock_now=0.0, wall_now=w, realtime=False)[1]
-             for ts, w in zip([0.0, 0.5, 1.0], decoded_at)]
+             for ts, w in zip([0.0, 0.5, 1.0], decoded_at, strict=True)]
     assert walls == [start, start + timedelta(seconds=0.5), start + timedelta(seconds=1.0)]

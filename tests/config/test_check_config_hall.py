@@ -31,11 +31,11 @@ def _check(path: Path):
     return result
 
 
-def _hall(tmp_path: Path, scene: Path, *, replace: dict[str, str] = {}, models: str = "") -> Path:
+def _hall(tmp_path: Path, scene: Path, *, replace: dict[str, str] | None = None, models: str = "") -> Path:
     """configs/demo.yaml with its camera on `scene`, text replaced and `models` added under models:."""
     assert DEMO_SOURCE in DEMO and DEMO.count("\nmodels:\n") == 1
     text = DEMO.replace(DEMO_SOURCE, f"source: {scene}").replace("\nmodels:\n", "\nmodels:\n" + models)
-    for old, new in replace.items():
+    for old, new in (replace or {}).items():
         assert old in text, old
         text = text.replace(old, new)
     path = tmp_path / "hall.yaml"

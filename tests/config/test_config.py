@@ -131,7 +131,8 @@ def test_console_script_is_installed() -> None:
 
 
 def test_learned_head_fields_validate() -> None:
-    config = parse_config(GOOD + "models:\n  heads_registry: heads\n  heads: {phone_use: active, sleeping: 20260101T000000-s0}\n"
+    config = parse_config(GOOD + "models:\n  heads_registry: heads\n"
+                          "  heads: {phone_use: active, sleeping: 20260101T000000-s0}\n"
                           "  shadow_heads: {sleeping: 20260201T000000-s1}\n"
                           "  window_heads: {w1: {phone_use: 'off', eating: active}}\n", base_dir=Path("/halls/a"))
     models = config.models

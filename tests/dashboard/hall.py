@@ -74,7 +74,7 @@ class LiveHall:
         assert self.server is not None
         return self.server.url.rstrip("/")
 
-    def start(self) -> "LiveHall":
+    def start(self) -> LiveHall:
         from monitor_api.server import ApiServer
 
         self.server = ApiServer(self.app, "127.0.0.1", 0).start()

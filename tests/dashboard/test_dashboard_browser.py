@@ -8,6 +8,7 @@ Screenshots go to the test's tmp_path.
 """
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import pytest
 from counterwatch.demo_scene import segment
 from tests.dashboard.browser import Browser, wait_for
 from tests.dashboard.hall import HALL_ID, LiveHall, render_hall_scene, write_hall_config
+
+log = logging.getLogger(__name__)
 
 ONSET_S = 4.0  # staff at w01 leaves here (video seconds, played in real time)
 ABSENT_S = 16.0
@@ -185,8 +188,8 @@ def test_supervisor_sees_a_pipeline_incident_live_confirms_it_and_switches_langu
 
     errors = browser.console_errors()
     assert errors == [], errors
-    print(f"incident appeared on the open dashboard {appeared_after:.1f} s after the pipeline started; "
-          f"screenshots in {tmp_path}")
+    log.info(f"incident appeared on the open dashboard {appeared_after:.1f} s after the pipeline started; "
+             f"screenshots in {tmp_path}")
 
 
 def _check_clip_seeks(driver) -> None:

@@ -4,14 +4,13 @@ PipelineBridge (the path `counterwatch run` takes), stored, read back through th
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from counterwatch.config.rules import AbsentWithoutPause as AbsentSettings
-from counterwatch.config.rules import CommonRuleSettings
+from counterwatch.config.rules import AbsentWithoutPause as AbsentSettings, CommonRuleSettings
 from counterwatch.incidents.events import EventKind, IncidentEvent
 from counterwatch.rules.absent import AbsentWithoutPause
 from counterwatch.rules.base import RuleScope
@@ -20,7 +19,7 @@ from tests.rules.helpers import STAFF, run, seg, stream
 
 PASSWORD = "reason-page-password-1"
 # 10:00 in Shanghai on a Monday: within the demo hall's service hours.
-ORIGIN = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+ORIGIN = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -71,7 +70,8 @@ def test_the_incident_page_shows_the_reason_in_zh_cn_and_in_english(hall: LiveHa
     assert document["reason_detail"]["closed"] == {"code": "closed.staff_back", "params": {"back_s": 5.0}}
 
     zh = _reason_on(client.get(f"/incidents/{incident_id}").text)
-    assert zh == ("工位无人已持续 1 分 5 秒（规定：无人达到 30 秒即告警）；最近 30 秒内 100% 的画面未见工作人员（需达到 "
+    assert zh == ("工位无人已持续 1 分 5 秒（规定：无人达到 30 秒即告警）；"
+                  "最近 30 秒内 100% 的画面未见工作人员（需达到 "
                   "70%）；未看到暂停牌；叫号系统未暂停，处于服务时段；等候群众 0 人。结束原因：工作人员已回到岗位"
                   "（连续 5 秒）")
     en = _reason_on(client.get(f"/incidents/{incident_id}?lang=en").text)

@@ -4,7 +4,7 @@ violation, S skip), each label landing in the database (by that supervisor, audi
 until the queue is empty."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from tests.dashboard.browser import Browser, wait_for
 from tests.dashboard.hall import HALL_ID, LiveHall, write_hall_config
 
 SUPERVISOR = ("li.supervisor", "correct-horse-battery-7", "李主管")
-T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -99,7 +99,8 @@ def test_a_supervisor_labels_the_queue_with_one_keystroke_per_frame(hall: LiveHa
     with hall.database.read() as session:
         entries = session.scalars(select(AuditLogRow).where(AuditLogRow.object_type == "label_sample")
                                   .order_by(AuditLogRow.id)).all()
-        labels = [(entry.object_id, entry.details["label"]) for entry in entries if entry.action == "label_sample.label"]
+        labels = [(entry.object_id, entry.details["label"]) for entry in entries
+                  if entry.action == "label_sample.label"]
         viewed = {entry.object_id for entry in entries if entry.action == "label_sample.view"}
         assert all(entry.actor_id == str(user_id) for entry in entries)
     assert labels == [(str(samples["most"]), "phone_use"), (str(samples["middle"]), "none"),

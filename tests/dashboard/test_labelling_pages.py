@@ -4,7 +4,7 @@ progress towards the hall's label target (and a behaviour below it served first)
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from tests.api.http.label_samples import seed_sample
 from tests.dashboard.hall import HALL_ID, LiveHall, write_hall_config
 from tests.dashboard.test_pages import PASSWORD, Visitor
 
-T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in Asia/Shanghai
+T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
 
 
 @pytest.fixture

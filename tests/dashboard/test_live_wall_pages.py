@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from counterwatch.incidents.events import EventKind, IncidentEvent
 from tests.dashboard.hall import HALL_ID, LiveHall, write_hall_config
 
 PASSWORD = "live-wall-password-1"
-STARTED = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+STARTED = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture

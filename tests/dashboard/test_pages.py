@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,7 +35,7 @@ def hall(tmp_path: Path):
 
 
 def _event(kind: EventKind, incident_id: str, window_id: str = "w01", ts: float = 40.0) -> IncidentEvent:
-    started = datetime(2025, 3, 3, 1, 30, tzinfo=timezone.utc)
+    started = datetime(2025, 3, 3, 1, 30, tzinfo=UTC)
     return IncidentEvent(kind=kind, incident_id=incident_id, incident_type="phone_use", hall_id=HALL_ID,
                          window_id=window_id, camera_id="cam-demo", staff_id="s001", started_at=started,
                          ended_at=started + timedelta(seconds=45) if kind is EventKind.CLOSED else None,

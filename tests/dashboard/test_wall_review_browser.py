@@ -10,7 +10,7 @@ said on the card in zh-CN.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ PASSWORD = "wall-review-password-1"
 SUPERVISOR = ("wang.supervisor", "王主管")
 SELF = ("zhang.supervisor", "张主管")  # also staff member s001, who works at w01
 OTHER = ("li.supervisor", "李主管")
-STARTED = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+STARTED = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 STAFF_AT = {"w01": "s001", "w02": "s002"}
 
 

@@ -7,7 +7,7 @@ Events enter through ingest_event and reviews through review_incident, as in pro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import cv2
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from counterwatch.config import HallConfig, load_config
+from tests.api.storage.helpers import T0  # Mon 2026-03-02 09:30 in Asia/Shanghai: incidents start there
 from tests.conftest import REPO
 
-from tests.api.storage.helpers import T0  # Mon 2026-03-02 09:30 in Asia/Shanghai: incidents start there
 CAMERA = "cam-demo"
 CITIZEN_FACE = (200, 560, 290, 655)  # on w01's citizen side (y >= 0.74 of 720)
 # (incident id, type, window, hours after T0, review): day 0 and day 2.

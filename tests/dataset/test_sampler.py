@@ -1,7 +1,8 @@
 """The negative-frame sampler: service hours only (the hall calendar), at most the configured rate per window."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import numpy as np
 
@@ -10,7 +11,7 @@ from counterwatch.rules.schedule import HallCalendar
 from tests.api.storage.helpers import hall_config
 
 IMAGE = np.zeros((8, 8, 3), np.uint8)
-MONDAY = datetime(2026, 3, 2, 0, 0, tzinfo=timezone.utc)  # 08:00 Asia/Shanghai
+MONDAY = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # 08:00 Asia/Shanghai
 
 
 def _frames(window: str, hours: float, every_s: float = 30.0):
@@ -25,7 +26,7 @@ def test_only_service_hours_and_at_most_the_rate() -> None:
     assert 0 < len(open_frames) < len(frames)  # the day has closed time at both ends and/or lunch
     picked = list(sample_negative_frames(frames, 6.0, calendar))
     assert all(calendar.is_open("w01", f.at) for f in picked)
-    gaps = [(b.at - a.at).total_seconds() for a, b in zip(picked, picked[1:])]
+    gaps = [(b.at - a.at).total_seconds() for a, b in pairwise(picked)]
     assert min(gaps) >= 600.0  # 6 per hour: never two within 10 minutes
     open_hours = len(open_frames) * 30.0 / 3600.0
     assert open_hours * 6 - 6 <= len(picked) <= open_hours * 6 + 6  # the rate is used, give or take a period edge

@@ -5,8 +5,15 @@ import json
 
 import pytest
 
-from counterwatch.evaluation.clip import (IncidentRecord, WindowTruth, load_annotations, match_behaviour, per_hour,
-                                          score_presence, score_window)
+from counterwatch.evaluation.clip import (
+    IncidentRecord,
+    WindowTruth,
+    load_annotations,
+    match_behaviour,
+    per_hour,
+    score_presence,
+    score_window,
+)
 from counterwatch.evaluation.clip_run import scale_rule_times
 from tests.conftest import REPO
 

@@ -8,8 +8,17 @@ import pytest
 from click.testing import CliRunner
 
 from counterwatch.cli.eval import eval_cli
-from counterwatch.evaluation.frames import (BEHAVIOURS, TRUTH_LABELS, LabelMap, decide, head_evidence, list_photos,
-                                            list_yolo_photos, load_label_map, parse_class_map)
+from counterwatch.evaluation.frames import (
+    BEHAVIOURS,
+    TRUTH_LABELS,
+    LabelMap,
+    decide,
+    head_evidence,
+    list_photos,
+    list_yolo_photos,
+    load_label_map,
+    parse_class_map,
+)
 from counterwatch.evaluation.metrics import Confusion
 from tests.conftest import REPO
 from vision.cues import BehaviourCues

@@ -3,6 +3,7 @@ real detectors (YOLOX-Nano, the default person detector; the SSD for comparison)
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -114,7 +115,7 @@ def test_infrared_detection_and_tiles(astronaut_bgr) -> None:
     assert all(t.width == 540 and t.height == 540 for t in tiles)
     assert min(t.x1 for t in tiles) == 0 and max(t.x2 for t in tiles) == 1920 and max(t.y2 for t in tiles) == 1080
     columns = sorted({t.x1 for t in tiles})
-    assert all(b - a <= 540 * 0.7 + 1e-6 for a, b in zip(columns, columns[1:]))  # neighbours overlap >= 30 %
+    assert all(b - a <= 540 * 0.7 + 1e-6 for a, b in pairwise(columns))  # neighbours overlap >= 30 %
 
 
 def test_finder_finds_a_small_person_that_the_full_frame_pass_misses(astronaut_bgr, detector) -> None:

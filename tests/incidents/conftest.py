@@ -6,7 +6,7 @@ staff zones (outside every zone). Frames come at 2 fps, as the reader hands them
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
@@ -20,7 +20,7 @@ from vision.observation import Observation, Person
 
 CAMERA = "cam-demo"
 FPS = 2.0
-T0 = datetime(2024, 5, 6, 1, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 6, 1, 0, 0, tzinfo=UTC)
 # Where the extra faces go (pixels of the 1280x720 frame): a visitor's head in the 77 px gap between the staff
 # zones (x 0.47-0.53), and a citizen's head on w01's citizen side (y >= 0.74), drifting a little each frame.
 VISITOR_FACE = (595, 150, 685, 245)  # x1, y1, x2, y2

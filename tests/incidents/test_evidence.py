@@ -12,6 +12,7 @@ citizen content (floor, a face) differs by 8 to 128 levels, so either check fail
 """
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from counterwatch.incidents.evidence import EvidenceRecorder
 from counterwatch.incidents.framing import ONSET_BGR, evidence_view
 from counterwatch.incidents.privacy import MASK_BGR, citizen_polygons_mask, detect_faces
 from tests.incidents.conftest import CAMERA, VISITOR_FACE_CORE, make_event, staff_face_box, staff_observation
+
+log = logging.getLogger(__name__)
 
 SNAPSHOT_TOLERANCE = 2
 CLIP_TOLERANCE = 4
@@ -210,4 +213,4 @@ def test_clip_write_time_is_reported(recorded) -> None:
     # ~0.2-0.3 s measured here), where writing the whole clip at once stalled it for seconds.
     longest = max(recorded["step_s"])
     assert longest < 30.0
-    print(f"longest pipeline step while the clip was made (26 frames, 1280x720 at 2 fps): {longest:.2f} s")
+    log.info(f"longest pipeline step while the clip was made (26 frames, 1280x720 at 2 fps): {longest:.2f} s")

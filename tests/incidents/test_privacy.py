@@ -2,7 +2,7 @@
 faces outside the staff zones are blurred (found by the real face detector), staff faces are left alone."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import cv2
 import numpy as np
@@ -102,7 +102,7 @@ def test_head_of_a_person_outside_staff_zones_is_blurred_when_the_detector_misse
     image = scene.image(3)
     visitor = Person(box=Box(VISITOR_FACE[0], VISITOR_FACE[1], VISITOR_FACE[2], 420.0), score=0.8)
     staff = Person(box=Box(102.4, 86.4, 422.4, 482.4), score=0.9, window_id="w01")
-    observation = Observation("cam-demo", 3, 1.5, datetime.now(timezone.utc), 1280, 720, persons=(visitor, staff))
+    observation = Observation("cam-demo", 3, 1.5, datetime.now(UTC), 1280, 720, persons=(visitor, staff))
     out = mask_frame(image, regions, NoFaces(), observation)
     head = (VISITOR_FACE[0], VISITOR_FACE[1], VISITOR_FACE[2], VISITOR_FACE[1] + 75)  # in the top 30% of the box
     assert _sharpness(out, head) < 0.05 * _sharpness(image, head)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
@@ -12,7 +12,7 @@ import pytest
 from cameras.frame import Frame
 from counterwatch.incidents.ring_buffer import FrameRingBuffer
 
-T0 = datetime(2024, 5, 6, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 6, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

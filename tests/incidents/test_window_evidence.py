@@ -12,6 +12,7 @@ still score up to ~0.5 (the mirrored staff sprite of the other window, the visit
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,8 @@ from counterwatch.incidents.framing import HEADER_BGR, caption, evidence_view, r
 from counterwatch.incidents.privacy import MASK_BGR, citizen_polygons_mask
 from counterwatch.runtime.worker import evidence_onset_lag_s
 from tests.incidents.conftest import CAMERA, FPS, T0, make_event, staff_face_box, staff_observation
+
+log = logging.getLogger(__name__)
 
 PRE_S, POST_S = 3.0, 2.0
 DWELL_S = 15.0
@@ -186,8 +189,8 @@ def test_clip_starts_before_the_onset_and_shows_w01_leaving(absence, faces) -> N
     assert len(clip) == len(expected) == 40  # [onset - pre_s, alert + post_s) at 2 fps
     assert pts[-1] - pts[0] == pytest.approx((DWELL_S + PRE_S + POST_S) - 1 / FPS, abs=0.01)
     # The onset is PRE_S into the clip: the staff member is there before it and gone from it on.
-    before = [image for image, t in zip(clip, pts) if t < PRE_S - 1e-3]
-    after = [image for image, t in zip(clip, pts) if t >= PRE_S - 1e-3]
+    before = [image for image, t in zip(clip, pts, strict=True) if t < PRE_S - 1e-3]
+    after = [image for image, t in zip(clip, pts, strict=True) if t >= PRE_S - 1e-3]
     assert len(before) == int(PRE_S * FPS)
     assert min(face_score(image, faces["w01"]) for image in before) > SHOWN
     assert max(face_score(image, faces["w01"]) for image in after) < NOT_SHOWN
@@ -213,8 +216,8 @@ def test_a_long_dwell_keeps_onset_and_alert_at_full_rate_and_thins_between(tmp_p
     frames, opened, update, rendered = feed_absence(recorder, scene, alert_k, detector)
     buffer = recorder.buffer(CAMERA)
     assert buffer.span_s >= PRE_S + dwell + POST_S  # the buffer reaches back to before the onset
-    print(f"evidence buffer: {len(buffer)} frames of 1280x720, {buffer.bytes_held / 2**20:.1f} MiB, "
-          f"{buffer.bytes_held / len(buffer) / 1024:.0f} kB a frame")
+    log.info(f"evidence buffer: {len(buffer)} frames of 1280x720, {buffer.bytes_held / 2**20:.1f} MiB, "
+             f"{buffer.bytes_held / len(buffer) / 1024:.0f} kB a frame")
     # The clip is made a few frames per analysed frame, never all at once in one pipeline step.
     assert max(rendered) == 3 and sum(rendered) == budget
     clip, pts = decode_clip(tmp_path / update.evidence.clip)

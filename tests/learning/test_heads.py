@@ -6,8 +6,8 @@ import json
 import numpy as np
 from click.testing import CliRunner
 
-from counterwatch.learning.registry import BUILTIN_ROOT, Registry
 from counterwatch.learning.heads import TrainSettings, choose_threshold, grouped_folds, labels_for, train_head
+from counterwatch.learning.registry import BUILTIN_ROOT, Registry
 from tests.learning.conftest import BEHAVIOUR
 
 

@@ -145,7 +145,7 @@ def test_one_most_uncertain_in_service_frame_per_interval_is_stored_masked(demo_
     assert (x1, y1) == (0, 0)
     polygon = citizen_polygons_mask(regions, scene.shape[1], scene.shape[0])[y1:y2, x1:x2]
     assert np.abs(scene[y1:y2, x1:x2][polygon].astype(int) - MASK_BGR).max() > 50  # the raw frame has content there
-    for sample, second in zip(samples, (5, 21, 31)):
+    for sample, second in zip(samples, (5, 21, 31), strict=True):
         image = cv2.imread(str(tmp_path / sample.path), cv2.IMREAD_COLOR)
         assert image is not None and image.shape == (y2 - y1, x2 - x1, 3)
         assert read_geometry(tmp_path / sample.path).crop == (x1, y1, x2, y2)

@@ -15,8 +15,8 @@ from ruamel.yaml import YAML
 from sqlalchemy import create_engine, text
 
 from counterwatch.config import load_config
-from counterwatch.demo_scene import render_scene, segment
 from counterwatch.dataset.sample_geometry import read_geometry
+from counterwatch.demo_scene import render_scene, segment
 from counterwatch.incidents.framing import evidence_view
 from counterwatch.incidents.privacy import MASK_BGR, citizen_polygons_mask
 from counterwatch.learning.registry import BUILTIN_ROOT, Registry
@@ -63,7 +63,7 @@ def test_run_queues_masked_samples_of_both_windows(tmp_path: Path) -> None:
         by_window.setdefault(row["window_id"], []).append(row)
     assert set(by_window) == {"w01", "w02"}, result.stdout[-2000:] + result.stderr[-2000:]
     most = math.ceil(SECONDS / (3600.0 / RATE)) + 1  # intervals the video can touch
-    for window, window_rows in by_window.items():
+    for window_rows in by_window.values():
         assert 2 <= len(window_rows) <= most, window_rows
         stamps = [Path(row["path"]).stem for row in window_rows]
         assert len(set(stamps)) == len(stamps)

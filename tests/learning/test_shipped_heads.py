@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import cv2
 import numpy as np
@@ -50,7 +50,7 @@ def decisions(loaded_models):
                         {PHOTO_WINDOW: dict.fromkeys(BEHAVIOURS, "active")})
 
     def decide_both(image: np.ndarray) -> tuple[str, str]:
-        observation = cascade.observe(Frame("photo", 0, 0.0, datetime.now(timezone.utc), image))
+        observation = cascade.observe(Frame("photo", 0, 0.0, datetime.now(UTC), image))
         person = main_person(observation.persons)
         assert person is not None
         cues = person_cues(person, observation.objects)

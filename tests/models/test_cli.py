@@ -105,7 +105,7 @@ def test_verify_fails_for_a_manifest_with_a_missing_file(runner, tmp_path) -> No
 
 def test_verify_fails_for_an_optional_manifest_of_the_operator_with_a_missing_file(runner, tmp_path) -> None:
     # An operator's own manifest (here a copy of the shipped YOLO placeholder) whose weights were not copied.
-    manifest = YAML(typ="safe", pure=True).load((Path(__file__).parents[2] / "models/manifests/yolo_detect.yaml"))
+    manifest = YAML(typ="safe", pure=True).load(Path(__file__).parents[2] / "models/manifests/yolo_detect.yaml")
     assert manifest["optional"] is True
     YAML(typ="safe", pure=True).dump(manifest, tmp_path / "yolo_detect.yaml")
     result = runner.invoke(models_cli, ["--manifest-dir", str(tmp_path), "verify", "--json"])

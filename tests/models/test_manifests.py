@@ -8,8 +8,17 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from models import ModelError, ModelManifest, ObjectDetector, PoseEstimator, check_files, class_names, load_manifests
-from models import load_model, resolve_files
+from models import (
+    ModelError,
+    ModelManifest,
+    ObjectDetector,
+    PoseEstimator,
+    check_files,
+    class_names,
+    load_manifests,
+    load_model,
+    resolve_files,
+)
 from models.manifest import PackageSource, file_sha256, files_present, load_manifest_file, shipped_manifest_dir
 from models.registry import runtime_class, runtime_types
 
@@ -168,7 +177,7 @@ def test_package_sources_are_in_the_runtime_types(manifests) -> None:
 def test_a_registered_plugin_type_loads_from_a_manifest(tmp_path) -> None:
     import numpy as np
 
-    from models import MarkerDetector, Marker, register_runtime
+    from models import Marker, MarkerDetector, register_runtime
     from models.manifest import Runtime
 
     @register_runtime

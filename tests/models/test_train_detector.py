@@ -6,6 +6,7 @@ The detector extra (torch + ultralytics) is installed by `make test`; this test 
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import cv2
@@ -18,6 +19,8 @@ from counterwatch.dataset.format import Annotation, DatasetWriter, DetectedObjec
 from models import Detection, ObjectDetector, load_manifests, load_model
 from models.manifest import file_sha256
 from models.train_detector import read_detection_samples, split_by_group
+
+log = logging.getLogger(__name__)
 
 IMAGE_SIZE = 96
 
@@ -89,7 +92,7 @@ def test_train_detector_one_epoch_registers_a_loadable_onnx(tiny_dataset, tmp_pa
     elapsed = time.monotonic() - started
     assert result.exit_code == 0, result.output + repr(result.exception)
     assert no_network == [], f"ultralytics tried to go online: {no_network}"
-    print(f"train-detector, 1 epoch on {IMAGE_SIZE}px x 13 images at imgsz 64: {elapsed:.1f} s")
+    log.info(f"train-detector, 1 epoch on {IMAGE_SIZE}px x 13 images at imgsz 64: {elapsed:.1f} s")
 
     (version_dir,) = (out / "staff_detector").iterdir()
     assert sorted(p.name for p in version_dir.iterdir()) == ["card.json", "staff_detector.onnx",

@@ -61,7 +61,7 @@ def test_decoded_boxes_map_back_through_the_letterbox(yolo_detect, frame) -> Non
     assert [(d.label, round(d.score, 3)) for d in found] == [
         ("person", 0.9), ("cup", 0.7), ("cell phone", 0.6), ("cell phone", 0.5)]
     expected = [PERSON, PERSON, PHONE, (480.0, 0.0, 560.0, 60.0)]
-    for detection, box in zip(found, expected):
+    for detection, box in zip(found, expected, strict=True):
         assert (detection.box.x1, detection.box.y1, detection.box.x2, detection.box.y2) == pytest.approx(box, abs=0.01)
     assert [d.class_id for d in found] == [0, 2, 1, 1]
 
@@ -146,7 +146,7 @@ def test_pose_decode_maps_keypoints_back(tmp_path, frame) -> None:
     assert (first.box.x1, first.box.y1, first.box.x2, first.box.y2) == pytest.approx(PERSON, abs=0.01)
     for pose, origin in ((first, (120, 60)), (second, (400, 70))):
         expected = _keypoints(*origin)
-        for keypoint, (x, y, conf) in zip(pose.keypoints, expected):
+        for keypoint, (x, y, conf) in zip(pose.keypoints, expected, strict=True):
             assert (keypoint.x, keypoint.y, keypoint.score) == pytest.approx((x, y, conf), abs=0.01)
     assert first.get("left_wrist", min_score=0.5) is None
     assert first.get("nose").x == pytest.approx(120, abs=0.01)

@@ -6,10 +6,10 @@ storage review functions, as in production."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -35,12 +35,12 @@ USERS = {"manager": (Role.MANAGER, (), None), "manager2": (Role.MANAGER, (), Non
 
 # (id, type, window, staff, start UTC, review). Hall time is Asia/Shanghai (UTC+8).
 SCRIPT = (
-    ("n-edge-out", "phone_use", "w02", "s002", datetime(2026, 10, 31, 15, 30, tzinfo=timezone.utc), None),  # Oct 31 23:30
-    ("n-edge-in", "phone_use", "w02", "s002", datetime(2026, 10, 31, 16, 30, tzinfo=timezone.utc), None),  # Nov 1 00:30
-    ("n1", "phone_use", "w01", "s001", datetime(2026, 11, 2, 1, 30, tzinfo=timezone.utc), "confirm"),  # Mon 09:30
-    ("n2", "phone_use", "w02", "s002", datetime(2026, 11, 2, 2, 30, tzinfo=timezone.utc), "dismiss"),  # Mon 10:30
-    ("n3", "absent_without_pause", "w01", "s001", datetime(2026, 11, 3, 6, 0, tzinfo=timezone.utc), None),  # Tue 14:00
-    ("n4", "sleeping", "w01", "s001", datetime(2026, 11, 10, 3, 0, tzinfo=timezone.utc), "confirm"),  # Tue 11:00
+    ("n-edge-out", "phone_use", "w02", "s002", datetime(2026, 10, 31, 15, 30, tzinfo=UTC), None),  # Oct 31 23:30
+    ("n-edge-in", "phone_use", "w02", "s002", datetime(2026, 10, 31, 16, 30, tzinfo=UTC), None),  # Nov 1 00:30
+    ("n1", "phone_use", "w01", "s001", datetime(2026, 11, 2, 1, 30, tzinfo=UTC), "confirm"),  # Mon 09:30
+    ("n2", "phone_use", "w02", "s002", datetime(2026, 11, 2, 2, 30, tzinfo=UTC), "dismiss"),  # Mon 10:30
+    ("n3", "absent_without_pause", "w01", "s001", datetime(2026, 11, 3, 6, 0, tzinfo=UTC), None),  # Tue 14:00
+    ("n4", "sleeping", "w01", "s001", datetime(2026, 11, 10, 3, 0, tzinfo=UTC), "confirm"),  # Tue 11:00
 )
 
 
@@ -101,7 +101,7 @@ def report_world(report_database_url: str, tmp_path_factory: pytest.TempPathFact
         for event in lifecycle(incident_id, start_ts=(started - T0).total_seconds(), window=window, staff=staff,
                                incident_type=kind):
             sink.deliver(event)
-    now = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 20, tzinfo=UTC)
     with services.database.write() as session:
         for incident_id, *_, decision in SCRIPT:
             if decision:
@@ -110,8 +110,8 @@ def report_world(report_database_url: str, tmp_path_factory: pytest.TempPathFact
                                 "", now)
         world.ids["appeal"] = file_appeal(session, "n4", world.ids["staff_s001"], "我当时在整理材料", now).id
         # A 30-minute pause by the sign at w01, Mon 11:00-11:30 local (inside service hours).
-        record_pause_period(session, "hall-a", PauseLike("w01", "sign", datetime(2026, 11, 2, 3, 0, tzinfo=timezone.utc),
-                                                         datetime(2026, 11, 2, 3, 30, tzinfo=timezone.utc)))
+        record_pause_period(session, "hall-a", PauseLike("w01", "sign", datetime(2026, 11, 2, 3, 0, tzinfo=UTC),
+                                                         datetime(2026, 11, 2, 3, 30, tzinfo=UTC)))
     try:
         yield world
     finally:

@@ -4,7 +4,7 @@ conftest.py has closed) and the file's appraisal scores are read back."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from monitor_api.reports.monthly import MonthlyReportScheduler
 from tests.conftest import REPO
 from tests.reports.conftest import ReportWorld
 
-DECEMBER = datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc)  # 09:00 on 1 December in the hall: November has closed
+DECEMBER = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 09:00 on 1 December in the hall: November has closed
 
 
 def test_monthly_files_use_the_configured_scoring(report_world: ReportWorld, tmp_path: Path, monkeypatch) -> None:

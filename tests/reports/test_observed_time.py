@@ -7,7 +7,7 @@ coverage_known false."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -27,7 +27,7 @@ ABSENCE = 20.0  # w01 14:00-14:20
 
 
 def _at(hours: float) -> datetime:
-    return (DAY + timedelta(hours=hours)).astimezone(timezone.utc)
+    return (DAY + timedelta(hours=hours)).astimezone(UTC)
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ def test_the_monthly_files_count_the_same_unknown_time(observed_day: ReportWorld
     from monitor_api.reports.monthly import generate_closed_months
 
     services = observed_day.services
-    december = datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc)
+    december = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
     written = generate_closed_months(services.database, tmp_path, december, services.calendars)
     xlsx = next(path for path in written if path.name == "hall-a.xlsx")
     expected = _get(observed_day, "hall-a", "2026-11")["windows"][0]["unknown_minutes"]

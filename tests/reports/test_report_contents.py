@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
@@ -23,7 +23,6 @@ from monitor_api.storage.models import AuditLogRow
 from tests.reports.conftest import HALL_NAME, ReportWorld
 
 URL = "/api/v1/reports"
-UTC = timezone.utc
 # Camera offline at w01 (service hours are 08:30-17:30 in Asia/Shanghai, UTC+8):
 GAPS = {"w01": [
     (datetime(2026, 11, 2, 1, 0, tzinfo=UTC), datetime(2026, 11, 2, 4, 0, tzinfo=UTC)),  # Mon 09:00-12:00: 180 min,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -35,8 +34,8 @@ def test_periods_are_local_days_weeks_months_years() -> None:
         with pytest.raises(ValueError):
             parse_period(bad)
     start, end = parse_period("2026-11").utc_bounds("Asia/Shanghai")
-    assert start == datetime(2026, 10, 31, 16, tzinfo=timezone.utc) and end == datetime(2026, 11, 30, 16,
-                                                                                      tzinfo=timezone.utc)
+    assert start == datetime(2026, 10, 31, 16, tzinfo=UTC) and end == datetime(2026, 11, 30, 16,
+                                                                                      tzinfo=UTC)
 
 
 def test_month_report_numbers(report_world: ReportWorld) -> None:
@@ -91,8 +90,8 @@ def test_xlsx_sheets_and_rows(report_world: ReportWorld) -> None:
     response = _get(report_world, "supervisor_a", format="xlsx")
     assert response.status_code == 200
     workbook = load_workbook(io.BytesIO(response.content), read_only=True)
-    assert workbook.sheetnames == ["概要", "告警类型", "每日趋势", "时段分布", "人员", "窗口在岗", "暂停使用", "待处理申诉",
-                                   "告警明细", "考核得分"]
+    assert workbook.sheetnames == ["概要", "告警类型", "每日趋势", "时段分布", "人员", "窗口在岗", "暂停使用",
+                                   "待处理申诉", "告警明细", "考核得分"]
     people = list(workbook["人员"].iter_rows(values_only=True))
     assert people[0][:2] == ("工号", "姓名")
     assert people[1:] == [("s001", "张伟", "不动产登记", 1, 0, 2, 0, 3), ("s002", "李娜", "社保医保", 1, 0, 0, 1, 2)]
@@ -150,13 +149,13 @@ def test_access_and_audit(report_world: ReportWorld) -> None:
 def test_monthly_generation_writes_once(report_world: ReportWorld, tmp_path: Path) -> None:
     services = report_world.services
     # Nov 30 23:00 in Shanghai: November has not closed yet; October's files are due.
-    written = generate_closed_months(services.database, tmp_path, datetime(2026, 11, 30, 15, tzinfo=timezone.utc),
+    written = generate_closed_months(services.database, tmp_path, datetime(2026, 11, 30, 15, tzinfo=UTC),
                                      services.calendars)  # type: ignore[arg-type]
     assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
         "reports/2026-10/hall-a.pdf", "reports/2026-10/hall-a.xlsx", "reports/2026-10/hall-b.pdf",
         "reports/2026-10/hall-b.xlsx"]
     # 00:30 on Dec 1 in Shanghai (still Nov 30 in UTC): November is closed.
-    clock = datetime(2026, 11, 30, 16, 30, tzinfo=timezone.utc)
+    clock = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)
     written = generate_closed_months(services.database, tmp_path, clock, services.calendars)  # type: ignore[arg-type]
     assert {p.name for p in written} == {"hall-a.pdf", "hall-a.xlsx", "hall-b.pdf", "hall-b.xlsx"}
     workbook = load_workbook(tmp_path / "reports/2026-11/hall-a.xlsx", read_only=True)
@@ -177,12 +176,12 @@ def test_build_report_without_calendar_leaves_presence_out(report_world: ReportW
 def test_presence_counts_only_elapsed_service_time(report_world: ReportWorld) -> None:
     calendar = report_world.services.calendars["hall-a"]
     period = parse_period("2026-11")
-    mid_month = datetime(2026, 11, 14, 16, tzinfo=timezone.utc)  # Nov 15 00:00 in the hall (Asia/Shanghai)
+    mid_month = datetime(2026, 11, 14, 16, tzinfo=UTC)  # Nov 15 00:00 in the hall (Asia/Shanghai)
     with report_world.services.database.read() as session:
         partial = build_report(session, "hall-a", period, calendar=calendar, now=mid_month)
         closed = build_report(session, "hall-a", period, calendar=calendar,
-                              now=datetime(2026, 12, 5, tzinfo=timezone.utc))
-    for partial_row, closed_row in zip(partial.windows, closed.windows):
+                              now=datetime(2026, 12, 5, tzinfo=UTC))
+    for partial_row, closed_row in zip(partial.windows, closed.windows, strict=True):
         elapsed = sum((end - start).total_seconds() / 60 for day in period.days() if day.day < 15
                       for start, end in calendar.service_periods(partial_row["window_id"], day))
         assert 0 < partial_row["service_minutes"] == pytest.approx(elapsed, abs=0.1)

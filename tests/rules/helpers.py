@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from counterwatch.config.schema import HallConfig
 from counterwatch.incidents.events import EventKind, IncidentEvent
@@ -18,7 +18,7 @@ from models.types import Box
 from vision.cues import BehaviourCues
 
 # Monday 2 March 2026, 09:00 in Asia/Shanghai: a regular working day, no DST there.
-ORIGIN = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+ORIGIN = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 BOX = Box(100.0, 50.0, 300.0, 400.0)
 OPENED, UPDATED, CLOSED = EventKind.OPENED, EventKind.UPDATED, EventKind.CLOSED
 

@@ -2,8 +2,23 @@
 from __future__ import annotations
 
 from counterwatch.rules.absent import AbsentWithoutPause
-from tests.rules.helpers import (CLOSED, OPENED, STAFF, UPDATED, at, kinds, make, person, run, seg, stream, wall,
-                                 why, why_closed, without_updates)
+from tests.rules.helpers import (
+    CLOSED,
+    OPENED,
+    STAFF,
+    UPDATED,
+    at,
+    kinds,
+    make,
+    person,
+    run,
+    seg,
+    stream,
+    wall,
+    why,
+    why_closed,
+    without_updates,
+)
 
 
 def rule(**settings):

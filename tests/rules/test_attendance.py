@@ -1,15 +1,26 @@
 """late_arrival and left_during_service, with the hall calendar (Asia/Shanghai, and a DST zone)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from counterwatch.rules.attendance import LateArrival, LeftDuringService
 from counterwatch.rules.schedule import HallCalendar
-from tests.rules.helpers import (STAFF, hall_config, kinds, make, run, seg, stream, wall,
-                                 why, why_closed, without_updates)
+from tests.rules.helpers import (
+    STAFF,
+    hall_config,
+    kinds,
+    make,
+    run,
+    seg,
+    stream,
+    wall,
+    why,
+    why_closed,
+    without_updates,
+)
 
 # Monday 2 March 2026 08:00 in Asia/Shanghai (UTC+8); the window opens 08:30, so the deadline is 08:25 = ts 1500.
-MONDAY_8 = datetime(2026, 3, 2, 0, 0, tzinfo=timezone.utc)
+MONDAY_8 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 DEADLINE_TS = 25 * 60.0
 
 
@@ -106,7 +117,7 @@ def test_one_incident_per_window_per_day_even_across_a_stream_restart() -> None:
                        fps=0.1)
     events = without_updates(run(r, overnight))
     assert [e.kind.value for e in events] == ["opened"]
-    assert events[0].started_at == datetime(2026, 3, 3, 0, 25, tzinfo=timezone.utc)
+    assert events[0].started_at == datetime(2026, 3, 3, 0, 25, tzinfo=UTC)
 
 
 def test_deadline_in_a_zone_with_daylight_saving_time() -> None:
@@ -115,15 +126,15 @@ def test_deadline_in_a_zone_with_daylight_saving_time() -> None:
                                            "open": "08:30", "close": "17:30"}}}
     config = hall_config(calendar=calendar)
     # Sunday 29 March 2026: clocks went from 02:00 CET to 03:00 CEST; 08:00 local is 06:00 UTC.
-    origin = datetime(2026, 3, 29, 6, 0, tzinfo=timezone.utc)
+    origin = datetime(2026, 3, 29, 6, 0, tzinfo=UTC)
     script = stream(seg(minutes(40)), seg(minutes(5), staff=STAFF), origin=origin, fps=1)
     events = without_updates(run(late(config), script))
     assert kinds(events) == [("opened", DEADLINE_TS), ("closed", minutes(40) + 5)]
-    assert events[0].started_at == datetime(2026, 3, 29, 6, 25, tzinfo=timezone.utc)
+    assert events[0].started_at == datetime(2026, 3, 29, 6, 25, tzinfo=UTC)
     # The Friday before, still CET: 08:25 local is 07:25 UTC.
-    friday = datetime(2026, 3, 27, 7, 0, tzinfo=timezone.utc)
+    friday = datetime(2026, 3, 27, 7, 0, tzinfo=UTC)
     events = without_updates(run(late(config), stream(seg(minutes(40)), origin=friday, fps=1)))
-    assert events[0].started_at == datetime(2026, 3, 27, 7, 25, tzinfo=timezone.utc)
+    assert events[0].started_at == datetime(2026, 3, 27, 7, 25, tzinfo=UTC)
 
 
 # left_during_service ------------------------------------------------------------------------------------------

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from counterwatch.rules.eating import Drinking, Eating
-from tests.rules.helpers import (STAFF, at, kinds, make, person, run, seg, stream, wall,
-                                 why, why_closed, without_updates)
+from tests.rules.helpers import STAFF, at, kinds, make, person, run, seg, stream, wall, why, why_closed, without_updates
 
 FOOD = (person(food_near=True),)
 BITE = (person(hand_to_mouth=True, food_near=True),)

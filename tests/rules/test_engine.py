@@ -7,9 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from counterwatch.config import load_config
-from counterwatch.config.rules import AbsentWithoutPause as AbsentSettings
-from counterwatch.config.rules import PhoneUse as PhoneSettings
-from counterwatch.config.rules import RulesConfig
+from counterwatch.config.rules import AbsentWithoutPause as AbsentSettings, PhoneUse as PhoneSettings, RulesConfig
 from counterwatch.incidents.events import INCIDENT_TYPES, EventKind
 from counterwatch.incidents.reasons import Reason
 from counterwatch.rules.absent import AbsentWithoutPause
@@ -19,8 +17,20 @@ from counterwatch.rules.engine import RuleEngine
 from counterwatch.rules.lifecycle import IncidentLifecycle
 from counterwatch.rules.schedule import HallCalendar
 from counterwatch.rules.timing import FrameRef, Step, StreamClock
-from tests.rules.helpers import (ORIGIN, STAFF, at, hall_config, kinds, make, person, run, seg, stream, wall,
-                                 without_updates)
+from tests.rules.helpers import (
+    ORIGIN,
+    STAFF,
+    at,
+    hall_config,
+    kinds,
+    make,
+    person,
+    run,
+    seg,
+    stream,
+    wall,
+    without_updates,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = {"absent_without_pause": {"dwell_s": 10, "return_s": 2, "cooldown_s": 0}}
@@ -52,7 +62,7 @@ def test_events_carry_hall_window_camera_and_the_rostered_staff_at_the_onset() -
     e = engine()
     w1 = stream(seg(1, staff=STAFF), seg(4), seg(10, rostered="s7"), window="w1", camera="cam1")
     w2 = stream(seg(15, staff=STAFF), window="w2", camera="cam1", rostered="s2")
-    events = [ev for s1, s2 in zip(w1, w2) for ev in e.update(s1) + e.update(s2)]
+    events = [ev for s1, s2 in zip(w1, w2, strict=True) for ev in e.update(s1) + e.update(s2)]
     assert kinds(events) == [("opened", 11.0)]
     opened = events[0]
     assert (opened.hall_id, opened.window_id, opened.camera_id, opened.staff_id) == ("h1", "w1", "cam1", "s1")

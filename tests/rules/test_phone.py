@@ -1,9 +1,10 @@
 """phone_use: a sliding window over analysed frames that tolerates missed detections."""
 from __future__ import annotations
 
+from itertools import pairwise
+
 from counterwatch.rules.phone import PhoneUse
-from tests.rules.helpers import (STAFF, kinds, make, person, run, seg, stream, wall,
-                                 why, why_closed, without_updates)
+from tests.rules.helpers import STAFF, kinds, make, person, run, seg, stream, wall, why, why_closed, without_updates
 
 PHONE = (person(phone=0.8),)
 WEAK = (person(phone=0.2),)
@@ -103,7 +104,7 @@ def test_updates_follow_the_rising_peak_then_stay_quiet() -> None:
     assert len(opened) == 1 and 3 <= len(updates) <= 7
     peaks = [e.peak_confidence for e in updates]
     assert peaks == sorted(peaks) and peaks[-1] > 0.95
-    assert all(b - a >= 0.05 - 1e-9 for a, b in zip([opened[0].peak_confidence] + peaks, peaks))
+    assert all(b - a >= 0.05 - 1e-9 for a, b in pairwise([opened[0].peak_confidence] + peaks))
 
 
 def test_a_clear_time_longer_than_the_window_still_closes() -> None:

@@ -1,7 +1,7 @@
 """HallCalendar: service periods, opening times and the roster, evaluated in the hall's time zone."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,7 @@ def hhmm(periods) -> list[tuple[str, str]]:
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def test_regular_day_is_opening_hours_minus_lunch(example) -> None:
@@ -109,17 +109,17 @@ def test_dst_zone_conversions_are_correct() -> None:
                {"id": "w2", "name": "Two", "schedule": "night", "pause_marker_id": 2}]
     cal = HallCalendar(hall_config(calendar=calendar, windows=windows))
     # Before (CET, UTC+1), on (switch at 02:00 -> 03:00) and after the spring change.
-    assert cal.opening_time("w1", date(2026, 3, 28)).astimezone(timezone.utc) == utc(2026, 3, 28, 7, 30)
-    assert cal.opening_time("w1", date(2026, 3, 29)).astimezone(timezone.utc) == utc(2026, 3, 29, 6, 30)
+    assert cal.opening_time("w1", date(2026, 3, 28)).astimezone(UTC) == utc(2026, 3, 28, 7, 30)
+    assert cal.opening_time("w1", date(2026, 3, 29)).astimezone(UTC) == utc(2026, 3, 29, 6, 30)
     assert cal.is_open("w1", utc(2026, 3, 29, 6, 45)) and not cal.is_open("w1", utc(2026, 3, 28, 6, 45))
     assert cal.is_open("w1", utc(2026, 3, 29, 15, 29)) and not cal.is_open("w1", utc(2026, 3, 29, 15, 30))
     # 01:30-04:00 local on the change night lasts 1.5 h of real time, not 2.5 h.
     (start, end), = cal.service_periods("w2", date(2026, 3, 29))
-    assert start.astimezone(timezone.utc) == utc(2026, 3, 29, 0, 30) and end.astimezone(timezone.utc) == utc(
+    assert start.astimezone(UTC) == utc(2026, 3, 29, 0, 30) and end.astimezone(UTC) == utc(
         2026, 3, 29, 2, 0)
-    assert (end.astimezone(timezone.utc) - start.astimezone(timezone.utc)).total_seconds() == 1.5 * 3600
+    assert (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() == 1.5 * 3600
     # Autumn: back to CET on 25 October.
-    assert cal.opening_time("w1", date(2026, 10, 26)).astimezone(timezone.utc) == utc(2026, 10, 26, 7, 30)
+    assert cal.opening_time("w1", date(2026, 10, 26)).astimezone(UTC) == utc(2026, 10, 26, 7, 30)
     assert cal.local_date(utc(2026, 10, 25, 23, 30)) == date(2026, 10, 26)
 
 
@@ -129,8 +129,8 @@ def test_a_period_starting_in_the_spring_gap_starts_when_the_clocks_resume() -> 
     cal = HallCalendar(hall_config(calendar=calendar))
     (start, end), = cal.service_periods("w1", date(2026, 3, 29))
     assert start < end
-    assert start.astimezone(timezone.utc) == utc(2026, 3, 29, 1, 30)  # 02:30 does not exist: 03:30 CEST
-    assert end.astimezone(timezone.utc) == utc(2026, 3, 29, 3, 0)
+    assert start.astimezone(UTC) == utc(2026, 3, 29, 1, 30)  # 02:30 does not exist: 03:30 CEST
+    assert end.astimezone(UTC) == utc(2026, 3, 29, 3, 0)
 
 
 def test_roster_weekly_and_date_specific_entries(example) -> None:

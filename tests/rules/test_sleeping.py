@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 
 from counterwatch.rules.sleeping import EyeBaseline, Sleeping
-from tests.rules.helpers import (STAFF, at, kinds, make, person, run, seg, stream, wall,
-                                 why, why_closed, without_updates)
+from tests.rules.helpers import STAFF, at, kinds, make, person, run, seg, stream, wall, why, why_closed, without_updates
 
 HEAD_DOWN = (person(head_down=True),)
 

@@ -7,8 +7,21 @@ from pydantic import ValidationError
 from counterwatch.config.rules import RulesConfig
 from counterwatch.rules.engine import RuleEngine
 from counterwatch.rules.smoking import Smoking
-from tests.rules.helpers import (STAFF, at, hall_config, kinds, make, person, run, seg, stream, wall, why, why_closed,
-                                 without_updates)
+from tests.rules.helpers import (
+    STAFF,
+    at,
+    hall_config,
+    kinds,
+    make,
+    person,
+    run,
+    seg,
+    stream,
+    wall,
+    why,
+    why_closed,
+    without_updates,
+)
 
 PUFF = (person(hand_to_mouth=True),)
 BITE = (person(hand_to_mouth=True, food_near=True),)

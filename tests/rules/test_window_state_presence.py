@@ -4,7 +4,7 @@ The observations carry no person at all (the detector is given nothing): only th
 real motion gate measures, and the pause state (the queue system pauses w01 while its reference is learned)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import cv2
 import numpy as np
@@ -21,7 +21,7 @@ from models.types import Box
 from vision.motion import MotionGate
 from vision.observation import Observation, Person, WindowMotion
 
-START = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 in the demo hall's time zone
+START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in the demo hall's time zone
 STEP_S = 0.5
 
 
@@ -74,7 +74,7 @@ def test_the_fused_presence_keeps_an_undetected_person_at_the_post(config, frame
     states, events = _run(config, images, pause_until_s=14.0)
     learned = [s for s in states if "reference" in s.presence_cues]
     assert learned and learned[0].ts <= 12.0  # learned while paused (reference_learn_s 10)
-    present = [s for s, p in zip(states, script) if p][1:]
+    present = [s for s, p in zip(states, script, strict=True) if p][1:]
     assert all(s.staff == () and s.staff_present and s.presence_source == "fusion" for s in present)
     assert all(s.presence_cues == ("detector", "motion", "reference") and s.occupancy > 0.7 for s in present)
     # the real absence starts when she leaves (35 s) and is raised after the 10 s dwell: one incident, no earlier one

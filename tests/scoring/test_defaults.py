@@ -2,7 +2,7 @@
 flag, the second within a year escalates; and the shipped configs/scoring.yaml is exactly the built-in defaults."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ SEED_FLAGS = {"notice_issued", "self_examination_required", "award_eligibility_l
 
 
 def _local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=ZoneInfo(TZ)).astimezone(timezone.utc)
+    return datetime(*args, tzinfo=ZoneInfo(TZ)).astimezone(UTC)
 
 
 def _confirmed(incident_id: str, at: datetime, kind: str = "absent_without_pause",

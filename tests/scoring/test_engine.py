@@ -2,22 +2,29 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
-from monitor_api.scoring import (ComplaintRecord, IncidentRecord, Period, ScoringConfig, add_months, compute_scores,
-                                 load_scoring_config)
+from monitor_api.scoring import (
+    ComplaintRecord,
+    IncidentRecord,
+    Period,
+    ScoringConfig,
+    add_months,
+    compute_scores,
+    load_scoring_config,
+)
 
 TZ = "Asia/Shanghai"
 CONFIG = load_scoring_config(Path(__file__).resolve().parents[2] / "configs" / "scoring.yaml")
 
 
 def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=ZoneInfo(TZ)).astimezone(timezone.utc)
+    return datetime(*args, tzinfo=ZoneInfo(TZ)).astimezone(UTC)
 
 
 def incident(incident_id: str, at: datetime, *, kind: str = "phone_use", minutes: float = 1, decision: str | None =
@@ -118,7 +125,7 @@ def test_upheld_complaints_count_and_escalate_with_incidents() -> None:
 
 
 def test_periods() -> None:
-    assert Period("2026-03", TZ).start == datetime(2026, 2, 28, 16, tzinfo=timezone.utc)
-    assert Period("2026", TZ).end == datetime(2026, 12, 31, 16, tzinfo=timezone.utc)
+    assert Period("2026-03", TZ).start == datetime(2026, 2, 28, 16, tzinfo=UTC)
+    assert Period("2026", TZ).end == datetime(2026, 12, 31, 16, tzinfo=UTC)
     with pytest.raises(ValueError):
         Period("2026-13", TZ)

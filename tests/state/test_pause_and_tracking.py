@@ -1,14 +1,14 @@
 """Pause sources with hysteresis, pause-period records, and person tracking through short occlusions."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from counterwatch.rules.pause import PauseTracker, QueueStatus, SignHysteresis
 from models.types import Box
 from vision.observation import Person
 from vision.tracking import PersonTracker
 
-T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 
 
 def test_sign_needs_to_be_seen_for_on_s_and_missed_for_off_s() -> None:

@@ -10,8 +10,14 @@ from counterwatch.demo_scene import SceneRenderer
 from counterwatch.perception import regions_for
 from counterwatch.sign import sign_images
 from vision.motion import MotionGate
-from vision.presence import (PresenceEvidence, PresenceFilter, PresenceSettings, WindowPresence, ZoneSampler,
-                             zone_difference)
+from vision.presence import (
+    PresenceEvidence,
+    PresenceFilter,
+    PresenceSettings,
+    WindowPresence,
+    ZoneSampler,
+    zone_difference,
+)
 
 SETTINGS = PresenceSettings()
 STEP_S = 0.5  # 2 analysed frames per second

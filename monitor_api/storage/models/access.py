@@ -31,8 +31,8 @@ class UserRow(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    hall_scopes: Mapped[list["UserHallScopeRow"]] = relationship(cascade="all, delete-orphan",
-                                                                  passive_deletes=True)
+    hall_scopes: Mapped[list[UserHallScopeRow]] = relationship(cascade="all, delete-orphan",
+                                                               passive_deletes=True)
 
 
 class UserHallScopeRow(Base):

@@ -4,13 +4,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (BigInteger, Boolean, Float, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counterwatch.incidents.reasons import decode_stored
-from monitor_api.storage.models.base import (ID_LENGTH, INCIDENT_ID_LENGTH, Base, EventKindValue, EvidenceKind,
-                                             IncidentState, PauseSource, ReviewState)
+from monitor_api.storage.models.base import (
+    ID_LENGTH,
+    INCIDENT_ID_LENGTH,
+    Base,
+    EventKindValue,
+    EvidenceKind,
+    IncidentState,
+    PauseSource,
+    ReviewState,
+)
 from monitor_api.storage.types import JSONDocument, UTCDateTime, enum_column, utcnow
 
 
@@ -58,10 +76,10 @@ class IncidentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
-    events: Mapped[list["IncidentEventRow"]] = relationship(back_populates="incident", order_by="IncidentEventRow.id",
-                                                            passive_deletes=True)
-    evidence: Mapped[list["EvidenceRow"]] = relationship(back_populates="incident", order_by="EvidenceRow.id",
-                                                         passive_deletes=True)
+    events: Mapped[list[IncidentEventRow]] = relationship(back_populates="incident", order_by="IncidentEventRow.id",
+                                                          passive_deletes=True)
+    evidence: Mapped[list[EvidenceRow]] = relationship(back_populates="incident", order_by="EvidenceRow.id",
+                                                       passive_deletes=True)
 
     @property
     def reason_text(self) -> str:

@@ -8,7 +8,7 @@ appeal are staff member s001's: staff_s001 (role staff) may read them and appeal
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 from websockets.exceptions import InvalidStatus
@@ -164,7 +164,7 @@ def _seed_label_sample(world: World) -> None:
     """A frame in hall A's labelling queue, with its image on disk."""
     settings = world.services.settings
     world.ids["label_sample"], _ = seed_sample(world.services.database, settings.data_dir, "hall-a", "cam1", "w01",
-                                               datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc), 0.9)
+                                               datetime(2026, 3, 2, 2, 0, tzinfo=UTC), 0.9)
 
 
 def test_access_matrix(world: World) -> None:

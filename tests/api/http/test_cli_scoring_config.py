@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -72,7 +72,7 @@ def _seed_confirmed_phone_use(tmp_path: Path, hall: Path) -> str:
             sink.deliver(item)
         with database.write() as session:
             review_incident(session, "inc-phone", reviewer, ReviewDecision.CONFIRM, "confirmed_as_detected", "",
-                            datetime(2026, 3, 3, tzinfo=timezone.utc))
+                            datetime(2026, 3, 3, tzinfo=UTC))
     finally:
         database.dispose()
     assert T0.month == 3 and T0.year == 2026

@@ -55,9 +55,9 @@ def test_bridge_queues_sampled_frames_unless_the_disk_guard_refuses(sqlite_world
     file is deleted instead, exactly as evidence is, and nothing is queued."""
     import dataclasses
 
+    from counterwatch.learning.sampling import SampledFrame
     from monitor_api.storage import EvidenceStore
     from monitor_api.storage.models import LabelSampleRow
-    from counterwatch.learning.sampling import SampledFrame
     from tests.api.http.label_samples import render_jpeg
 
     data_dir = sqlite_world.services.evidence.data_dir

@@ -5,7 +5,7 @@ incidents, the image served with its view audited, purged and missing files hand
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,7 @@ from tests.api.http.label_samples import seed_sample
 from tests.api.http.world import HALL_B_YAML, PASSWORD, World, build_world
 from tests.api.storage.helpers import HALL_YAML, hall_config
 
-T0 = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 
 
 def _seed(world: World, hall: str, window: str, minutes: int, uncertainty: float, shade: int = 90) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -107,7 +107,7 @@ def test_window_status_camera_state_metrics_and_queue_pause(sqlite_world: World)
     calls: list[tuple[str, str, bool]] = []
     world.services.queue_control = lambda hall, window, paused: calls.append((hall, window, paused))
     bridge = PipelineBridge(world.services, "hall-a")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     bridge.handle(WindowStatus("w01", "cam1", True, False, None, 12.0, now))
     bridge.handle(CameraHealth("cam1", CameraState.ONLINE, "", 10, 0, 0, 0, now, 0.1))
     bridge.handle(CameraStats("cam1", 7, now, (("ssd_mobilenet_v2_coco", 41.5, 7),)))
@@ -155,7 +155,7 @@ def test_readiness_reports_database_cameras_and_disk(sqlite_world: World) -> Non
         not_ready = client.get("/readyz", headers=monitoring)
         assert not_ready.status_code == 503 and not_ready.json()["failing"] == ["cameras"]
         assert not_ready.json()["checks"]["cameras"]["cameras"]["cam1"]["fresh"] is False
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         bridge = PipelineBridge(world.services, "hall-a")
         for camera in ("cam1", "cam-b1"):
             bridge.handle(CameraStats(camera, 1, now))

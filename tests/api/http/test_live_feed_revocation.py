@@ -36,7 +36,7 @@ class End:
 
 @dataclass
 class Subscriber:
-    items: "queue.Queue[dict | End]"
+    items: queue.Queue[dict | End]
     logout: Callable[[], int]  # logs the subscriber's session out; the status code
 
 
@@ -44,7 +44,7 @@ def _message(hall: str, n: object) -> dict:
     return {"type": "window.status", "hall_id": hall, "n": n, "sent": time.monotonic()}
 
 
-def _read_sse(stream: httpx.Response, items: "queue.Queue[dict | End]") -> None:
+def _read_sse(stream: httpx.Response, items: queue.Queue[dict | End]) -> None:
     lines = stream.iter_lines()
     with contextlib.suppress(httpx.HTTPError, RuntimeError):  # the test closed the stream
         for line in lines:
@@ -53,7 +53,7 @@ def _read_sse(stream: httpx.Response, items: "queue.Queue[dict | End]") -> None:
         items.put(End(None))
 
 
-def _read_ws(websocket, items: "queue.Queue[dict | End]") -> None:
+def _read_ws(websocket, items: queue.Queue[dict | End]) -> None:
     try:
         while True:
             items.put(json.loads(websocket.recv()))
@@ -88,7 +88,7 @@ def _subscribe(world: World, client: httpx.Client, username: str, transport: str
     reader.join(5)
 
 
-def _first_message(items: "queue.Queue[dict | End]") -> dict:
+def _first_message(items: queue.Queue[dict | End]) -> dict:
     """The first message (the SSE subscription exists once the response started; publish until one arrives)."""
     item = items.get(timeout=5)
     assert isinstance(item, dict), item
@@ -117,7 +117,7 @@ def _publishing(world: World, halls: list[str], period: float = 0.05) -> Iterato
         thread.join(5)
 
 
-def _until_end(items: "queue.Queue[dict | End]", deadline: float) -> tuple[list[dict], End | None]:
+def _until_end(items: queue.Queue[dict | End], deadline: float) -> tuple[list[dict], End | None]:
     messages: list[dict] = []
     while (left := deadline - time.monotonic()) > 0:
         try:

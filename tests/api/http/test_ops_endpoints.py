@@ -6,7 +6,7 @@ camera reported offline makes it 503 on the next request, not once its last fram
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 
@@ -33,7 +33,7 @@ def _expect_cameras(world: World) -> None:
 
 
 def _report(world: World, camera: str, hall: str, state: CameraState, reason: str = "") -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     bridge = PipelineBridge(world.services, hall)
     bridge.handle(CameraStats(camera, 3, now))
     bridge.handle(CameraHealth(camera, state, reason, 10, 0, 0, 0, now, 0.1))

@@ -43,7 +43,8 @@ def test_window_staff_see_and_appeal_their_own_record_and_nothing_else(world: Wo
 
         _confirm(world, client, "inc-a1")
         _confirm(world, client, "inc-a2")
-        appeal = client.post("/api/v1/incidents/inc-a1/appeals", headers=staff, json={"reason": "我当时在为群众复印材料"})
+        appeal = client.post("/api/v1/incidents/inc-a1/appeals", headers=staff,
+                             json={"reason": "我当时在为群众复印材料"})
         assert appeal.status_code == 201, appeal.text
         assert appeal.json()["filed_by"] == world.ids["staff_s001"]
         refused = client.post("/api/v1/incidents/inc-a2/appeals", headers=staff, json={"reason": "not mine"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,6 @@ from tests.api.http.world import HALL_B_YAML, World, build_world
 from tests.api.storage.helpers import T0, hall_config, lifecycle
 
 HALL_B_TOKYO = HALL_B_YAML + "calendar:\n  timezone: Asia/Tokyo\n"
-UTC = timezone.utc
 BEFORE_CLOSE = datetime(2026, 11, 30, 15, 55, tzinfo=UTC)  # 23:55 Nov 30 in Shanghai, 00:55 Dec 1 in Tokyo
 AFTER_CLOSE = datetime(2026, 11, 30, 16, 5, tzinfo=UTC)  # 00:05 Dec 1 in Shanghai
 YEAR_END = datetime(2026, 12, 31, 16, 5, tzinfo=UTC)  # 00:05 Jan 1 2027 in Shanghai

@@ -1,13 +1,13 @@
 """Builders for the storage tests: incident events and small hall configs."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from counterwatch.config import HallConfig, parse_config
 from counterwatch.incidents.events import EventKind, Evidence, IncidentEvent
 
-T0 = datetime(2026, 3, 2, 1, 30, tzinfo=timezone.utc)  # 09:30 in Asia/Shanghai, a Monday
+T0 = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # 09:30 in Asia/Shanghai, a Monday
 
 
 def event(kind: str, incident_id: str = "inc-1", *, ts: float = 10.0, start_ts: float = 0.0,

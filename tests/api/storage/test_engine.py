@@ -3,7 +3,7 @@ writer."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -77,7 +77,7 @@ def test_datetimes_round_trip_as_utc(database: Database) -> None:
     with database.read() as session:
         stored = session.scalars(select(AuditLogRow.at)).one()
     assert stored == local and stored.utcoffset() == timedelta(0)
-    assert stored == datetime(2026, 3, 2, 1, 30, 15, 123456, tzinfo=timezone.utc)
+    assert stored == datetime(2026, 3, 2, 1, 30, 15, 123456, tzinfo=UTC)
 
 
 def test_naive_datetimes_are_refused(database: Database) -> None:

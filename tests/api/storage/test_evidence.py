@@ -9,8 +9,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from monitor_api.storage import (Database, EvidencePathError, EvidenceStore, evidence_allowed, file_appeal,
-                                 ingest_event, purge_evidence, resolve_evidence_path, review_incident)
+from monitor_api.storage import (
+    Database,
+    EvidencePathError,
+    EvidenceStore,
+    evidence_allowed,
+    file_appeal,
+    ingest_event,
+    purge_evidence,
+    resolve_evidence_path,
+    review_incident,
+)
 from monitor_api.storage.access import create_user
 from monitor_api.storage.evidence import free_bytes
 from monitor_api.storage.models import EvidenceKind, EvidenceRow, IncidentRow, ReviewDecision, Role

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -77,7 +77,7 @@ def test_monthly_report_files_are_private(usual_umask, sqlite_database_url: str,
             sync_hall(session, hall_config())
         data_dir = tmp_path / "data"
         shutil.rmtree(data_dir, ignore_errors=True)
-        written = generate_closed_months(database, data_dir, datetime(2026, 4, 2, 4, tzinfo=timezone.utc))
+        written = generate_closed_months(database, data_dir, datetime(2026, 4, 2, 4, tzinfo=UTC))
     finally:
         database.dispose()
     assert {p.name for p in written} == {"hall-a.pdf", "hall-a.xlsx"}

@@ -8,12 +8,36 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from monitor_api.storage import (Actor, Database, create_api_key, create_user, find_active_api_key, ingest_event,
-                                 pause_periods, record_audit, record_pause_period, recover_open_pause_periods,
-                                 revoke_api_key, set_user_halls, sync_hall, user_by_username, visible_hall_ids)
+from monitor_api.storage import (
+    Actor,
+    Database,
+    create_api_key,
+    create_user,
+    find_active_api_key,
+    ingest_event,
+    pause_periods,
+    record_audit,
+    record_pause_period,
+    recover_open_pause_periods,
+    revoke_api_key,
+    set_user_halls,
+    sync_hall,
+    user_by_username,
+    visible_hall_ids,
+)
 from monitor_api.storage.halls import redact_source
-from monitor_api.storage.models import (AuditLogRow, CameraRow, CameraWindowRow, HallRow, PausePeriodRow, PauseSource,
-                                        Role, RosterEntryRow, StaffRow, WindowRow)
+from monitor_api.storage.models import (
+    AuditLogRow,
+    CameraRow,
+    CameraWindowRow,
+    HallRow,
+    PausePeriodRow,
+    PauseSource,
+    Role,
+    RosterEntryRow,
+    StaffRow,
+    WindowRow,
+)
 from tests.api.storage.helpers import HALL_YAML, T0, event, hall_config
 
 

@@ -9,8 +9,16 @@ import pytest
 from sqlalchemy import func, select
 
 from monitor_api.storage import Database, ingest_event, recover_open_incidents
-from monitor_api.storage.models import (AuditLogRow, EvidenceRow, HallRow, IncidentEventRow, IncidentRow,
-                                        IncidentState, ReviewState, WindowRow)
+from monitor_api.storage.models import (
+    AuditLogRow,
+    EvidenceRow,
+    HallRow,
+    IncidentEventRow,
+    IncidentRow,
+    IncidentState,
+    ReviewState,
+    WindowRow,
+)
 from tests.api.storage.helpers import T0, event, lifecycle
 
 

@@ -5,7 +5,7 @@ reads the record back as unobserved time per window."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ from monitor_api.storage.models import ObservedSpanRow
 from monitor_api.storage.observed import open_span
 from tests.api.storage.helpers import hall_config
 
-T = datetime(2026, 11, 5, 0, 0, tzinfo=timezone.utc)  # 08:00 in the hall
+T = datetime(2026, 11, 5, 0, 0, tzinfo=UTC)  # 08:00 in the hall
 
 
 class Clock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -59,7 +59,7 @@ def test_sweep_deletes_only_old_unreferenced_evidence_and_samples(database: Data
     (data_dir / "evidence/inc-4").mkdir()
     (data_dir / "evidence/inc-4/snapshot.jpg").symlink_to(outside)
 
-    report = sweep_orphans(database, data_dir, datetime.now(timezone.utc) - timedelta(seconds=60))
+    report = sweep_orphans(database, data_dir, datetime.now(UTC) - timedelta(seconds=60))
 
     assert (report.removed, report.bytes_freed, report.failed) == (4, 5 + 3 + 4 + 4, 0)
     assert [path for path in lost if path.exists()] == []
@@ -68,7 +68,7 @@ def test_sweep_deletes_only_old_unreferenced_evidence_and_samples(database: Data
     assert snapshot.exists() and sample.exists() and young.exists() and outside.exists()
     assert all(path.exists() for path in others)
     assert (data_dir / "evidence/inc-4/snapshot.jpg").is_symlink()
-    assert sweep_orphans(database, data_dir, datetime.now(timezone.utc)).removed == 1  # now the young one too
+    assert sweep_orphans(database, data_dir, datetime.now(UTC)).removed == 1  # now the young one too
     assert not young.exists() and snapshot.exists() and sample.exists()
 
 
@@ -82,12 +82,12 @@ def test_a_purged_row_still_references_its_path(database: Database, data_dir: Pa
     with database.write() as session:
         assert purge_evidence(session, data_dir, T0 + timedelta(days=40), {"snapshot": 30}).purged_ids
     _write(path, age_s=HOUR)  # the file came back (restored from a backup): retention's business, not the sweep's
-    assert sweep_orphans(database, data_dir, datetime.now(timezone.utc)).removed == 0
+    assert sweep_orphans(database, data_dir, datetime.now(UTC)).removed == 0
     assert path.exists()
 
 
 def test_scheduled_sweep_takes_what_was_written_before_the_start(database: Database, data_dir: Path) -> None:
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     before = _write(data_dir / "evidence/inc-1/snapshot.jpg", age_s=5)  # a crash just before this start
     after = _write(data_dir / "evidence/inc-2/snapshot.jpg", age_s=-5)  # this run's, its row still on its way
     timer = schedule_orphan_sweep(database, data_dir, started, delay_s=0.2)

@@ -3,7 +3,7 @@ real evidence files and sampled frames; --dry-run deletes nothing, a real run de
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from monitor_api.storage.models import ReviewDecision, Role
 from tests.api.http.label_samples import seed_sample
 from tests.api.storage.helpers import HALL_YAML, event
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 OLD, RECENT = NOW - timedelta(days=400), NOW - timedelta(days=1)
 RETENTION = "{snapshot: 30, clip: 30, confirmed: 365, samples: 30}"
 

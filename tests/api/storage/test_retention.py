@@ -13,8 +13,15 @@ from sqlalchemy import select
 
 from counterwatch.config import HallConfig
 from monitor_api.retention import RetentionScheduler, preview_retention, run_retention
-from monitor_api.storage import (Database, EvidenceStore, expired_evidence, expired_label_samples, ingest_event,
-                                 purge_evidence, purge_label_samples)
+from monitor_api.storage import (
+    Database,
+    EvidenceStore,
+    expired_evidence,
+    expired_label_samples,
+    ingest_event,
+    purge_evidence,
+    purge_label_samples,
+)
 from monitor_api.storage.access import create_user
 from monitor_api.storage.labelling import label_counts, label_queue, label_sample, labelled_samples
 from monitor_api.storage.models import EvidenceRow, LabelSampleRow, Role
@@ -35,7 +42,7 @@ def _evidence(database: Database, data_dir: Path, hall: str, incident_id: str, w
     """An incident of `hall` with a snapshot and a clip written `when`; returns the two files."""
     store = EvidenceStore(data_dir, min_free_bytes=0)
     files = []
-    for kind, relative in (("snapshot", f"{hall}/{incident_id}/snap.jpg"), ("clip", f"{hall}/{incident_id}/clip.mp4")):
+    for _kind, relative in (("snapshot", f"{hall}/{incident_id}/snap.jpg"), ("clip", f"{hall}/{incident_id}/clip.mp4")):
         path = data_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(relative.encode() * 7)

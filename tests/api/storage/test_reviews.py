@@ -6,11 +6,28 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from monitor_api.storage import (Database, InvalidTransition, NotFound, SecondReviewerRequired, acknowledge_incident,
-                                 decide_appeal, file_appeal, ingest_event, review_incident)
+from monitor_api.storage import (
+    Database,
+    InvalidTransition,
+    NotFound,
+    SecondReviewerRequired,
+    acknowledge_incident,
+    decide_appeal,
+    file_appeal,
+    ingest_event,
+    review_incident,
+)
 from monitor_api.storage.access import create_user
-from monitor_api.storage.models import (AppealDecision, AuditLogRow, EvidenceRow, IncidentRow, ReviewDecision,
-                                        ReviewRow, ReviewState, Role)
+from monitor_api.storage.models import (
+    AppealDecision,
+    AuditLogRow,
+    EvidenceRow,
+    IncidentRow,
+    ReviewDecision,
+    ReviewRow,
+    ReviewState,
+    Role,
+)
 from tests.api.storage.helpers import T0, lifecycle
 
 
