@@ -2,6 +2,7 @@
 the presence fused from detector, pose, motion and the window's empty-zone reference (vision.presence)."""
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,7 @@ class WindowStateBuilder:
         self._heads = heads
         self._head_cache: dict[str, tuple[int, HeadCue, HeadCue]] = {}  # window -> (track id, active cue, shadow cue)
         self._shadow_states: tuple[WindowState, ...] = ()
+        self._timings: list[tuple[str, float]] = []  # ("heads", ms) per head scoring since the last take_timings()
         self._camera = camera
         self._regions = regions
         self._calendar = calendar
@@ -125,7 +127,9 @@ class WindowStateBuilder:
         if not fresh:
             return (cached[1], cached[2]) if cached is not None and cached[0] == main.track_id else ((), ())
         assert self._heads is not None  # build() asks only when heads are configured
+        start = time.perf_counter()
         active, shadow = self._heads.score(window_id, image, main.person, observation.objects)
+        self._timings.append(("heads", (time.perf_counter() - start) * 1000.0))
         self._head_cache[window_id] = (main.track_id, active, shadow)
         return active, shadow
 
@@ -134,6 +138,11 @@ class WindowStateBuilder:
         """The last build's states with the shadow heads' results in place of the active ones (empty when no
         shadow head is configured)."""
         return self._shadow_states
+
+    def take_timings(self) -> tuple[tuple[str, float], ...]:
+        """("heads", ms) of each head scoring since the last call (the embedding and every head of one person)."""
+        taken, self._timings = tuple(self._timings), []
+        return taken
 
     def take_pause_periods(self) -> tuple[PausePeriod, ...]:
         return tuple(period for tracker in self._pauses.values() for period in tracker.take_periods())

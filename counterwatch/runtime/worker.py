@@ -45,7 +45,7 @@ class StepResult:
     events: tuple[IncidentEvent, ...]
     pause_periods: tuple[PausePeriod, ...]
     statuses: tuple[WindowStatus, ...] = ()  # windows whose status changed (or is due for a heartbeat)
-    timings_ms: tuple[tuple[str, float], ...] = ()  # (model, ms) of this frame's perception
+    timings_ms: tuple[tuple[str, float], ...] = ()  # (model, ms) of this frame's perception and behaviour heads
     shadow_events: int = 0  # events of the shadow rule engine this frame (logged under DATA_DIR/shadow, never here)
     samples: tuple[SampledFrame, ...] = ()  # frames stored for the labelling queue this frame (learning.sampling)
 
@@ -139,7 +139,7 @@ class CameraPipeline:
         samples = self._sampler.offer(frame, states, observation) if self._sampler is not None else ()
         self._last_frame = frame
         return StepResult(states, tuple(events), self._states.take_pause_periods(), self._changed_statuses(states),
-                          observation.timings_ms, shadow, samples)
+                          observation.timings_ms + self._states.take_timings(), shadow, samples)
 
     def _log_shadow(self, events: list[IncidentEvent]) -> int:
         """Keeps the shadow engine's events of the behaviours with a shadow head; appends them to
