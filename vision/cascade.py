@@ -13,7 +13,7 @@ A person found in several windows' crops is reported once, at one window (vision
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ParamSpec, Protocol, Self, TypeVar
 
@@ -34,6 +34,7 @@ from models.base import (
 from models.types import Box, Detection, Pose
 from vision.face_geometry import head_pitch_degrees, mean_eye_aspect_ratio
 from vision.hand_phone import hand_phone_detections
+from vision.look_schedule import Look, LookSchedule, carry, match
 from vision.motion import MotionGate
 from vision.observation import Observation, Person, SignReading, WindowMotion
 from vision.person_ensemble import CANDIDATE_MIN_SCORE, confirm_people, merge_objects
@@ -55,6 +56,7 @@ CASCADE_LIMITS: dict[str, tuple[float, float]] = {
     "static_recheck_s": (0.1, 600.0),
     "max_staff_per_window": (1, 4),
     "ocr_interval_s": (0.1, 600.0),
+    "look_interval_s": (0.0, 60.0),
 }
 
 
@@ -68,6 +70,9 @@ class CascadeSettings:
     static_recheck_s: float = 10.0
     max_staff_per_window: int = 2  # people in one staff zone analysed in depth (a visitor is the second)
     ocr_interval_s: float = 10.0  # the sign text is re-read at most this often per window while its marker stays
+    # A full look at a window's staff (behaviour cues, heads) at least this often; the person detector runs on
+    # every analysed frame (vision.look_schedule). 0: a full look on every analysed frame.
+    look_interval_s: float = 1.0
 
     def __post_init__(self) -> None:
         for name, (low, high) in CASCADE_LIMITS.items():
@@ -98,6 +103,7 @@ class CascadeModels:
 class _WindowResult:
     persons: tuple[Person, ...]
     objects: tuple[Detection, ...]
+    looked: bool = True  # the full look ran (False: the person detector alone, with the last look carried over)
 
 
 _P = ParamSpec("_P")
@@ -129,6 +135,7 @@ class PerceptionCascade:
         self._signs = SignReader(models.marker, models.text_reader, ocr_interval_s=settings.ocr_interval_s)
         self._gate = MotionGate(regions, threshold=settings.motion_threshold, recheck_s=settings.static_recheck_s)
         self._last: dict[str, _WindowResult] = {}
+        self._schedule = LookSchedule(settings.look_interval_s)
 
     def observe(self, frame: Frame) -> Observation:
         timer = _Timer()
@@ -138,7 +145,7 @@ class PerceptionCascade:
         signs: list[SignReading] = []
         motion: list[WindowMotion] = []
         if not self._regions:
-            result = self._analyse_area(image, Box(0, 0, width, height), None, timer)
+            result = self._analyse_area(image, Box(0, 0, width, height), None, frame.ts, timer)
             persons.extend(result.persons)
             objects.extend(result.objects)
         finds: list[WindowFinds] = []
@@ -147,12 +154,12 @@ class PerceptionCascade:
             fresh = self._naive or self._gate.needs_analysis(region.window_id, score, frame.ts)
             crop_box = grow_box(region.bounds("staff_zone", width, height), self._settings.crop_margin, width, height)
             if fresh:
-                result = self._analyse_area(image, crop_box, region, timer)
+                result = self._analyse_area(image, crop_box, region, frame.ts, timer)
                 self._last[region.window_id] = result
                 self._gate.mark_analysed(region.window_id, frame.ts)
             else:
                 result = self._last[region.window_id]
-            motion.append(WindowMotion(region.window_id, score, fresh))
+            motion.append(WindowMotion(region.window_id, score, fresh, looked=fresh and result.looked))
             finds.append(WindowFinds(region, crop_box, result.persons))
             objects = list(merge_objects(objects, result.objects))
         # Window crops overlap: a person near a seam is found in several; report each once, at one window.
@@ -166,43 +173,77 @@ class PerceptionCascade:
         return Observation(frame.camera_id, frame.index, frame.ts, frame.wall_time, width, height, tuple(persons),
                            tuple(objects), tuple(signs), tuple(motion), tuple(timer.entries))
 
-    def _analyse_area(self, image: npt.NDArray[Any], area: Box, region: WindowRegion | None,
+    def _analyse_area(self, image: npt.NDArray[Any], area: Box, region: WindowRegion | None, ts: float,
                       timer: _Timer) -> _WindowResult:
+        """People and objects in `area`. At a window, between full looks (vision.look_schedule) only the person
+        detector runs; the last look confirms its people and lends them its measurements."""
         height, width = image.shape[:2]
         patch = crop(image, area, min_side=self._settings.crop_min_px, max_side=1280)
         if patch is None:
             return _WindowResult((), ())
-        min_score = min(self._settings.person_min_score, self._settings.object_min_score)
+        settings = self._settings
+        min_score = min(settings.person_min_score, settings.object_min_score)
+        scheduled = region is not None and not self._naive and settings.look_interval_s > 0
+        second_people: tuple[Detection, ...] = ()
         if self._models.person_detector is None:
-            found = timer.run("detector", self._models.detector.detect, patch.image, min_score=min_score)
-            people_found = found
+            found = [_to_frame(d, patch) for d in timer.run("detector", self._models.detector.detect, patch.image,
+                                                            min_score=min_score)]
+            people_found: Sequence[Detection] = found
+            objects = tuple(d for d in found if d.label != "person" and d.score >= settings.object_min_score)
+            look = not scheduled or self._look_due(region, ts, found, width, height)
         else:
-            first = timer.run("person_detector", self._models.person_detector.detect, patch.image,
-                              min_score=min(min_score, CANDIDATE_MIN_SCORE))
-            second = timer.run("detector", self._models.detector.detect, patch.image,
-                               min_score=min(min_score, CANDIDATE_MIN_SCORE))
-            people_found = confirm_people(first, second)
-            found = merge_objects([d for d in first if d.label != "person"], [d for d in second if d.label != "person"])
-        people = [_to_frame(d, patch) for d in people_found
-                  if d.label == "person" and d.score >= self._settings.person_min_score]
-        objects = tuple(_to_frame(d, patch) for d in found
-                        if d.label != "person" and d.score >= self._settings.object_min_score)
+            first = [_to_frame(d, patch) for d in timer.run(
+                "person_detector", self._models.person_detector.detect, patch.image,
+                min_score=min(min_score, CANDIDATE_MIN_SCORE))]
+            look = not scheduled or self._look_due(region, ts, first, width, height)
+            last = None if look or region is None else self._schedule.last(region.window_id)
+            if last is None:
+                second = [_to_frame(d, patch) for d in timer.run(
+                    "detector", self._models.detector.detect, patch.image,
+                    min_score=min(min_score, CANDIDATE_MIN_SCORE))]
+                second_people = tuple(d for d in second if d.label == "person")
+                earlier: Sequence[Detection] = [d for d in second if d.label != "person"]
+            else:
+                second_people, earlier = last.people, last.objects
+            people_found = confirm_people(first, second_people)
+            objects = tuple(d for d in merge_objects([d for d in first if d.label != "person"], earlier)
+                            if d.score >= settings.object_min_score)
+        people = sorted((d for d in people_found if d.label == "person" and d.score >= settings.person_min_score),
+                        key=lambda d: d.score, reverse=True)
         window_id = region.window_id if region else None
-        people.sort(key=lambda d: d.score, reverse=True)
+        last_look = None if look or region is None else self._schedule.last(region.window_id)
         persons: list[Person] = []
-        in_depth = 0
+        in_depth: list[Person] = []
+        hands_checked_any = False
         for detection in people:
             person = Person(detection.box, detection.score, window_id)
             staff = region is None or is_staff(region, person, width, height)
-            if staff and in_depth < self._settings.max_staff_per_window:
-                objects = merge_objects(objects, self._objects_near(image, person, timer))
-                person, hands_checked = self._analyse_person(image, person, objects, timer)
-                if hands_checked and self._models.phone_classifier is not None:
-                    objects += timer.run("phone_classifier", hand_phone_detections, self._models.phone_classifier,
-                                         image, person)
-                in_depth += 1
+            if staff and len(in_depth) < settings.max_staff_per_window:
+                if last_look is not None:
+                    looked = match(last_look.persons, person.box)
+                    person = person if looked is None else carry(looked, person)
+                else:
+                    objects = merge_objects(objects, self._objects_near(image, person, timer))
+                    person, hands_checked = self._analyse_person(image, person, objects, timer)
+                    if hands_checked and self._models.phone_classifier is not None:
+                        objects += timer.run("phone_classifier", hand_phone_detections,
+                                             self._models.phone_classifier, image, person)
+                    hands_checked_any = hands_checked_any or hands_checked
+                in_depth.append(person)
             persons.append(person)
-        return _WindowResult(tuple(persons), objects)
+        if scheduled and look and region is not None:
+            self._schedule.record(region.window_id, Look(
+                ts, second_people, objects, tuple(in_depth), hands_checked_any,
+                any(_wrist_raised(p) for p in in_depth)))
+        return _WindowResult(tuple(persons), objects, look)
+
+    def _look_due(self, region: WindowRegion | None, ts: float, found: Sequence[Detection], width: int,
+                  height: int) -> bool:
+        """A full look is due at the window by its schedule, or because of who the person detector found."""
+        assert region is not None  # only windows are scheduled
+        staff = [d.box for d in found if d.label == "person" and d.score >= self._settings.person_min_score
+                 and is_staff(region, Person(d.box, d.score, region.window_id), width, height)]
+        return self._schedule.due(region.window_id, ts, staff)
 
     def _objects_near(self, image: npt.NDArray[Any], person: Person, timer: _Timer) -> tuple[Detection, ...]:
         """The detector again on the staff person's surroundings: a phone or cup is a few pixels in the window crop."""
@@ -290,6 +331,11 @@ def _hands_matter(person: Person, objects: tuple[Detection, ...]) -> bool:
     near = person.box.expand(1.4)
     if any(o.label in HAND_OBJECTS and near.intersection(o.box) > 0 for o in objects):
         return True
+    return _wrist_raised(person)
+
+
+def _wrist_raised(person: Person) -> bool:
+    """A wrist above the shoulders: a hand at the mouth, the ear or the face."""
     pose = person.pose
     if pose is None:
         return False

@@ -50,6 +50,8 @@ class WindowMotion:
     window_id: str
     score: float  # fraction of staff-zone pixels that changed since the previous analysed frame
     analysed: bool  # heavy models ran for this window this frame (False: the motion gate reused the last result)
+    # a full look at the staff ran (behaviour cues measured afresh; False: carried from the last look, or reused)
+    looked: bool = True
 
 
 @dataclass(frozen=True)

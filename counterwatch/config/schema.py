@@ -203,6 +203,11 @@ class PerceptionConfig(Strict):
     static_recheck_s: float = _limited("static_recheck_s", 10.0, "Run the heavy models at least this often even on "
                                        "a still scene (a sleeping person does not move); the sign text is re-read "
                                        "at most this often while its marker stays.")
+    look_interval_s: float = _limited("look_interval_s", 1.0, "A full look at a window's staff (second detector, "
+                                      "hands, pose, face, behaviour heads) at least this often; the person "
+                                      "detector runs on every analysed frame, and a newcomer, a raised wrist or a "
+                                      "hand-held object appearing bring the next look forward. 0: a full look on "
+                                      "every analysed frame.")
     max_staff_per_window: int = _limited("max_staff_per_window", 2, "People in one staff zone analysed in depth "
                                          "(pose, face, hands); a visitor is the second.")
     ocr_confirm: bool = Field(default=True, description="Confirm a seen pause marker by reading the sign text.")

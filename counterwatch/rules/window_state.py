@@ -67,7 +67,7 @@ class WindowStateBuilder:
         width, height = observation.width, observation.height
         tracked = self._tracker.update(_dedupe(observation.persons))
         motion = {m.window_id: m.score for m in observation.motion}
-        analysed = {m.window_id: m.analysed for m in observation.motion}
+        looked = {m.window_id: m.analysed and m.looked for m in observation.motion}
         states, shadow_states = [], []
         for region in self._regions:
             citizen_ids = {t.track_id for t in tracked if is_citizen(region, t.person, width, height)}
@@ -88,7 +88,7 @@ class WindowStateBuilder:
             shadow_presences = None
             if presences and image is not None and self._heads is not None and self._heads.wants(region.window_id):
                 active, shadow = self._head_cues(region.window_id, staff[0], observation,
-                                                 analysed.get(region.window_id, True), image)
+                                                 looked.get(region.window_id, True), image)
                 main = presences[0]
                 presences[0] = replace(main, cues=replace(main.cues, head=active))
                 if self._heads.has_shadow:
@@ -121,8 +121,8 @@ class WindowStateBuilder:
 
     def _head_cues(self, window_id: str, main: TrackedPerson, observation: Observation, fresh: bool,
                    image: npt.NDArray[Any]) -> tuple[HeadCue, HeadCue]:
-        """Heads score the main staff person only on frames the cascade analysed afresh; on reused frames the
-        last scores of the same track stand (none for a track never scored)."""
+        """Heads score the main staff person only on frames where the cascade took a full look; on other frames
+        the last scores of the same track stand (none for a track never scored)."""
         cached = self._head_cache.get(window_id)
         if not fresh:
             return (cached[1], cached[2]) if cached is not None and cached[0] == main.track_id else ((), ())
