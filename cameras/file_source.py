@@ -10,7 +10,7 @@ import cv2
 import numpy.typing as npt
 
 from cameras._capture import enable_metadata_rotation, release_quietly
-from cameras.base import EndOfStream, FrameSource, SourceError
+from cameras.base import EndOfStream, SourceError, SplitFrameSource
 
 PACES: tuple[str, ...] = ("realtime", "fast")
 
@@ -24,12 +24,14 @@ def check_pace(pace: object) -> str:
     return str(pace)
 
 
-class VideoFileSource(FrameSource):
+class VideoFileSource(SplitFrameSource):
     """A video file read through OpenCV's FFmpeg backend.
 
     timestamp: the frame's position in the file in seconds (its presentation time). With `loop`, each restart
     continues from the end of the previous pass, so timestamps keep growing.
-    pace "realtime": read() sleeps so frames come at the file's own rate, like a live camera (`realtime` is True).
+    grab() decodes the next frame (VideoCapture.grab()); retrieve() converts it to BGR (VideoCapture.retrieve(), which
+    also applies the container's rotation metadata when auto_orient); read() is both.
+    pace "realtime": grab() sleeps so frames come at the file's own rate, like a live camera (`realtime` is True).
     pace "fast": frames come as fast as they decode (`realtime` is False: the reader applies back-pressure).
     End of file: EndOfStream(final=True) without loop; with loop the file is reopened, so a file that disappeared
     in the meantime raises SourceError("file not found: PATH") and the reader reconnects until it is back.
@@ -49,6 +51,7 @@ class VideoFileSource(FrameSource):
         self._pass_position_s = -math.inf  # position of the last frame of the current pass
         self._timestamp = 0.0
         self._pace_origin: tuple[float, float] | None = None  # (monotonic, timestamp) of the first frame
+        self._retrievable = False  # a frame was grabbed and not yet retrieved
 
     @property
     def description(self) -> str:
@@ -78,24 +81,31 @@ class VideoFileSource(FrameSource):
             self._frame_period_s = 1.0 / fps
         return capture
 
-    def read(self) -> npt.NDArray[Any] | None:
+    def grab(self) -> bool:
         if self._capture is None:
-            raise SourceError(f"{self.description}: read() before open()")
-        ok, image = self._capture.read()
-        if not ok:
+            raise SourceError(f"{self.description}: grab() before open()")
+        self._retrievable = False
+        if not self._capture.grab():
             if not self._loop:
                 raise EndOfStream("end of file", final=True)
             if self._pass_frames == 0:
                 raise SourceError(f"video file has no readable frame: {self._path}")
             self._restart()
-            ok, image = self._capture.read()
-            if not ok:
+            if not self._capture.grab():
                 raise SourceError(f"video file has no readable frame after restarting: {self._path}")
+        self._retrievable = True
         self._timestamp = self._loop_offset_s + self._next_position()
         self._pass_frames += 1
         if self.realtime:
             self._sleep_until_due()
-        return image
+        return True
+
+    def retrieve(self) -> npt.NDArray[Any] | None:
+        if self._capture is None or not self._retrievable:
+            return None
+        self._retrievable = False
+        ok, image = self._capture.retrieve()
+        return image if ok else None
 
     def _next_position(self) -> float:
         """Position of the frame just read; forced to grow, since some containers report 0 or repeat values."""

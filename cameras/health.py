@@ -34,10 +34,12 @@ class CameraState(enum.StrEnum):
 class CameraHealth:
     """A snapshot of one camera's health.
 
-    frames_read: good frames decoded from the source (including those later dropped).
+    frames_read: good frames decoded from the source (including those later dropped). A frame skipped by the
+        analysis-rate sampling is grabbed (decoded) but its image never retrieved: it counts as good.
     frames_dropped: good frames not handed to the consumer: skipped by the analysis-rate sampling, or replaced by
         a newer frame before the consumer took them (live sources only).
-    frames_corrupt: reads that gave no usable image (None, empty, wrong shape or dtype).
+    frames_corrupt: frames that gave no usable image (None, empty, wrong shape or dtype): a failed grab, or a
+        sampled frame whose retrieve failed.
     reconnects: connection attempts after the first one.
     last_frame_wall_time: UTC time at which the last good frame was read; None before the first.
     last_frame_age_s: seconds since then, on the reader's clock; None before the first.

@@ -1,9 +1,14 @@
 """A camera reader: one background capture per camera that hands the newest frame to its consumer.
 
+Decoding at the analysis rate: every frame is grabbed (FrameSource.grab(): received, decoded, timestamped), but
+only a frame the sampling at `analysis_fps` will take is retrieved (FrameSource.retrieve(): the colour conversion
+into a BGR image, then the configured rotation). The others are counted and dropped without ever becoming an image.
+Sampling is by stream time, so which frames are taken does not depend on how fast they are read.
+
 Two hand-over modes, chosen by the source's `realtime` flag (see FrameSource):
 
-- Live (`realtime` True: network and USB cameras, files paced "realtime"). Every frame is read as it arrives, so the
-  decoder never falls behind. Frames are sampled at `analysis_fps` by stream time; a sampled frame goes into a
+- Live (`realtime` True: network and USB cameras, files paced "realtime"). Every frame is grabbed as it arrives, so
+  the decoder never falls behind. Frames are sampled at `analysis_fps` by stream time; a sampled frame goes into a
   one-frame slot, replacing (and counting as dropped) one the consumer has not taken yet. `get()` therefore always
   returns the newest frame and nothing queues up behind a slow consumer.
 - Offline (`realtime` False: files paced "fast"). The same sampling by stream time, but the capture waits until the
@@ -12,8 +17,9 @@ Two hand-over modes, chosen by the source's `realtime` flag (see FrameSource):
 
 Failures never reach the caller. Every connection ("session") runs on its own worker thread, supervised by the
 reader's thread:
-- open failures, read failures, the end of a live stream, a run of `corrupt_run_limit` unusable frames and any
-  exception raised by the source or its factory end the session: state offline with the reason, then a reconnect
+- open failures, read failures, the end of a live stream, a run of `corrupt_run_limit` unusable frames (a failed
+  grab, or a sampled frame whose retrieve gives no usable image) and any exception raised by the source or its
+  factory end the session: state offline with the reason, then a reconnect
   after a capped exponential backoff (reset once a session delivers a frame);
 - a session that waits more than `stall_timeout_s` for a frame (a socket open but silent), or takes longer than
   the source's own open timeout plus `stall_timeout_s` to open, is marked stalled and abandoned: its worker closes
@@ -24,7 +30,10 @@ reader's thread:
 - the end of a file that does not loop is final: state offline, reason "end of file", `finished` becomes True.
 
 Frame times are described in cameras.timeline. `Frame.index` counts the good frames read by this reader (from 0,
-dropped ones included), so gaps show drops. Frame images are read-only: stages never mutate their input.
+dropped ones included), so gaps show drops. A frame is good when it was grabbed and, if sampled, its image retrieved;
+a frame the sampling skips is never retrieved and counts as good once grabbed. A corrupt frame gets no index and
+uses up no sampling tick: the next good frame is taken in its place. Frame images are read-only: stages never mutate
+their input.
 """
 from __future__ import annotations
 
@@ -312,14 +321,22 @@ class CameraReader:
                 session.progress_at = self._clock()
             corrupt_run = 0
             while True:
-                image = as_bgr(source.read())
-                ts = float(source.timestamp) if image is not None else 0.0
+                grabbed = source.grab()
                 if session.abandoned:
                     return
-                if image is not None:
-                    corrupt_run = 0
-                    self._deliver(session, image, ts)
-                    continue
+                if grabbed:
+                    image = None
+                    source_ts = float(source.timestamp)
+                    now, wall_now = self._clock(), datetime.now(UTC)
+                    wanted = self._would_sample(session, source_ts, now)
+                    if wanted:
+                        image = as_bgr(source.retrieve())
+                        if session.abandoned:
+                            return
+                    if image is not None or not wanted:
+                        corrupt_run = 0
+                        self._deliver(session, image, source_ts, now, wall_now)
+                        continue
                 self._health.frame_corrupt()
                 corrupt_run += 1
                 if corrupt_run >= self._corrupt_run_limit:
@@ -344,10 +361,32 @@ class CameraReader:
                 session.outcome = outcome or _Outcome(CameraState.OFFLINE, "connection abandoned")
             session.wake.set()
 
-    def _deliver(self, session: _Session, image: npt.NDArray[Any], source_ts: float) -> None:
-        """Counts a good frame, samples it, and hands it over (offer when live, wait for the consumer offline)."""
-        now = self._clock()
-        wall_now = datetime.now(UTC)
+    def _would_sample(self, session: _Session, source_ts: float, now: float) -> bool:
+        """Whether the frame just grabbed will be sampled if its image is good: then, and only then, it is retrieved.
+
+        Asks the timeline and the sampler without changing either: a frame whose retrieve then fails is corrupt and
+        leaves no trace, so the next good frame takes its sampling tick, exactly as with a whole read().
+        """
+        with self._lock:
+            if session.abandoned or self._stop_event.is_set():
+                return False
+            ts = self._timeline.peek(session.number, source_ts, clock_now=now)
+            return session.sampler.would_take(ts)
+
+    def _deliver(
+        self,
+        session: _Session,
+        image: npt.NDArray[Any] | None,
+        source_ts: float,
+        now: float,
+        wall_now: datetime,
+    ) -> None:
+        """Counts a good frame, samples it, and hands it over (offer when live, wait for the consumer offline).
+
+        `image` is None for a frame that was grabbed but not retrieved because the sampling will not take it; `now`
+        and `wall_now` are the times _would_sample() was asked with, so the timeline places the frame at the ts the
+        sampler was asked about.
+        """
         with self._lock:
             if session.abandoned or self._stop_event.is_set():
                 return
@@ -358,14 +397,14 @@ class CameraReader:
             session.progress_at = now
             first = not session.got_frame
             session.got_frame = True
-            due = session.sampler.due(ts)
+            due = image is not None and session.sampler.due(ts)
         if first:
             # A consumer that holds a frame must find the camera online: wait until the supervisor said so.
             session.wake.set()
             while not session.online.wait(_POLL_S):
                 if session.abandoned or self._stop_event.is_set():
                     return
-        if not due:
+        if image is None or not due:
             self._health.frame_dropped()
             return
         rotated = rotate(image, self._rotation)

@@ -23,13 +23,26 @@ class StreamTimeSampler:
         self._origin: float | None = None
         self._next_tick_number = 1
 
+    def would_take(self, ts: float) -> bool:
+        """Whether due(ts) would pick the frame at stream time `ts`, without picking it: no state changes.
+
+        The reader asks this before fetching a frame's image, so that only the frames it takes are retrieved.
+        """
+        if self._origin is None:
+            return True
+        return ts + _EPSILON_S >= self._origin + self._next_tick_number * self._period
+
     def due(self, ts: float) -> bool:
-        """Whether the frame at stream time `ts` is to be analysed. Call once per frame, in stream order."""
+        """Whether the frame at stream time `ts` is to be analysed, and if so picks it (the grid moves on).
+
+        Call it for each usable frame, in stream order; a frame it is not called for (a corrupt one) does not use
+        up a tick, so the next usable frame takes it.
+        """
+        if not self.would_take(ts):
+            return False
         if self._origin is None:
             self._origin = ts
             return True
-        if ts + _EPSILON_S < self._origin + self._next_tick_number * self._period:
-            return False
         self._next_tick_number = math.floor((ts - self._origin) / self._period + _EPSILON_S) + 1
         return True
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import cv2
@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from cameras._capture import enable_metadata_rotation, release_quietly
 from cameras._checks import positive_seconds
-from cameras.base import FrameSource, SourceError, SourceStalled
+from cameras.base import SourceError, SourceStalled, SplitFrameSource
 
 _CAPTURE_OPTIONS_VAR = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 
@@ -52,25 +52,46 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
 
 
-class _LiveCapture(FrameSource):
-    """A cv2.VideoCapture on a live device or stream; timestamp is time.monotonic() at capture."""
+class _LiveCapture(SplitFrameSource):
+    """A cv2.VideoCapture on a live device or stream; timestamp is time.monotonic() at capture.
+
+    grab() receives and decodes the next frame (VideoCapture.grab()), retrieve() converts it to BGR
+    (VideoCapture.retrieve()); a subclass says in _grab_failed() what a failed grab means.
+    """
 
     realtime = True
 
     def __init__(self) -> None:
         self._capture: cv2.VideoCapture | None = None
         self._timestamp = 0.0
+        self._retrievable = False  # a frame was grabbed and not yet retrieved
 
     @property
     def timestamp(self) -> float:
         return self._timestamp
 
-    def _grab(self) -> tuple[bool, npt.NDArray[Any] | None]:
+    def grab(self) -> bool:
         if self._capture is None:
-            raise SourceError(f"{self.description}: read() before open()")
-        ok, image = self._capture.read()
+            raise SourceError(f"{self.description}: grab() before open()")
+        self._retrievable = False
+        started = time.monotonic()
+        ok = self._capture.grab()
         self._timestamp = time.monotonic()
-        return ok, image
+        if not ok:
+            self._grab_failed(self._timestamp - started)
+        self._retrievable = True
+        return True
+
+    def _grab_failed(self, waited_s: float) -> NoReturn:
+        """Raises the SourceError that a failed grab after waited_s seconds means for this kind of camera."""
+        raise SourceError(f"{self.description} delivered no frame")
+
+    def retrieve(self) -> npt.NDArray[Any] | None:
+        if self._capture is None or not self._retrievable:
+            return None
+        self._retrievable = False
+        ok, image = self._capture.retrieve()
+        return image if ok else None
 
     def close(self) -> None:
         release_quietly(self._capture)
@@ -114,15 +135,10 @@ class NetworkStreamSource(_LiveCapture):
         enable_metadata_rotation(capture, self._auto_orient)
         self._capture = capture
 
-    def read(self) -> npt.NDArray[Any] | None:
-        started = time.monotonic()
-        ok, image = self._grab()
-        if ok:
-            return image
-        waited = time.monotonic() - started
-        if waited >= _TIMED_OUT_SHARE * self._read_timeout_s:
-            raise SourceStalled(f"no data from {self.description} for {waited:.1f} s (read timeout)")
-        # FFmpeg already skips undecodable packets; a failed read means the stream ended or the connection broke.
+    def _grab_failed(self, waited_s: float) -> NoReturn:
+        if waited_s >= _TIMED_OUT_SHARE * self._read_timeout_s:
+            raise SourceStalled(f"no data from {self.description} for {waited_s:.1f} s (read timeout)")
+        # FFmpeg already skips undecodable packets; a failed grab means the stream ended or the connection broke.
         raise SourceError(f"{self.description} ended or the connection was lost")
 
 
@@ -148,8 +164,5 @@ class UsbDeviceSource(_LiveCapture):
             raise SourceError(f"cannot open {self.description}: no such device, busy, or no permission")
         self._capture = capture
 
-    def read(self) -> npt.NDArray[Any] | None:
-        ok, image = self._grab()
-        if not ok:
-            raise SourceError(f"{self.description} delivered no frame (unplugged?)")
-        return image
+    def _grab_failed(self, waited_s: float) -> NoReturn:
+        raise SourceError(f"{self.description} delivered no frame (unplugged?)")

@@ -30,15 +30,9 @@ class Timeline:
         self, session: int, source_ts: float, *, clock_now: float, wall_now: datetime, realtime: bool
     ) -> tuple[float, datetime]:
         """(ts, wall_time) of a frame read at `clock_now`/`wall_now` with the source's timestamp `source_ts`."""
-        if session != self._session:
-            self._session = session
-            self._offset = 0.0
-            if self._last_ts is not None and self._last_clock is not None and source_ts <= self._last_ts:
-                since = max(clock_now - self._last_clock, _MIN_STEP_S)
-                self._offset = self._last_ts + since - source_ts
-        ts = source_ts + self._offset
-        if self._last_ts is not None and ts <= self._last_ts:
-            ts = self._last_ts + _MIN_STEP_S  # a source whose clock went backwards mid-session
+        ts, offset = self._shift(session, source_ts, clock_now)
+        self._session = session
+        self._offset = offset
         self._last_ts = ts
         self._last_clock = clock_now
         if realtime:
@@ -46,3 +40,24 @@ class Timeline:
         if self._wall_origin is None:
             self._wall_origin = wall_now - timedelta(seconds=ts)
         return ts, self._wall_origin + timedelta(seconds=ts)
+
+    def peek(self, session: int, source_ts: float, *, clock_now: float) -> float:
+        """The ts that place() with the same arguments would give, without placing the frame: no state changes.
+
+        The reader asks this before deciding whether a frame's image is worth fetching; a frame that then turns out
+        corrupt is never placed, as if it had not been read.
+        """
+        return self._shift(session, source_ts, clock_now)[0]
+
+    def _shift(self, session: int, source_ts: float, clock_now: float) -> tuple[float, float]:
+        """(ts, the session's offset) of a frame, from the state left by the frames placed before it."""
+        offset = self._offset
+        if session != self._session:
+            offset = 0.0
+            if self._last_ts is not None and self._last_clock is not None and source_ts <= self._last_ts:
+                since = max(clock_now - self._last_clock, _MIN_STEP_S)
+                offset = self._last_ts + since - source_ts
+        ts = source_ts + offset
+        if self._last_ts is not None and ts <= self._last_ts:
+            ts = self._last_ts + _MIN_STEP_S  # a source whose clock went backwards mid-session
+        return ts, offset

@@ -109,3 +109,38 @@ def test_timeline_spaces_offline_wall_times_like_the_video() -> None:
     walls = [timeline.place(1, ts, clock_now=0.0, wall_now=w, realtime=False)[1]
              for ts, w in zip([0.0, 0.5, 1.0], decoded_at, strict=True)]
     assert walls == [start, start + timedelta(seconds=0.5), start + timedelta(seconds=1.0)]
+
+
+def test_would_take_answers_like_due_without_changing_the_sampler() -> None:
+    timestamps = [i * 40 / 1000 for i in range(100)] + [9.0, 9.01, 9.5]  # with a gap
+    asking = StreamTimeSampler(2.0)
+    plain = StreamTimeSampler(2.0)
+    for ts in timestamps:
+        answers = {asking.would_take(ts) for _ in range(3)}  # asking repeatedly changes nothing
+        assert answers == {plain.due(ts)}
+        assert asking.due(ts) in answers
+    untouched = StreamTimeSampler(2.0)
+    assert untouched.would_take(5.0) and untouched.would_take(0.0)  # before the first frame: any frame is taken
+    assert untouched.due(0.0) and not untouched.would_take(0.48) and untouched.would_take(0.5)
+
+
+def test_a_frame_never_passed_to_due_leaves_its_tick_to_the_next_one() -> None:
+    sampler = StreamTimeSampler(2.0)
+    assert sampler.due(0.0)
+    assert sampler.would_take(0.52)  # taken if usable; it is not (corrupt): due() is not called for it
+    assert sampler.due(0.56)
+    assert not sampler.would_take(0.96)
+    assert sampler.would_take(1.0)
+
+
+def test_timeline_peek_gives_the_ts_place_will_give_and_changes_nothing() -> None:
+    wall = datetime(2025, 1, 1, tzinfo=UTC)
+    peeked, placed = Timeline(), Timeline()
+    steps = [(1, 0.0, 100.0), (1, 0.5, 100.5), (1, 0.4, 100.6), (2, 0.0, 102.5), (2, 0.04, 102.54),
+             (3, 5000.0, 103.0)]
+    for session, source_ts, clock_now in steps:
+        peeked.peek(99, 0.0, clock_now=clock_now + 7.0)  # peeks that are never placed leave no trace
+        ts = peeked.peek(session, source_ts, clock_now=clock_now)
+        assert placed.place(session, source_ts, clock_now=clock_now, wall_now=wall, realtime=True)[0] == ts
+        assert peeked.place(session, source_ts, clock_now=clock_now, wall_now=wall, realtime=True)[0] == ts
+    assert peeked.peek(2, 0.0, clock_now=104.0) == pytest.approx(5001.0)  # a session restart shifts the clock
