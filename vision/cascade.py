@@ -3,9 +3,10 @@
 Per window: the motion gate decides whether the window needs a fresh look (or reuses the last one); the person
 detector and the object detector run on the window crop (people confirmed across both: vision.person_ensemble) and
 the person detector again around the staff person's hands (phones are small), pose and face only on people in the
-staff zone, the face mesh only on the face crop, hands only when an object or a raised wrist makes them matter (and then,
-when configured, an ImageNet classifier on crops around the hands for phone evidence: vision.hand_phone), and the
-sign check only while nobody is in the staff zone. `naive=True` runs every model everywhere on every frame (the
+staff zone, the face mesh only on the face crop, hands only when an object or a raised wrist makes them matter (and
+then, when configured, an ImageNet classifier on crops around the hands for phone evidence: vision.hand_phone), and
+the sign check only while nobody is in the staff zone. The full look at a window's staff runs on a schedule
+(vision.look_schedule). `naive=True` runs every model everywhere on every frame (the
 benchmark baseline).
 A person found in several windows' crops is reported once, at one window (vision.window_assignment).
 """

@@ -13,8 +13,9 @@
                                 train-heads|promote|rollback|loso|adapt-curve|shadow-report mounted on it
     counterwatch.cli.dataset    dataset export|import
     counterwatch.cli.eval       eval persons|frames|clip|clips
-    counterwatch.cli.bench      bench perception|pipeline|heads|durability (what they measure: bench/perception.py,
-                                bench/pipeline.py, bench/heads.py; durability: monitor_api.storage.durability)
+    counterwatch.cli.bench      bench perception|pipeline|heads|soak|durability (what they measure: bench/perception.py,
+                                bench/pipeline.py, bench/heads.py, bench/soak.py; durability:
+                                monitor_api.storage.durability)
     counterwatch.cli.purge      purge
     counterwatch.cli.calendar   calendar update
 

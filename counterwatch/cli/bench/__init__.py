@@ -46,28 +46,27 @@ def perception(config_path: str, repeat: int, frames: int, as_json: bool) -> Non
               help="Seconds per phase of the scripted scene (present, absent, present, absent with sign).")
 @click.option("--naive", "naive_only", is_flag=True, help="Measure only the naive mode (every model, every frame).")
 @click.option("--clip", "clips", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="Also compare both modes on a real clip (whole frame as one window): presence and incidents.")
+              help="A real clip (repeatable): measured with the whole frame as one window, and tiled with the other "
+                   "clips into the busy scene (one window per tile). No clip: no busy scene.")
+@click.option("--busy-s", default=60.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Seconds of stream time of the busy scene (analysed at 2 fps).")
+@click.option("--no-busy", "no_busy", is_flag=True, help="Skip the busy scene (the clips are still measured alone).")
+@click.option("--no-demo", "no_demo", is_flag=True, help="Skip the demo scene.")
 @click.option("--json", "as_json", is_flag=True)
 def bench_pipeline(config_path: str, windows: int, phase_s: float, naive_only: bool, clips: tuple[str, ...],
-                   as_json: bool) -> None:
-    """Cost per window per analysed frame (cascade + states + all rules), windows per core, vs naive, delays."""
+                   busy_s: float, no_busy: bool, no_demo: bool, as_json: bool) -> None:
+    """Cost per window per analysed frame with every rule and behaviour head on, cost-controlled vs naive, on the
+    busy scene (real clips tiled into one frame), each clip and the demo scene: ms per window, windows per core,
+    share of time per model, and whether both modes give the same incidents. Runs on one CPU core."""
     from counterwatch.cli.bench.pipeline import measure_pipeline
+    from counterwatch.cli.bench.pipeline_report import format_report
 
-    report = measure_pipeline(config_path, windows, phase_s, naive_only, clips)
+    report = measure_pipeline(config_path, windows, phase_s, naive_only, clips, busy_s=busy_s, demo=not no_demo,
+                              busy=not no_busy)
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
-    fps = report["analysis_fps"]
-    for mode, figures in report["modes"].items():
-        click.echo(f"{mode:16s} {figures['mean_ms_per_window']:6.1f} ms/window/frame -> "
-                   f"{figures['windows_per_core']:5.1f} windows per core at {fps:g} fps; absence incidents "
-                   f"{figures['absence_incidents']}, delay after dwell {figures['stream_delay_after_dwell_s']} s "
-                   f"+ {figures['processing_delay_ms_p50']} ms processing")
-    for row in report.get("clips", []):
-        click.echo(f"clip {row['clip']}: {row['frames']} frames, same presence {row['same_presence']}, same incidents "
-                   f"{row['same_incidents']}, ms/frame {row['mean_frame_ms']}")
-    if "speedup_vs_naive" in report:
-        click.echo(f"speedup vs naive: {report['speedup_vs_naive']}x; same incidents: {report['same_incidents']}")
+    click.echo(format_report(report))
 
 
 @bench.command("heads")
@@ -104,3 +103,80 @@ def bench_durability(context: click.Context) -> None:
     from monitor_api.storage.durability import main
 
     raise SystemExit(main(list(context.args)))
+
+
+@bench.command("soak")
+@click.option("--clip", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Real footage the camera loops in real time (one window over the whole frame).")
+@click.option("--minutes", default=60.0, show_default=True, type=click.FloatRange(0.1, 7 * 24 * 60),
+              help="Soak length, counted from the moment every camera is online.")
+@click.option("--sample-s", default=10.0, show_default=True, type=click.FloatRange(0.5, 3600),
+              help="Seconds between memory samples of every process.")
+@click.option("--warmup-min", default=5.0, show_default=True, type=click.FloatRange(0, None),
+              help="Minutes left out of the slope that decides the verdict (caches, model arenas, evidence ring).")
+@click.option("--fps", default=2.0, show_default=True, type=click.FloatRange(0.1, 30),
+              help="Analysis frames per second of the camera.")
+@click.option("--samples-out", type=click.Path(dir_okay=False, writable=True),
+              help="Write every sample (t_s, time, pid, role, rss_bytes, uss_bytes) to this CSV file.")
+@click.option("--json", "as_json", is_flag=True)
+def bench_soak(clip: str, minutes: float, sample_s: float, warmup_min: float, fps: float, samples_out: str | None,
+               as_json: bool) -> None:
+    """Memory soak of `counterwatch run`: RSS of the runner and each worker over time, slope after warm-up (MB/h)."""
+    from counterwatch.cli.bench.soak import TARGET_MB_PER_H, SoakError, SoakStopError, measure_soak
+
+    def fail(error: SoakError) -> None:
+        for line in error.stderr_tail:
+            click.echo(f"  | {line}", err=True)
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(1)
+
+    try:
+        report = measure_soak(clip, minutes, sample_s, warmup_min, fps, samples_out,
+                              progress=lambda line: click.echo(line, err=True))
+    except SoakStopError as error:
+        report = error.report
+        _print_soak(report, as_json, TARGET_MB_PER_H)
+        fail(error)
+    except SoakError as error:
+        fail(error)
+    _print_soak(report, as_json, TARGET_MB_PER_H)
+
+
+def _print_soak(report: dict, as_json: bool, target: float) -> None:
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+
+    def figure(value: float | None, form: str) -> str:
+        return "-" if value is None else format(value, form)
+
+    click.echo(f"soak of counterwatch run on {report['clip']} (looping, real time, {report['analysis_fps']:g} fps): "
+               f"{report['minutes']:g} min from every camera online ({report['ready_after_s']} s after launch), "
+               f"a sample every {report['sample_s']:g} s, warm-up {report['warmup_min']:g} min")
+    click.echo(f"{'process':22s} {'pid':>7s} {'samples':>7s} {'MB':3s} {'start':>7s} {'warm-up':>7s} {'end':>7s} "
+               f"{'max':>7s}  {'MB/h after warm-up':>18s}  {'MB/min first 5 min':>18s}  verdict")
+    for row in report["processes"]:
+        rss, slope, error = row["rss_mb"], row["slope_after_warmup_mb_per_h"], row["slope_after_warmup_stderr_mb_per_h"]
+        late = figure(slope, "+.2f") + ("" if error is None else f" ± {error:.2f}")
+        click.echo(f"{row['role']:22s} {row['pid']:7d} {row['samples']:7d} RSS {rss['start']:7.1f} "
+                   f"{figure(rss['after_warmup'], '7.1f')} {rss['end']:7.1f} {rss['max']:7.1f}  {late:>18s}  "
+                   f"{figure(row['slope_first_5min_mb_per_min'], '+.3f'):>18s}  {row['verdict']}")
+        if row["uss_mb"] is not None:
+            uss = row["uss_mb"]
+            click.echo(f"{'':22s} {'':7s} {'':7s} USS {uss['start']:7.1f} {figure(uss['after_warmup'], '7.1f')} "
+                       f"{uss['end']:7.1f} {uss['max']:7.1f}  "
+                       f"{figure(row['uss_slope_after_warmup_mb_per_h'], '+.2f'):>18s}")
+    if report["meets_target"]:
+        click.echo(f"target flat within {target:g} MB/h after warm-up: met by every process")
+    elif report["meets_target"] is None:
+        click.echo(f"target flat within {target:g} MB/h after warm-up: not measured (the soak ended within the "
+                   f"warm-up for {', '.join(report['not_measured'])})")
+    else:
+        click.echo(f"target flat within {target:g} MB/h after warm-up: not met by {', '.join(report['not_flat'])}")
+    after_warmup_min = report["minutes"] - report["warmup_min"]
+    if after_warmup_min < 30:
+        click.echo(f"note: {after_warmup_min:g} min after warm-up is short for a slope of {target:g} MB/h: read the "
+                   f"± (standard error) before the verdict")
+    stop = report["stop"]
+    click.echo(f"stopped with {stop['signal']}: exit code {stop['exit_code']} after {stop['seconds']} s"
+               f"{' (killed: no exit in time)' if stop['killed_after_timeout'] else ''}")
