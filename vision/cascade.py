@@ -34,7 +34,7 @@ from models.base import (
 from models.types import Box, Detection, Pose
 from vision.face_geometry import head_pitch_degrees, mean_eye_aspect_ratio
 from vision.hand_phone import hand_phone_detections
-from vision.look_schedule import Look, LookSchedule, carry, match
+from vision.look_schedule import Confirmation, Look, LookSchedule, carry, match
 from vision.motion import MotionGate
 from vision.observation import Observation, Person, SignReading, WindowMotion
 from vision.person_ensemble import CANDIDATE_MIN_SCORE, confirm_people, merge_objects
@@ -57,6 +57,7 @@ CASCADE_LIMITS: dict[str, tuple[float, float]] = {
     "max_staff_per_window": (1, 4),
     "ocr_interval_s": (0.1, 600.0),
     "look_interval_s": (0.0, 60.0),
+    "confirm_interval_s": (0.0, 600.0),
 }
 
 
@@ -73,6 +74,10 @@ class CascadeSettings:
     # A full look at a window's staff (behaviour cues, heads) at least this often; the person detector runs on
     # every analysed frame (vision.look_schedule). 0: a full look on every analysed frame.
     look_interval_s: float = 1.0
+    # The second detector confirms a window's people at a look at least this often, and at the next look when the
+    # person detector finds someone it has not confirmed; in between its boxes follow the people (look_schedule).
+    # 0: at every look.
+    confirm_interval_s: float = 5.0
 
     def __post_init__(self) -> None:
         for name, (low, high) in CASCADE_LIMITS.items():
@@ -105,6 +110,7 @@ class _WindowResult:
     persons: tuple[Person, ...]
     objects: tuple[Detection, ...]
     looked: bool = True  # the full look ran (False: the person detector alone, with the last look carried over)
+    complete: bool = True  # nothing was carried over from earlier frames (people confirmed and measured afresh)
 
 
 _P = ParamSpec("_P")
@@ -136,7 +142,7 @@ class PerceptionCascade:
         self._signs = SignReader(models.marker, models.text_reader, ocr_interval_s=settings.ocr_interval_s)
         self._gate = MotionGate(regions, threshold=settings.motion_threshold, recheck_s=settings.static_recheck_s)
         self._last: dict[str, _WindowResult] = {}
-        self._schedule = LookSchedule(settings.look_interval_s)
+        self._schedule = LookSchedule(settings.look_interval_s, settings.confirm_interval_s)
 
     def observe(self, frame: Frame) -> Observation:
         timer = _Timer()
@@ -153,9 +159,14 @@ class PerceptionCascade:
         for region in self._regions:
             score = self._gate.measure(image, region.window_id)
             fresh = self._naive or self._gate.needs_analysis(region.window_id, score, frame.ts)
+            last = self._last.get(region.window_id)
+            # A still window reuses its last result: make that a complete one (a full look, people confirmed afresh)
+            # rather than one carried over from earlier frames.
+            complete = not fresh and last is not None and not last.complete
             crop_box = grow_box(region.bounds("staff_zone", width, height), self._settings.crop_margin, width, height)
-            if fresh:
-                result = self._analyse_area(image, crop_box, region, frame.ts, timer)
+            if fresh or complete:
+                fresh = True
+                result = self._analyse_area(image, crop_box, region, frame.ts, timer, complete=complete)
                 self._last[region.window_id] = result
                 self._gate.mark_analysed(region.window_id, frame.ts)
             else:
@@ -175,9 +186,9 @@ class PerceptionCascade:
                            tuple(objects), tuple(signs), tuple(motion), tuple(timer.entries))
 
     def _analyse_area(self, image: npt.NDArray[Any], area: Box, region: WindowRegion | None, ts: float,
-                      timer: _Timer) -> _WindowResult:
+                      timer: _Timer, *, complete: bool = False) -> _WindowResult:
         """People and objects in `area`. At a window, between full looks (vision.look_schedule) only the person
-        detector runs; the last look confirms its people and lends them its measurements."""
+        detector runs: the last confirmation confirms its people and the last look lends them its measurements."""
         height, width = image.shape[:2]
         patch = crop(image, area, min_side=self._settings.crop_min_px, max_side=1280)
         if patch is None:
@@ -191,22 +202,34 @@ class PerceptionCascade:
                                                             min_score=min_score)]
             people_found: Sequence[Detection] = found
             objects = tuple(d for d in found if d.label != "person" and d.score >= settings.object_min_score)
-            look = not scheduled or self._look_due(region, ts, found, width, height)
+            look = complete or not scheduled or self._look_due(region, ts, found, width, height)
+            confirmed = True
         else:
             first = [_to_frame(d, patch) for d in timer.run(
                 "person_detector", self._models.person_detector.detect, patch.image,
                 min_score=min(min_score, CANDIDATE_MIN_SCORE))]
-            look = not scheduled or self._look_due(region, ts, first, width, height)
-            last = None if look or region is None else self._schedule.last(region.window_id)
-            if last is None:
+            look = complete or not scheduled or self._look_due(region, ts, first, width, height)
+            window = region.window_id if scheduled and region is not None else None
+            confirmation = None if window is None else self._schedule.confirmation(window)
+            found_people = [d for d in first if d.label == "person"]
+            confirmed = window is None or confirmation is None or complete or (look and self._schedule.confirm_due(
+                window, ts, [d for d in found_people if d.score >= settings.person_min_score], found_people))
+            if confirmed:
                 second = [_to_frame(d, patch) for d in timer.run(
                     "detector", self._models.detector.detect, patch.image,
                     min_score=min(min_score, CANDIDATE_MIN_SCORE))]
                 second_people = tuple(d for d in second if d.label == "person")
-                earlier: Sequence[Detection] = [d for d in second if d.label != "person"]
+                earlier: Sequence[Detection] = tuple(d for d in second if d.label != "person")
+                if window is not None:
+                    self._schedule.confirmed(window, Confirmation(ts, second_people, tuple(earlier)))
             else:
-                second_people, earlier = last.people, last.objects
+                assert window is not None and confirmation is not None  # not confirmed: a scheduled window
+                last = self._schedule.last(window)
+                second_people = confirmation.people
+                earlier = confirmation.objects if look or last is None else last.objects
             people_found = confirm_people(first, second_people)
+            if window is not None:
+                self._schedule.follow(window, found_people, ts)
             objects = tuple(d for d in merge_objects([d for d in first if d.label != "person"], earlier)
                             if d.score >= settings.object_min_score)
         people = sorted((d for d in people_found if d.label == "person" and d.score >= settings.person_min_score),
@@ -234,9 +257,10 @@ class PerceptionCascade:
             persons.append(person)
         if scheduled and look and region is not None:
             self._schedule.record(region.window_id, Look(
-                ts, second_people, objects, tuple(in_depth), hands_checked_any,
-                any(_wrist_raised(p) for p in in_depth)))
-        return _WindowResult(tuple(persons), objects, look)
+                ts, objects, tuple(in_depth), hands_checked_any, any(_wrist_raised(p) for p in in_depth)))
+        # Complete: nothing in this result was carried over from earlier frames (a still window may keep it).
+        carried = (not confirmed and bool(second_people)) or (last_look is not None and bool(last_look.persons))
+        return _WindowResult(tuple(persons), objects, look, not carried)
 
     def _look_due(self, region: WindowRegion | None, ts: float, found: Sequence[Detection], width: int,
                   height: int) -> bool:

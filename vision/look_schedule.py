@@ -5,8 +5,13 @@ over a dwell of tens of seconds, so measuring it about once a second (`CascadeSe
 same shares and counts. A full look runs the second detector on the window crop (people confirmed across both
 detectors: vision.person_ensemble), the detector around the hands, pose, face, face mesh, hands and the phone
 classifier, and the behaviour heads score the main staff person. Between looks a person the person detector finds
-again (IoU with a person of the last look) carries that look's pose, face and hands, moved with the box, and the
-look's person boxes of the second detector confirm this frame's people.
+again (IoU with a person of the last look) carries that look's pose, face and hands, moved with the box.
+
+The second detector confirms people (vision.person_ensemble). A person stays the person it was confirmed as while
+the person detector keeps finding them, so the second detector runs at most every `confirm_interval_s` (at a look),
+or at the next look when the person detector finds someone it has not confirmed or no longer finds someone it has.
+Its person boxes follow the boxes of the people they were matched to, frame by frame, and confirm them in between; a
+box the person detector stops finding is kept for at most one look interval.
 
 A look is taken at once, whatever the interval, when:
 - a staff person is not one of the last look's (someone arrived, or moved too far to be matched);
@@ -26,11 +31,43 @@ CARRY_MIN_IOU = 0.3  # a person this close to one of the last look's persons is 
 
 
 @dataclass(frozen=True)
+class Confirmation:
+    """The second detector's last run on a window crop, in frame pixels."""
+
+    ts: float
+    people: tuple[Detection, ...]  # its person boxes, each moved along with the person it was matched to since
+    objects: tuple[Detection, ...]  # its other objects
+    seen_at: tuple[float, ...] = ()  # per person box: when the person detector last found that person (or ts)
+
+    def __post_init__(self) -> None:
+        if not self.seen_at:
+            object.__setattr__(self, "seen_at", (self.ts,) * len(self.people))
+        if len(self.seen_at) != len(self.people):
+            raise ValueError("Confirmation.seen_at must have one time per person box")
+
+
+def follow(people: Sequence[Detection], found: Sequence[Detection], min_iou: float = CARRY_MIN_IOU,
+           ) -> tuple[int | None, ...]:
+    """For each of `people`, the index of the person of `found` it overlaps most (at least `min_iou`, one to one),
+    else None."""
+    pairs = sorted(((p.box.iou(f.box), i, j) for i, p in enumerate(people) for j, f in enumerate(found)),
+                   reverse=True)
+    matched: dict[int, int] = {}
+    taken: set[int] = set()
+    for iou, i, j in pairs:
+        if iou < min_iou:
+            break
+        if i not in matched and j not in taken:
+            matched[i] = j
+            taken.add(j)
+    return tuple(matched.get(i) for i in range(len(people)))
+
+
+@dataclass(frozen=True)
 class Look:
     """What one full look at a window found, in frame pixels."""
 
     ts: float
-    people: tuple[Detection, ...]  # the second detector's person boxes on the window crop (for confirmation)
     objects: tuple[Detection, ...]  # everything but persons: window crop, around the hands, hand crops
     persons: tuple[Person, ...]  # the staff analysed in depth, with pose, face, eyes and hands
     hands_checked: bool  # something hand-held or a raised wrist made the hands matter for someone
@@ -60,14 +97,18 @@ def carry(looked: Person, person: Person) -> Person:
 
 
 class LookSchedule:
-    """Per window: the last look and whether the next frame needs one. `interval_s` 0 looks on every frame."""
+    """Per window: the last look and whether the next frame needs one, and the second detector's last confirmation.
+    `interval_s` 0 looks on every frame; `confirm_interval_s` 0 runs the second detector at every look."""
 
-    def __init__(self, interval_s: float) -> None:
-        if interval_s < 0:
-            raise ValueError(f"interval_s must be >= 0, got {interval_s}")
+    def __init__(self, interval_s: float, confirm_interval_s: float = 0.0) -> None:
+        for name, value in (("interval_s", interval_s), ("confirm_interval_s", confirm_interval_s)):
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
         self._interval_s = interval_s
+        self._confirm_interval_s = confirm_interval_s
         self._looks: dict[str, Look] = {}
         self._started: dict[str, bool] = {}  # window -> the last look started to see a hand-held object
+        self._confirmations: dict[str, Confirmation] = {}
 
     def last(self, window_id: str) -> Look | None:
         return self._looks.get(window_id)
@@ -80,6 +121,40 @@ class LookSchedule:
         if look.wrist_raised or self._started.get(window_id, False):
             return True
         return any(match(look.persons, box) is None for box in staff_boxes)
+
+    def confirmation(self, window_id: str) -> Confirmation | None:
+        return self._confirmations.get(window_id)
+
+    def confirm_due(self, window_id: str, ts: float, people: Sequence[Detection],
+                    candidates: Sequence[Detection]) -> bool:
+        """Does this look need the second detector? Yes by the interval, for someone among `people` (the person
+        detector's people this frame) it has not confirmed, and for someone it confirmed whom none of `candidates`
+        (the person detector's boxes down to the candidate score) overlaps: gone, or missed by the person detector."""
+        last = self._confirmations.get(window_id)
+        if self._confirm_interval_s == 0 or last is None or not last.ts <= ts < last.ts + self._confirm_interval_s:
+            return True
+        if any(all(person.box.iou(other.box) < CARRY_MIN_IOU for other in last.people) for person in people):
+            return True
+        return any(all(other.box.iou(found.box) < CARRY_MIN_IOU for found in candidates) for other in last.people)
+
+    def confirmed(self, window_id: str, confirmation: Confirmation) -> None:
+        self._confirmations[window_id] = confirmation
+
+    def follow(self, window_id: str, found: Sequence[Detection], ts: float) -> None:
+        """Move the confirmation's person boxes along with the people the person detector found this frame. A box
+        the person detector has not found for `interval_s` is dropped: nobody is carried into a still scene."""
+        last = self._confirmations.get(window_id)
+        if last is None:
+            return
+        people, seen = [], []
+        for person, seen_at, index in zip(last.people, last.seen_at, follow(last.people, found), strict=True):
+            if index is not None:
+                people.append(replace(person, box=found[index].box))
+                seen.append(ts)
+            elif ts - seen_at <= self._interval_s:
+                people.append(person)
+                seen.append(seen_at)
+        self._confirmations[window_id] = replace(last, people=tuple(people), seen_at=tuple(seen))
 
     def record(self, window_id: str, look: Look) -> None:
         previous = self._looks.get(window_id)

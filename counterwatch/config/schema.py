@@ -208,6 +208,10 @@ class PerceptionConfig(Strict):
                                       "detector runs on every analysed frame, and a newcomer, a raised wrist or a "
                                       "hand-held object appearing bring the next look forward. 0: a full look on "
                                       "every analysed frame.")
+    confirm_interval_s: float = _limited("confirm_interval_s", 5.0, "The object detector confirms the person "
+                                         "detector's people at a look at least this often, and at the next look "
+                                         "when someone not yet confirmed appears; in between its boxes follow the "
+                                         "people. 0: at every look.")
     max_staff_per_window: int = _limited("max_staff_per_window", 2, "People in one staff zone analysed in depth "
                                          "(pose, face, hands); a visitor is the second.")
     ocr_confirm: bool = Field(default=True, description="Confirm a seen pause marker by reading the sign text.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.types import Box
+from models.types import Box, Detection
 from tests.vision.fakes import (
     CUP,
     PERSON,
@@ -22,7 +22,7 @@ from tests.vision.fakes import (
     scene,
 )
 from vision.cascade import CascadeSettings, PerceptionCascade
-from vision.look_schedule import LookSchedule, carry, match
+from vision.look_schedule import LookSchedule, carry, follow, match
 from vision.observation import Person
 from vision.regions import WindowRegion
 
@@ -56,7 +56,8 @@ def test_between_looks_only_the_person_detector_runs_and_the_last_look_carries_o
     names = [model_names(o.timings_ms) for o in observations]
     assert "detector" in names[0] and "pose" in names[0] and "face_detector" in names[0]
     assert names[1] == ["person_detector"]
-    assert "detector" in names[2] and "pose" in names[2]
+    # The next look (1 s): pose again, but the person stays confirmed: the object detector waits for confirm_interval_s
+    assert "pose" in names[2] and "detector" not in names[2]
     assert [m.looked for o in observations for m in o.motion] == [True, False, True]
     assert [m.analysed for o in observations for m in o.motion] == [True, True, True]
     first, between = observations[0].persons[0], observations[1].persons[0]
@@ -115,3 +116,64 @@ def test_the_schedule_unit() -> None:
     assert match([person], moved.box) is person and match([person], Box(50, 50, 60, 70)) is None
     carried = carry(person, moved)
     assert carried.box == moved.box and carried.score == 0.8
+
+
+def _detector_runs(observations) -> list[bool]:
+    return ["detector" in model_names(o.timings_ms) for o in observations]
+
+
+def test_the_object_detector_confirms_at_most_every_confirm_interval_and_its_boxes_follow_the_person() -> None:
+    cascade, _ = _cascade(confirm_interval_s=5.0)
+    # The person walks 10 px a frame for 6 s: after 3 s they are far from where the object detector last saw them.
+    observations = _run(cascade, [(scene(_staff(10 * i)), 0.5 * i) for i in range(13)])
+    assert _detector_runs(observations) == [True] + [False] * 9 + [True] + [False] * 2
+    # Confirmed all along (geometric mean 0.9), though the first confirmation's box is 100 px behind at 5 s.
+    assert all(o.persons and o.persons[0].score > 0.8 for o in observations)
+
+
+def test_someone_not_yet_confirmed_brings_the_object_detector_in_at_the_next_look() -> None:
+    cascade, _ = _cascade(confirm_interval_s=60.0)
+    visitor = ((200, 60, 260, 200), PERSON_2)
+    observations = _run(cascade, [(scene(_staff()), 0.0), (scene(_staff(2)), 1.0),
+                                  (scene(_staff(4), visitor), 2.0), (scene(_staff(6), visitor), 3.0)])
+    assert _detector_runs(observations) == [True, False, True, False]
+    assert len(observations[3].persons) == 2 and all(p.score > 0.7 for p in observations[3].persons)
+
+
+def test_confirm_interval_zero_runs_the_object_detector_at_every_look() -> None:
+    cascade, _ = _cascade(confirm_interval_s=0.0)
+    observations = _run(cascade, [(scene(_staff(2 * i)), 0.5 * i) for i in range(5)])
+    assert _detector_runs(observations) == [True, False, True, False, True]
+
+
+def test_follow_pairs_each_box_with_its_best_match_one_to_one() -> None:
+    a, b = Detection("person", 0, 0.9, Box(0, 0, 10, 20)), Detection("person", 0, 0.8, Box(100, 0, 110, 20))
+    found = [Detection("person", 0, 0.7, Box(2, 0, 12, 20)), Detection("person", 0, 0.7, Box(1, 0, 11, 20))]
+    assert follow([a, b], found) == (1, None)
+
+
+def test_a_box_the_person_detector_stops_finding_is_dropped_after_the_look_interval() -> None:
+    from vision.look_schedule import Confirmation
+
+    schedule = LookSchedule(1.0, 5.0)
+    person = Detection("person", 0, 0.9, Box(0, 0, 10, 20))
+    schedule.confirmed("w", Confirmation(0.0, (person,), ()))
+    schedule.follow("w", [], 0.5)
+    assert len(schedule.confirmation("w").people) == 1  # not found for 0.5 s: kept
+    schedule.follow("w", [], 1.5)
+    assert schedule.confirmation("w").people == ()  # 1.5 s: dropped
+
+
+def test_someone_confirmed_whom_the_person_detector_loses_brings_the_object_detector_in() -> None:
+    # The person detector sees only PERSON; the object detector also sees PERSON_2 (say, in infrared).
+    colours = {PERSON: ("person", 0.9), PERSON_2: ("person", 0.8)}
+    models = fake_models(person_detector=FakeDetector(Painted({PERSON: ("person", 0.9)}), name="person"),
+                         detector=FakeDetector(Painted(colours)), pose=FakePose(UPRIGHT))
+    cascade = PerceptionCascade(models, (W1,), CascadeSettings(motion_threshold=0.0, confirm_interval_s=60.0))
+    seen_by_both = [(scene(_staff(2 * i)), 0.5 * i) for i in range(3)]
+    only_second = [(scene(((80 + 2 * i, 54, 150 + 2 * i, 198), PERSON_2)), 1.5 + 0.5 * i) for i in range(4)]
+    observations = _run(cascade, seen_by_both + only_second)
+    # 0 s: first look; 1 s: a look, both still agree; 2 s and 3 s: looks at someone the person detector misses
+    assert _detector_runs(observations) == [True, False, False, False, True, False, True]
+    # Kept (half score) on the frames between, for at most a look interval, never carried into a still scene
+    assert [len(o.persons) for o in observations] == [1, 1, 1, 1, 1, 1, 1]
