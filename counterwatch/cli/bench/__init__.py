@@ -142,6 +142,29 @@ def bench_soak(clip: str, minutes: float, sample_s: float, warmup_min: float, fp
     _print_soak(report, as_json, TARGET_MB_PER_H)
 
 
+@bench.command("latency")
+@click.option("--config", "config_path", default="configs/demo.yaml", show_default=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="Hall config to copy (its cameras play the scene; database and evidence in a temporary directory).")
+@click.option("--seconds", default=200.0, show_default=True, type=click.FloatRange(1, 24 * 3600),
+              help="How long to listen to the live feed, counted from every camera online.")
+@click.option("--scene", type=click.Path(exists=True, dir_okay=False),
+              help="Video every camera loops in real time instead of the demo scene rendered for the run.")
+@click.option("--json", "as_json", is_flag=True)
+def bench_latency(config_path: str, seconds: float, scene: str | None, as_json: bool) -> None:
+    """Alert latency of `counterwatch run`: from the frame that reached the dwell to the live feed (target 1 s)."""
+    from counterwatch.cli.bench.latency import LatencyError, format_report, measure_latency
+
+    try:
+        report = measure_latency(config_path, seconds, scene, progress=lambda line: click.echo(line, err=True))
+    except LatencyError as error:
+        for line in error.stderr_tail:
+            click.echo(f"  | {line}", err=True)
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(1) from None
+    click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else format_report(report))
+
+
 def _print_soak(report: dict, as_json: bool, target: float) -> None:
     if as_json:
         click.echo(json.dumps(report, indent=2))
