@@ -34,7 +34,7 @@ from models.base import (
 from models.types import Box, Detection, Pose
 from vision.face_geometry import head_pitch_degrees, mean_eye_aspect_ratio
 from vision.hand_phone import hand_phone_detections
-from vision.look_schedule import Confirmation, Look, LookSchedule, carry, match
+from vision.look_schedule import Confirmation, Look, LookSchedule, carry, follow, match
 from vision.motion import MotionGate
 from vision.observation import Observation, Person, SignReading, WindowMotion
 from vision.person_ensemble import CANDIDATE_MIN_SCORE, confirm_people, merge_objects
@@ -211,9 +211,17 @@ class PerceptionCascade:
             look = complete or not scheduled or self._look_due(region, ts, first, width, height)
             window = region.window_id if scheduled and region is not None else None
             confirmation = None if window is None else self._schedule.confirmation(window)
-            found_people = [d for d in first if d.label == "person"]
-            confirmed = window is None or confirmation is None or complete or (look and self._schedule.confirm_due(
-                window, ts, [d for d in found_people if d.score >= settings.person_min_score], found_people))
+            found_people = [d for d in first if d.label == "person" and d.score >= settings.person_min_score]
+            confirmed = window is None or confirmation is None or complete or (
+                look and self._schedule.confirm_due(window, ts))
+            if not confirmed:
+                assert window is not None and confirmation is not None  # not confirmed: a scheduled window
+                second_people = confirmation.people
+                people_found = confirm_people(first, second_people)
+                # At a look, the second detector comes in when the carried confirmation no longer fits: someone the
+                # person detector finds is not confirmed, or someone confirmed is not found by it.
+                confirmed = look and not _agrees(found_people, second_people, people_found,
+                                                 settings.person_min_score)
             if confirmed:
                 second = [_to_frame(d, patch) for d in timer.run(
                     "detector", self._models.detector.detect, patch.image,
@@ -222,12 +230,11 @@ class PerceptionCascade:
                 earlier: Sequence[Detection] = tuple(d for d in second if d.label != "person")
                 if window is not None:
                     self._schedule.confirmed(window, Confirmation(ts, second_people, tuple(earlier)))
+                people_found = confirm_people(first, second_people)
             else:
-                assert window is not None and confirmation is not None  # not confirmed: a scheduled window
+                assert window is not None and confirmation is not None
                 last = self._schedule.last(window)
-                second_people = confirmation.people
                 earlier = confirmation.objects if look or last is None else last.objects
-            people_found = confirm_people(first, second_people)
             if window is not None:
                 self._schedule.follow(window, found_people, ts)
             objects = tuple(d for d in merge_objects([d for d in first if d.label != "person"], earlier)
@@ -352,6 +359,20 @@ def _head_box(person_box: Box, pose: Pose | None) -> Box:
     side = min(person_box.width, person_box.height) * 0.6
     cx = (person_box.x1 + person_box.x2) / 2
     return Box(cx - side / 2, person_box.y1, cx + side / 2, person_box.y1 + side)
+
+
+def _agrees(found: Sequence[Detection], carried: Sequence[Detection], fused: Sequence[Detection],
+            min_score: float) -> bool:
+    """Does the carried confirmation still fit? Every person the person detector found (`found`, at `min_score`) is
+    paired with a carried box of the second detector and comes out of the fusion as a person, and every carried box
+    that is a person by itself (at `min_score`) is paired with one of them."""
+    pairs = follow(carried, found)
+    if {j for j in pairs if j is not None} != set(range(len(found))):
+        return False
+    if any(j is None and box.score >= min_score for box, j in zip(carried, pairs, strict=True)):
+        return False
+    kept = {d.box for d in fused if d.score >= min_score}
+    return all(d.box in kept for d in found)
 
 
 def _hands_matter(person: Person, objects: tuple[Detection, ...]) -> bool:

@@ -9,7 +9,8 @@ again (IoU with a person of the last look) carries that look's pose, face and ha
 
 The second detector confirms people (vision.person_ensemble). A person stays the person it was confirmed as while
 the person detector keeps finding them, so the second detector runs at most every `confirm_interval_s` (at a look),
-or at the next look when the person detector finds someone it has not confirmed or no longer finds someone it has.
+or at a look where the carried confirmation no longer fits: the person detector finds someone it has not confirmed,
+or no longer finds someone it has.
 Its person boxes follow the boxes of the people they were matched to, frame by frame, and confirm them in between; a
 box the person detector stops finding is kept for at most one look interval.
 
@@ -125,17 +126,11 @@ class LookSchedule:
     def confirmation(self, window_id: str) -> Confirmation | None:
         return self._confirmations.get(window_id)
 
-    def confirm_due(self, window_id: str, ts: float, people: Sequence[Detection],
-                    candidates: Sequence[Detection]) -> bool:
-        """Does this look need the second detector? Yes by the interval, for someone among `people` (the person
-        detector's people this frame) it has not confirmed, and for someone it confirmed whom none of `candidates`
-        (the person detector's boxes down to the candidate score) overlaps: gone, or missed by the person detector."""
+    def confirm_due(self, window_id: str, ts: float) -> bool:
+        """Is the second detector due at this look by the interval? (The cascade also calls it in when the carried
+        confirmation no longer fits the people found.)"""
         last = self._confirmations.get(window_id)
-        if self._confirm_interval_s == 0 or last is None or not last.ts <= ts < last.ts + self._confirm_interval_s:
-            return True
-        if any(all(person.box.iou(other.box) < CARRY_MIN_IOU for other in last.people) for person in people):
-            return True
-        return any(all(other.box.iou(found.box) < CARRY_MIN_IOU for found in candidates) for other in last.people)
+        return self._confirm_interval_s == 0 or last is None or not last.ts <= ts < last.ts + self._confirm_interval_s
 
     def confirmed(self, window_id: str, confirmation: Confirmation) -> None:
         self._confirmations[window_id] = confirmation
