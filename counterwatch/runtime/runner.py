@@ -46,7 +46,9 @@ STATS_INTERVAL_S = 2.0
 def _worker_main(config_path: str, camera_ids: tuple[str, ...], out: mp.Queue, control: mp.Queue,
                  stop: Event, data_dir: str, parent_pid: int) -> None:  # pragma: no cover - runs in a child process
     from counterwatch.parent_watch import ParentWatch
+    from counterwatch.runtime.malloc_arenas import cap_malloc_arenas
 
+    cap_malloc_arenas()  # before any thread starts (the models' pools, the camera readers): see malloc_arenas
     parent = ParentWatch(parent_pid)
     parent.die_with_parent()  # before anything that takes time (models) or writes (evidence)
     from counterwatch.config import load_config
