@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from cameras.health import CameraHealth
 from counterwatch.incidents.events import IncidentEvent
@@ -41,6 +42,8 @@ logger = logging.getLogger("counterwatch.api")
 
 # (event, live-feed message about the stored incident); called after the commit, only for new events.
 StoredCallback = Callable[[IncidentEvent, dict[str, Any]], None]
+# Writes a message to the county outbox inside the transaction that stores it locally (counterwatch.county.edge).
+OutboxWriter = Callable[[Session, WorkerMessage], None]
 
 
 @register_sink
@@ -50,13 +53,15 @@ class DatabaseSink(IncidentSink):
     type = "database"
 
     def __init__(self, database: Database, *, evidence_store: EvidenceStore | None = None,
-                 on_stored: StoredCallback | None = None, retries: int = 3) -> None:
+                 on_stored: StoredCallback | None = None, retries: int = 3,
+                 outbox: OutboxWriter | None = None) -> None:
         if retries < 0:
             raise ValueError("DatabaseSink.retries must be >= 0")
         self._database = database
         self._evidence = evidence_store
         self._on_stored = on_stored
         self._retries = retries
+        self._outbox = outbox
         self._closed = False
 
     def deliver(self, event: IncidentEvent) -> None:
@@ -68,6 +73,8 @@ class DatabaseSink(IncidentSink):
                     new = ingest_event(session, event, evidence_store=self._evidence)
                     message = None
                     if new:
+                        if self._outbox is not None:
+                            self._outbox(session, event)  # committed with the event, or not at all
                         incident = session.get(IncidentRow, event.incident_id)
                         assert incident is not None
                         message = incident_message(event.kind.value, incident)
@@ -90,11 +97,13 @@ class PipelineBridge:
     """Handles every message the runner pumps (counterwatch.runtime.messages), for one hall (the runner's)."""
 
     def __init__(self, services: Services, hall_id: str, *, extra_sinks: tuple[IncidentSink, ...] = (),
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, outbox: OutboxWriter | None = None) -> None:
         self._services = services
         self._hall_id = hall_id
         self._extra_sinks = extra_sinks
-        self.sink = DatabaseSink(services.database, evidence_store=services.evidence, on_stored=self._stored)
+        self._outbox = outbox  # an edge of a county: everything stored here also goes to the centre
+        self.sink = DatabaseSink(services.database, evidence_store=services.evidence, on_stored=self._stored,
+                                 outbox=outbox)
         # A camera counts as observed across a pause in its analysed frames as long as a window status would still
         # read fresh (window_status_stale_s, at least three stats reports); an outage the camera reports itself
         # (offline, stalled) ends its span at once. `clock` (monotonic seconds) paces the writes.
@@ -130,18 +139,22 @@ class PipelineBridge:
                     return  # the API recorded the queue system's pause when it received it (routes/windows.py)
                 with services.database.write() as session:
                     record_pause_period(session, self._hall_id, message)
+                    self._forward(session, message)
             case CameraHealth():
                 status = services.live.update_camera(message)
                 services.hub.publish_threadsafe({
                     "type": "camera.state", "hall_id": status.hall_id or self._hall_id,
                     "camera_id": status.camera_id, "state": status.state, "reason": status.reason})
                 self.observed.camera_state(status.camera_id, status.state, message.last_frame_wall_time)
+                self._forward_alone(message)
             case WindowStatus():
                 live = services.live.update_window(self._hall_id, message)
                 services.hub.publish_threadsafe(window_live_message(self._hall_id, live))
+                self._forward_alone(message)
             case CameraStats():
                 services.live.record_stats(message)
                 self.observed.stats(message.camera_id, message.frames, message.last_frame_wall_time)
+                self._forward_alone(message)
             case SampledFrame():
                 # A frame the runner stored under DATA_DIR/samples/ joins the labelling queue (idempotent on its
                 # path), unless the disk is nearly full: then, as with evidence, the file is deleted (incidents
@@ -151,9 +164,20 @@ class PipelineBridge:
                     return
                 with services.database.write() as session:
                     record_label_sample(session, self._hall_id, message)
+                    self._forward(session, message)
                 self.stored_samples += 1
             case _:
                 logger.warning("ignoring a message of unknown type %s", type(message).__name__)
+
+    def _forward(self, session: Session, message: WorkerMessage) -> None:
+        if self._outbox is not None:
+            self._outbox(session, message)
+
+    def _forward_alone(self, message: WorkerMessage) -> None:
+        """Status and health have no local row: their outbox write is a transaction of its own."""
+        if self._outbox is not None:
+            with self._services.database.write() as session:
+                self._outbox(session, message)
 
     def _drop_sample(self, path: str) -> None:
         self.dropped_samples += 1

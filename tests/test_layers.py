@@ -1,8 +1,9 @@
 """The package layers import one way and no two modules import each other (directly or around a loop).
 
-Layers, top to bottom: the CLI (counterwatch.cli) -> the API, the runtime and the tools that drive the runtime or
-read the stored record (monitor_api, counterwatch.runtime, TOOLS) -> the application's domain (the rest of
-counterwatch: config, perception, rules, incidents, learning, evaluation, ...) -> vision -> models and cameras.
+Layers, top to bottom: the CLI (counterwatch.cli) -> the API, the runtime, the county link and the tools that drive
+the runtime or read the stored record (monitor_api, counterwatch.runtime, counterwatch.county, TOOLS) -> the
+application's domain (the rest of counterwatch: config, perception, rules, incidents, learning, evaluation, ...) ->
+vision -> models and cameras.
 Every import of a project module counts, also those inside functions."""
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ TOOLS = ("counterwatch.evaluation.clip_run", "counterwatch.evaluation.clip_repor
 def _rank(module: str) -> int:
     if module == "counterwatch.cli" or module.startswith("counterwatch.cli."):
         return 4
-    if module.startswith(("monitor_api", "counterwatch.runtime")) or module in TOOLS:
+    if module.startswith(("monitor_api", "counterwatch.runtime", "counterwatch.county")) or module in TOOLS:
         return 3
     if module.startswith("counterwatch"):
         return 2

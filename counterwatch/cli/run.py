@@ -16,6 +16,7 @@ import signal
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -40,6 +41,55 @@ def hall_queue_control(hall_id: str,
         set_queue_pause(window_id, paused)
 
     return control
+
+
+class EdgeLink:
+    """An edge's county link in `run`: the outbox writer for the bridge, the centre's commands, the uplink."""
+
+    def __init__(self, config, database, data_dir: Path, set_queue_pause: Callable[[str, bool], None]) -> None:
+        from counterwatch.county.edge import EdgeOutbox
+        from counterwatch.county.nats_link import LinkConfigError
+
+        assert config.uplink is not None
+        self._config, self._database, self._data_dir = config, database, data_dir
+        self._set_queue_pause = set_queue_pause
+        self.outbox = EdgeOutbox(config.hall.id, data_dir, status_every_s=config.uplink.status_every_s)
+        self._uplink: Any = None
+        try:
+            from counterwatch.county.nats_link import connect_options, edge_inbox
+
+            connect_options(config.uplink, config.base_dir, name="check", inbox_prefix=edge_inbox(config.hall.id))
+        except LinkConfigError as error:
+            raise click.ClickException(f"uplink: {error}") from None
+
+    def wrap_queue_control(self, control: Callable[[str, str, bool], None]) -> Callable[[str, str, bool], None]:
+        """Queue changes this edge's API receives also go to the centre (through the outbox)."""
+        def forward(hall: str, window_id: str, paused: bool) -> None:
+            control(hall, window_id, paused)
+            if hall == self._config.hall.id:
+                with self._database.write() as session:
+                    self.outbox.queue_change(session, window_id, paused, datetime.now(UTC))
+
+        return forward
+
+    def start(self, services) -> None:
+        from counterwatch.county.edge import EdgeCommands
+        from counterwatch.county.uplink import Uplink
+
+        def dropped(counts: dict[str, int]) -> None:
+            for kind, count in counts.items():
+                services.live.metrics.outbox_dropped.labels(kind).inc(count)
+
+        commands = EdgeCommands(self._config.hall.id, self._database, self.outbox, self._set_queue_pause,
+                                on_queue_change=lambda window, paused: services.live.set_queue_paused(
+                                    self._config.hall.id, window, paused))
+        self._uplink = Uplink(self._config.uplink, self._config.base_dir, self._config.hall.id, self._database,
+                              self._data_dir, commands=commands, report=services.live.set_link,
+                              dropped=dropped).start()
+
+    def stop(self) -> None:
+        if self._uplink is not None:
+            self._uplink.stop()
 
 
 @click.command()
@@ -82,9 +132,16 @@ def run(config_path: str, workers: int, seconds: float, host: str, port: int, no
     sweep_orphans_logged(database, data_dir, started - timedelta(seconds=ORPHAN_GRACE_S))
     runner = Runner(config, str(Path(config_path).resolve()), data_dir, workers=workers)
     settings = api_settings(config, cookie_secure=cookie_secure, expect_cameras=True, scoring_config=scoring_config)
+    edge = EdgeLink(config, database, data_dir, runner.set_queue_pause) if config.uplink is not None else None
+    control = hall_queue_control(config.hall.id, runner.set_queue_pause)
     services = build_services(settings, database=database,
-                              queue_control=hall_queue_control(config.hall.id, runner.set_queue_pause))
-    bridge = PipelineBridge(services, config.hall.id, extra_sinks=(JsonlSink(data_dir),))
+                              queue_control=edge.wrap_queue_control(control) if edge is not None else control)
+    bridge = PipelineBridge(services, config.hall.id, extra_sinks=(JsonlSink(data_dir),),
+                            outbox=edge.outbox if edge is not None else None)
+    if edge is not None:
+        edge.start(services)
+        click.echo(f"uplink: to {', '.join(config.uplink.servers if config.uplink else ())} (outbox in the hall "
+                   "database)")
     click.echo(f"counterwatch run: hall {config.hall.id}, {len(config.cameras)} camera(s) in {len(runner.groups)} "
                f"worker(s); incidents -> {database!r} and {data_dir / 'incidents.jsonl'}")
     server = None
@@ -124,6 +181,8 @@ def run(config_path: str, workers: int, seconds: float, host: str, port: int, no
         later_sweep.cancel()
         runner.stop()
         bridge.close()
+        if edge is not None:
+            edge.stop()
         if server is not None:
             server.stop()
         database.dispose()

@@ -78,6 +78,30 @@ def field_lines(path: str | Path, fields: Iterable[str]) -> dict[str, int | None
     return {field: _line_of(document, _parse_path(field)) for field in fields}
 
 
+def validation_issues(error: ValidationError, document: Any) -> list[ConfigIssue]:
+    """Each pydantic error of a loaded YAML document as a ConfigIssue with its field path and line."""
+    return [_issue_from_pydantic(item, document) for item in _without_echoes(error.errors())]
+
+
+def read_yaml_mapping(path: Path, what: str) -> Any:
+    """The YAML mapping in `path` (line numbers kept), or ConfigError naming the file's problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), [ConfigIssue("", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [ConfigIssue("", f"cannot read file: {exc}")]) from None
+    try:
+        document = YAML(typ="rt").load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(str(path), [ConfigIssue("", f"not valid YAML: {getattr(exc, 'problem', exc)}",
+                                                  mark.line + 1 if mark is not None else None)]) from None
+    if not isinstance(document, dict):
+        raise ConfigError(str(path), [ConfigIssue("", f"the file must be a YAML mapping ({what})")])
+    return document
+
+
 def _without_echoes(errors: list[ErrorDetails]) -> list[ErrorDetails]:
     """Drop a "too short" error on a list whose items already failed: pydantic reports the dropped items twice."""
     def inside(outer: tuple[int | str, ...], inner: tuple[int | str, ...]) -> bool:
@@ -157,6 +181,9 @@ def national_issues(entries: tuple[str, ...], base_dir: Path) -> Iterable[tuple[
 
 def cross_reference_issues(config: HallConfig) -> Iterable[tuple[str, str]]:
     """Checks that span sections: unique ids, references that resolve, every window covered exactly once."""
+    if config.uplink is not None and "." in config.hall.id:
+        yield "hall.id", (f"hall id {config.hall.id!r} is used in NATS subjects by the uplink, which take no '.': "
+                          "use letters, digits, '_' and '-'")
     window_ids = [w.id for w in config.windows]
     for i, window in enumerate(config.windows):
         if window.id in _duplicates(window_ids):

@@ -12,6 +12,7 @@ from counterwatch.behaviours import HEAD_BEHAVIOURS
 from counterwatch.config.base import Identifier, Point, Strict
 from counterwatch.config.calendar import Calendar, RosterEntry, StaffMember
 from counterwatch.config.rules import RulesConfig
+from counterwatch.config.uplink import UplinkConfig
 from vision.cascade import CASCADE_LIMITS
 
 
@@ -327,6 +328,8 @@ class HallConfig(Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig, description="Frame sampling for the "
                                      "labelling queue.")
+    uplink: UplinkConfig | None = Field(default=None, description="Send everything also to the county centre over "
+                                        "NATS JetStream (an edge node); absent: this hall stands alone.")
     base_dir: Path = Field(default=Path("."), exclude=True, description="Directory of the config file; set by the "
                            "loader, not in YAML.")
 

@@ -81,6 +81,19 @@ class WindowLive:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class LinkStatus:
+    """The county link now: connected, and (on an edge) the outbox's depth, the age of its oldest message and whether
+    it is full (low-value messages are being dropped)."""
+
+    role: str  # "edge" | "centre"
+    connected: bool
+    outbox_depth: int = 0
+    outbox_oldest_age_s: float = 0.0
+    outbox_full: bool = False
+    detail: str = ""
+
+
 class PipelineMetrics:
     """Prometheus metrics of one API instance, on its own registry (several apps in one process do not clash)."""
 
@@ -96,6 +109,20 @@ class PipelineMetrics:
         self.incident_events = Counter("counterwatch_incident_events_ingested", "Incident events stored (new only).",
                                        ["type", "kind"], registry=self.registry)
         self.subscribers = Gauge("counterwatch_live_subscribers", "Live-feed subscribers.", registry=self.registry)
+        # County deployment (counterwatch.county): the edge's uplink and the centre's consumer.
+        self.uplink_connected = Gauge("counterwatch_uplink_connected", "1 while the edge is connected to the "
+                                      "county's NATS servers.", registry=self.registry)
+        self.outbox_depth = Gauge("counterwatch_outbox_depth", "Messages in the edge's outbox, not yet acknowledged "
+                                  "by the county's JetStream.", registry=self.registry)
+        self.outbox_oldest_age = Gauge("counterwatch_outbox_oldest_age_seconds", "Age of the oldest message in the "
+                                       "edge's outbox (0 when empty).", registry=self.registry)
+        self.outbox_dropped = Counter("counterwatch_outbox_dropped", "Low-value messages dropped from a full "
+                                      "outbox.", ["kind"], registry=self.registry)
+        self.county_messages = Counter("counterwatch_county_messages", "Messages sent (edge) or stored (centre).",
+                                       ["kind", "result"], registry=self.registry)
+        self.county_rejected = Counter("counterwatch_county_rejected", "Messages the centre refused (wrong hall, "
+                                       "bad document, evidence checksum).", ["hall", "reason"],
+                                       registry=self.registry)
 
 
 class LiveState:
@@ -105,6 +132,7 @@ class LiveState:
         self._cameras: dict[str, CameraStatus] = {}
         self._windows: dict[tuple[str, str], WindowLive] = {}
         self._queue_paused: dict[tuple[str, str], bool] = {}
+        self._link: LinkStatus | None = None
         self.metrics = PipelineMetrics()
 
     # ---- cameras ------------------------------------------------------------------------------------------------
@@ -153,6 +181,18 @@ class LiveState:
     def window(self, hall_id: str, window_id: str) -> WindowLive | None:
         with self._lock:
             return self._windows.get((hall_id, window_id))
+
+    def set_link(self, status: LinkStatus) -> None:
+        """What the county link (an edge's uplink or the centre's consumer) reports; shown by /readyz and /metrics."""
+        with self._lock:
+            self._link = status
+        self.metrics.uplink_connected.set(1.0 if status.connected else 0.0)
+        self.metrics.outbox_depth.set(status.outbox_depth)
+        self.metrics.outbox_oldest_age.set(status.outbox_oldest_age_s)
+
+    def link(self) -> LinkStatus | None:
+        with self._lock:
+            return self._link
 
     def set_queue_paused(self, hall_id: str, window_id: str, paused: bool) -> None:
         with self._lock:

@@ -26,7 +26,7 @@ from monitor_api.storage.types import utcnow
 
 router = APIRouter(tags=["ops"])
 
-CheckName = Literal["database", "cameras", "disk"]
+CheckName = Literal["database", "cameras", "disk", "uplink"]
 
 
 class Readiness(BaseModel):
@@ -104,7 +104,12 @@ def readyz(_: Anyone, request: Request, services: ServicesDep) -> JSONResponse:
     probe = data_dir if data_dir.exists() else data_dir.parent
     free = shutil.disk_usage(probe).free if probe.exists() else 0
     disk_ok = free >= services.settings.min_free_bytes
-    failing = [name for name, ok in (("database", db_ok), ("cameras", cameras_ok), ("disk", disk_ok)) if not ok]
+    link = services.live.link()
+    # A cut link is normal for an edge (the outbox keeps everything): only a full outbox, which drops low-value
+    # messages, makes the node not ready.
+    link_ok = link is None or not link.outbox_full
+    failing = [name for name, ok in (("database", db_ok), ("cameras", cameras_ok), ("disk", disk_ok),
+                                     ("uplink", link_ok)) if not ok]
     body: dict[str, Any] = {"status": "not ready" if failing else "ready", "failing": failing}
     if detailed:
         body["checks"] = {"database": {"ok": db_ok, "detail": db_detail},
@@ -112,6 +117,11 @@ def readyz(_: Anyone, request: Request, services: ServicesDep) -> JSONResponse:
                                       "cameras": cameras},
                           "disk": {"ok": disk_ok, "free_bytes": free,
                                    "min_free_bytes": services.settings.min_free_bytes}}
+        if link is not None:
+            body["checks"]["uplink"] = {"ok": link_ok, "role": link.role, "connected": link.connected,
+                                        "outbox_depth": link.outbox_depth,
+                                        "outbox_oldest_age_s": round(link.outbox_oldest_age_s, 1),
+                                        "outbox_full": link.outbox_full, "detail": link.detail}
     return JSONResponse(body, status_code=503 if failing else 200)
 
 

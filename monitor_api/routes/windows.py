@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -14,8 +12,9 @@ from monitor_api.auth.principal import Principal
 from monitor_api.problems import ApiProblem, FieldError, problem_responses
 from monitor_api.schemas.status import PauseChangePublic, WindowStatusPublic
 from monitor_api.services import Services, ServicesDep
-from monitor_api.storage import record_audit, record_pause_period
-from monitor_api.storage.models import HallRow, PausePeriodRow, PauseSource, WindowRow
+from monitor_api.storage import record_audit
+from monitor_api.storage.models import HallRow, WindowRow
+from monitor_api.storage.pauses import apply_queue_change
 from monitor_api.storage.types import utcnow
 from monitor_api.window_status import window_statuses
 
@@ -25,14 +24,6 @@ router = APIRouter(prefix="/windows", tags=["windows"])
 
 HallParam = Annotated[str | None, Query(min_length=1, max_length=64)]
 _PAUSE_PROBLEMS = problem_responses(notes={422: "Invalid request; also no hall with a key valid for every hall"})
-
-
-@dataclass(frozen=True)
-class _QueuePause:  # what record_pause_period needs (counterwatch.rules.pause.PausePeriod's shape)
-    window_id: str
-    source: str
-    started_at: datetime
-    ended_at: datetime | None = None
 
 
 @router.get("", response_model=list[WindowStatusPublic], summary="Current status of every window")
@@ -80,17 +71,8 @@ def _change(services: Services, principal: Principal, window_id: str, hall: str 
         window = session.get(WindowRow, (hall_id, window_id)) if len(window_id) <= 64 else None
         if window is None or not window.active:
             raise ApiProblem(404, f"window {window_id!r} not found in hall {hall_id!r}")
-        open_period = session.scalars(select(PausePeriodRow).where(
-            PausePeriodRow.hall_id == hall_id, PausePeriodRow.window_id == window_id,
-            PausePeriodRow.source == PauseSource.QUEUE, PausePeriodRow.ended_at.is_(None))
-            .order_by(PausePeriodRow.started_at.desc()).limit(1)).first()
-        since = now
-        if paused and open_period is not None:
-            since = open_period.started_at  # repeated pause: the period already runs
-        elif paused:
-            record_pause_period(session, hall_id, _QueuePause(window_id, "queue", now))
-        elif open_period is not None:
-            record_pause_period(session, hall_id, _QueuePause(window_id, "queue", open_period.started_at, now))
+        period = apply_queue_change(session, hall_id, window_id, paused, now)
+        since = period.started_at if paused and period is not None else now  # a repeated pause: the period runs
         record_audit(session, principal.actor, "window.pause" if paused else "window.resume", "window",
                      f"{hall_id}/{window_id}", hall_id=hall_id, client_ip=principal.client_ip)
     services.live.set_queue_paused(hall_id, window_id, paused)

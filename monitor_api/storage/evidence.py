@@ -101,6 +101,11 @@ def _sha256_of(path: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+def sha256_of_file(path: Path) -> str:
+    """The hex sha256 of a file (FileNotFoundError when it is gone)."""
+    return _sha256_of(path)[1]
+
+
 def record_evidence(session: Session, incident: IncidentRow, files: list[tuple[EvidenceKind, str]],
                     store: EvidenceStore | None, now: datetime) -> None:
     """Attach the event's evidence files to the incident; set evidence_missing for any that cannot be kept.

@@ -70,3 +70,25 @@ def pause_periods(session: Session, hall_id: str, window_id: str, since: datetim
                     (PausePeriodRow.ended_at.is_(None)) | (PausePeriodRow.ended_at > since))
              .order_by(PausePeriodRow.started_at))
     return list(session.scalars(query))
+
+
+class _QueueChange:
+    def __init__(self, window_id: str, started_at: datetime, ended_at: datetime | None = None) -> None:
+        self.window_id, self.source, self.started_at, self.ended_at = window_id, "queue", started_at, ended_at
+
+
+def apply_queue_change(session: Session, hall_id: str, window_id: str, paused: bool,
+                       at: datetime) -> PausePeriodRow | None:
+    """A queue-system pause (opens a period unless one is open) or resume (closes the open one), as of `at`.
+    Returns the period touched, or None for a resume without an open period. Repeating a change is harmless."""
+    open_period = session.scalars(select(PausePeriodRow).where(
+        PausePeriodRow.hall_id == hall_id, PausePeriodRow.window_id == window_id,
+        PausePeriodRow.source == PauseSource.QUEUE, PausePeriodRow.ended_at.is_(None))
+        .order_by(PausePeriodRow.started_at.desc()).limit(1)).first()
+    if paused:
+        return open_period if open_period is not None else record_pause_period(
+            session, hall_id, _QueueChange(window_id, at))
+    if open_period is None:
+        return None
+    return record_pause_period(session, hall_id, _QueueChange(window_id, open_period.started_at,
+                                                              max(at, open_period.started_at)))

@@ -38,3 +38,14 @@ def open_hall_database(config: HallConfig, *, now: datetime | None = None) -> tu
         recovered = recover_open_incidents(session, now, hall_id=config.hall.id)
         pauses = recover_open_pause_periods(session, now, hall_id=config.hall.id)
     return database, StartupReport(revision, hall, tuple(recovered), pauses)
+
+
+def open_county_database(url: str, halls: tuple[HallConfig, ...]) -> tuple[Database, str | None]:
+    """The county centre's database: migrated to head and every accepted hall's config synced. Open incidents are
+    left alone: they belong to edges that are running, and their own closed events end them."""
+    database = Database(url)
+    revision = migrate(database)
+    with database.write() as session:
+        for config in halls:
+            sync_hall(session, config)
+    return database, revision

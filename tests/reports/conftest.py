@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from counterwatch.county.local_servers import EmbeddedPostgres
 from monitor_api.accounts import add_user
 from monitor_api.app import build_services, create_app
 from monitor_api.ingest import DatabaseSink
@@ -22,7 +23,6 @@ from monitor_api.settings import ApiSettings
 from monitor_api.storage import Actor, file_appeal, record_pause_period, review_incident
 from monitor_api.storage.models import ReviewDecision, Role
 from tests.api.conftest import _postgres_template, postgres_server  # noqa: F401 (fixtures used by report_world)
-from tests.api.postgres_server import EmbeddedPostgres
 from tests.api.storage.helpers import HALL_YAML, T0, hall_config, lifecycle
 
 PASSWORD = "report-test-password-1"

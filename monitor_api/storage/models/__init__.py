@@ -11,6 +11,7 @@ from monitor_api.storage.models.base import (
     ReviewState,
     Role,
 )
+from monitor_api.storage.models.county import CountyCommandRow, CountyReviewPushRow, OutboxRow
 from monitor_api.storage.models.hall import CameraRow, CameraWindowRow, HallRow, RosterEntryRow, StaffRow, WindowRow
 from monitor_api.storage.models.incidents import (
     ComplaintIncidentRow,
@@ -27,9 +28,10 @@ from monitor_api.storage.models.observed import ObservedSpanRow
 from monitor_api.storage.models.review import AppealRow, ReviewRow
 
 __all__ = [
-    "AppealDecision", "AppealRow", "ApiKeyRow", "AuditLogRow", "Base", "CameraRow", "CameraWindowRow",
-    "ComplaintIncidentRow", "ComplaintRow", "EventKindValue", "EvidenceKind", "EvidenceRow", "HallRow",
-    "IncidentEventRow", "IncidentRow", "IncidentState", "LabelSampleRow", "ObservedSpanRow", "PausePeriodRow",
-    "PauseSource", "ReviewDecision", "ReviewRow", "ReviewState", "Role", "RosterEntryRow", "ScoreSnapshotRow",
-    "StaffRow", "UserHallScopeRow", "UserRow", "WebhookDeliveryRow", "WindowRow",
+    "ApiKeyRow", "AppealDecision", "AppealRow", "AuditLogRow", "Base", "CameraRow", "CameraWindowRow",
+    "ComplaintIncidentRow", "ComplaintRow", "CountyCommandRow", "CountyReviewPushRow", "EventKindValue",
+    "EvidenceKind", "EvidenceRow", "HallRow", "IncidentEventRow", "IncidentRow", "IncidentState", "LabelSampleRow",
+    "ObservedSpanRow", "OutboxRow", "PausePeriodRow", "PauseSource", "ReviewDecision", "ReviewRow", "ReviewState",
+    "Role", "RosterEntryRow", "ScoreSnapshotRow", "StaffRow", "UserHallScopeRow", "UserRow", "WebhookDeliveryRow",
+    "WindowRow",
 ]

@@ -10,10 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from counterwatch.county.local_servers import EmbeddedPostgres
 from monitor_api.storage import create_engine_for, current_revision, head_revision, migrate
 from monitor_api.storage.migrate import downgrade
 from monitor_api.storage.models import Base
-from tests.api.postgres_server import EmbeddedPostgres
 
 _names = itertools.count()
 

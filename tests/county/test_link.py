@@ -1,0 +1,131 @@
+"""Edges to the centre through a real NATS JetStream server into a real PostgreSQL: incidents and their evidence
+arrive once with their sha256, commands go back, and a hall cannot speak for another."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+from sqlalchemy import func, select
+
+from counterwatch.county import wire
+from counterwatch.county.loopback import LoopbackCounty
+from counterwatch.county.nats_link import connect_options, edge_inbox, open_connection
+from monitor_api.storage.models import AuditLogRow, EvidenceRow, IncidentEventRow, IncidentRow, PausePeriodRow
+from tests.api.storage.helpers import lifecycle
+from tests.county.conftest import CentreUnderTest, Edge, wait_for
+
+
+def _incident_files(edge: Edge, incident_id: str) -> dict[str, str]:
+    files = {}
+    for name in ("snap-0.jpg", "snap-1.jpg", "snap-2.jpg", "clip.mp4"):
+        content = f"{edge.hall_id}/{incident_id}/{name}".encode() * 500
+        edge.write_file(f"{incident_id}/{name}", content)
+        files[f"{incident_id}/{name}"] = hashlib.sha256(content).hexdigest()
+    return files
+
+
+def test_incidents_and_evidence_arrive_once_per_hall(county: LoopbackCounty) -> None:
+    centre = CentreUnderTest(county.county_yaml).start()
+    edges = [Edge(county.hall_yaml(hall)).start() for hall in ("hall-a", "hall-b")]
+    try:
+        expected: dict[str, str] = {}
+        for edge in edges:
+            for n in range(3):
+                incident_id = f"{edge.hall_id}-inc-{n}"
+                expected |= {f"{path}": sha for path, sha in _incident_files(edge, incident_id).items()}
+                for event in lifecycle(incident_id, hall=edge.hall_id):
+                    edge.deliver(event)
+        wait_for(lambda: _count(centre, IncidentEventRow) == 6 * 4, what="24 events at the centre")
+        wait_for(lambda: all(edge.outbox_depth() == 0 for edge in edges), what="empty outboxes")
+        with centre.database.read() as session:
+            incidents = session.scalars(select(IncidentRow)).all()
+            assert sorted(i.hall_id for i in incidents) == ["hall-a"] * 3 + ["hall-b"] * 3
+            assert all(i.state.value == "closed" and not i.evidence_missing for i in incidents)
+            stored = dict(session.execute(select(EvidenceRow.path, EvidenceRow.sha256)).all())
+        assert stored == expected
+        for path, sha in expected.items():
+            assert hashlib.sha256((centre.data_dir / path).read_bytes()).hexdigest() == sha
+    finally:
+        for edge in edges:
+            edge.close()
+        centre.close()
+
+
+def test_pause_command_round_trip_and_review_reaches_the_edge(county: LoopbackCounty) -> None:
+    centre = CentreUnderTest(county.county_yaml).start()
+    edge = Edge(county.hall_yaml("hall-b")).start()
+    try:
+        centre.services.queue_control("hall-b", "w02", True)
+        wait_for(lambda: edge.queue_commands == [("w02", True)], what="the pause at the edge")
+        with edge.database.read() as session:
+            assert session.scalars(select(PausePeriodRow.window_id).where(PausePeriodRow.source == "queue")).all() \
+                == ["w02"]
+        from monitor_api.storage.models import CountyCommandRow
+
+        def acked() -> bool:
+            with centre.database.read() as session:
+                row = session.scalars(select(CountyCommandRow)).one()
+                return row.acked_at is not None and row.result == "applied"
+        wait_for(acked, what="the edge's acknowledgement")
+
+        for event in lifecycle("inc-review", hall="hall-b"):
+            edge.deliver(event)
+        wait_for(lambda: _count(centre, IncidentRow) == 1, what="the incident at the centre")
+        from monitor_api.accounts import add_user
+        from monitor_api.storage import Actor, review_incident
+        from monitor_api.storage.models import ReviewDecision, Role
+        from monitor_api.storage.types import utcnow
+        with centre.database.write() as session:
+            user = add_user(session, centre.services.passwords, Actor.system("test"), username="reviewer",
+                            password="reviewer-password-1", role=Role.SUPERVISOR, halls=("hall-b",))
+            review_incident(session, "inc-review", user.id, ReviewDecision.CONFIRM, "seen", "", utcnow())
+
+        def reviewed_at_edge() -> bool:
+            with edge.database.read() as session:
+                incident = session.get(IncidentRow, "inc-review")
+                return incident is not None and incident.review_state.value == "confirmed"
+        wait_for(reviewed_at_edge, what="the review at the edge")
+    finally:
+        edge.close()
+        centre.close()
+
+
+def test_a_hall_cannot_publish_for_another(county: LoopbackCounty) -> None:
+    centre = CentreUnderTest(county.county_yaml).start()
+    try:
+        wait_for(lambda: centre.centre.stored == 0 and centre.services.live.link() is not None
+                 and centre.services.live.link().connected, what="the centre connected")
+        hall_a = Edge(county.hall_yaml("hall-a"))
+        options = connect_options(hall_a.config.uplink, hall_a.config.base_dir, name="forger",
+                                  inbox_prefix=edge_inbox("hall-a"))
+        forged = lifecycle("forged", hall="hall-b")[0]
+        envelope = wire.Envelope("incident", "hall-b", wire.incident_body(forged)).encode()
+        own_subject_other_hall = wire.Envelope("incident", "hall-a", wire.incident_body(forged)).encode()
+
+        async def attempt() -> tuple[bool, bool]:
+            client = await open_connection(options)
+            js = client.jetstream(timeout=3)
+            refused_by_server = False
+            try:
+                await js.publish(wire.up_subject("hall-b", "incident"), envelope)
+            except Exception:
+                refused_by_server = True  # permissions violation: no acknowledgement comes back
+            await js.publish(wire.up_subject("hall-a", "incident"), own_subject_other_hall)
+            await client.close()
+            return refused_by_server, True
+
+        refused, _ = asyncio.run(attempt())
+        assert refused
+        wait_for(lambda: centre.centre.rejected == 1, what="the centre's refusal")
+        assert _count(centre, IncidentRow) == 0
+        with centre.database.read() as session:
+            audit = session.scalars(select(AuditLogRow).where(AuditLogRow.action == "county.message_refused")).one()
+        assert audit.details["reason"] == "hall_mismatch"
+        hall_a.database.dispose()
+    finally:
+        centre.close()
+
+
+def _count(centre: CentreUnderTest, model) -> int:
+    with centre.database.read() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
