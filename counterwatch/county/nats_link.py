@@ -166,16 +166,19 @@ def _list(values: Iterable[str]) -> str:
 
 def server_config(*, port: int, store_dir: Path, users: dict[str, str], halls: Iterable[str], host: str = "0.0.0.0",
                   server_name: str = "counterwatch-1", cluster: dict[str, Any] | None = None,
-                  tls: dict[str, str] | None = None, monitor_port: int | None = None,
+                  tls: dict[str, str | bool] | None = None, monitor_port: int | None = None,
                   max_file_store: str = "20G") -> str:
     """A nats-server configuration: JetStream on `store_dir`, the centre's and each hall's user with its
-    permissions. `users` maps user name -> bcrypt hash of the password. `cluster`: {"name", "port", "routes"}."""
+    permissions. `users` maps user name -> bcrypt hash of the password. `cluster`: {"name", "port", "routes"}.
+    `tls`: the server's tls block, e.g. {"cert_file": ..., "key_file": ..., "ca_file": ..., "verify": True} (verify:
+    clients must present a certificate the CA signed)."""
     lines = [f"server_name: {_quote(server_name)}", f"host: {_quote(host)}", f"port: {port}"]
     if monitor_port is not None:
         lines.append(f"http_port: {monitor_port}")
     lines += ["jetstream {", f"  store_dir: {_quote(str(store_dir))}", f"  max_file_store: {max_file_store}", "}"]
     if tls is not None:
-        lines += ["tls {", *(f"  {key}: {_quote(value)}" for key, value in tls.items()), "}"]
+        lines += ["tls {", *(f"  {key}: {str(value).lower() if isinstance(value, bool) else _quote(value)}"
+                             for key, value in tls.items()), "}"]
     if cluster is not None:
         lines += ["cluster {", f"  name: {_quote(cluster['name'])}", f"  host: {_quote(host)}",
                   f"  port: {cluster['port']}", f"  routes: {_list(cluster['routes'])}", "}"]

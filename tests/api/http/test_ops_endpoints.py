@@ -135,3 +135,26 @@ def test_ops_routes_are_documented(sqlite_world: World) -> None:
     readyz = paths["/readyz"]["get"]
     assert {"200", "503"} <= set(readyz["responses"])
     assert "metrics:read" in readyz["description"]
+
+
+def test_readyz_and_metrics_show_the_county_link(sqlite_world: World) -> None:
+    """An edge's outbox depth and age are in /metrics and the /readyz detail; a cut link leaves the node ready (the
+    outbox keeps everything), a full outbox (dropping low-value messages) does not."""
+    from monitor_api.live.state import LinkStatus
+
+    world = sqlite_world
+    with world.client() as client:
+        world.services.live.set_link(LinkStatus("edge", False, outbox_depth=42, outbox_oldest_age_s=310.4,
+                                                detail="ConnectionRefusedError"))
+        cut = client.get("/readyz")
+        assert cut.status_code == 200 and cut.json()["failing"] == []
+        uplink = client.get("/readyz", headers=world.headers("admin")).json()["checks"]["uplink"]
+        assert uplink == {"ok": True, "role": "edge", "connected": False, "outbox_depth": 42,
+                          "outbox_oldest_age_s": 310.4, "outbox_full": False, "detail": "ConnectionRefusedError"}
+        scraped = client.get("/metrics", headers=world.headers("admin")).text
+        assert "counterwatch_outbox_depth 42.0" in scraped
+        assert "counterwatch_outbox_oldest_age_seconds 310.4" in scraped
+        assert "counterwatch_uplink_connected 0.0" in scraped
+        world.services.live.set_link(LinkStatus("edge", False, outbox_depth=200_000, outbox_full=True))
+        full = client.get("/readyz")
+        assert full.status_code == 503 and full.json() == {"status": "not ready", "failing": ["uplink"]}
