@@ -32,7 +32,7 @@ from counterwatch.cli._inputs import EXIT_BAD_INPUT, load_config_or_exit, read_i
 from counterwatch.cli.accounts import keys, users
 from counterwatch.cli.bench import bench
 from counterwatch.cli.calendar import calendar_cli
-from counterwatch.cli.centre import centre, nats_config
+from counterwatch.cli.centre import centre, nats_config, push_head
 from counterwatch.cli.config import check_config
 from counterwatch.cli.dataset import dataset_cli
 from counterwatch.cli.demo import demo, demo_scene
@@ -64,6 +64,7 @@ main.add_command(run, "run")
 main.add_command(serve, "serve")
 main.add_command(centre, "centre")
 main.add_command(nats_config, "nats-config")
+main.add_command(push_head, "push-head")
 main.add_command(users, "users")
 main.add_command(keys, "keys")
 main.add_command(models_cli, "models")

@@ -139,3 +139,52 @@ def nats_config(config_path: str, out_dir: str, port: int, store_dir: str | None
     conf.write_text(text, encoding="utf-8")
     conf.chmod(0o600)
     click.echo(f"wrote {conf} and {len(hashes)} password file(s) in {out}; start: nats-server -c {conf}")
+
+
+@click.command("push-head")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), help="County config.")
+@click.option("--behaviour", required=True, help="Behaviour of the head, e.g. phone_use.")
+@click.option("--version", "version", required=True, help="Version id in the registry (`counterwatch models "
+              "list-heads`).")
+@click.option("--registry", "registry_dir", default=None, type=click.Path(file_okay=False),
+              help="The centre's heads registry (default: data/models/heads, then the shipped heads).")
+@click.option("--hall", "halls", multiple=True, help="Hall to push to (repeat; default: every hall of the county).")
+def push_head(config_path: str, behaviour: str, version: str, registry_dir: str | None, halls: tuple[str, ...]) -> None:
+    """Push a promoted behaviour head to edges: each checks the files' sha256, installs and activates it (their
+    workers load it at the next start) and acknowledges; `county_commands` shows who has."""
+    import asyncio
+
+    from counterwatch.county.heads import head_files, push_head as push
+    from counterwatch.county.nats_link import LinkConfigError, connect_options, open_connection
+    from counterwatch.learning.registry import BUILTIN_ROOT, DEFAULT_ROOT, Registry, RegistryError
+    from monitor_api.storage.startup import open_county_database
+
+    county = load_county_or_exit(config_path)
+    targets = list(halls) or list(county.hall_ids)
+    unknown = sorted(set(targets) - set(county.hall_ids))
+    if unknown:
+        raise click.BadParameter(f"not halls of this county: {unknown}", param_hint="--hall")
+    registry = Registry(Path(registry_dir) if registry_dir else DEFAULT_ROOT, builtin=BUILTIN_ROOT)
+    try:
+        registry.load(behaviour, version)  # the file must load (and a shipped one match its card)
+        files = head_files(registry.folder(behaviour, version))
+    except (RegistryError, OSError) as error:
+        raise click.ClickException(f"head {behaviour} {version}: {error}") from None
+    try:
+        options = connect_options(county.config.nats, county.base_dir, name="counterwatch-push-head",
+                                  inbox_prefix="_INBOX_centre")
+    except LinkConfigError as error:
+        raise click.ClickException(str(error)) from None
+    database, _ = open_county_database(county.config.storage.url, county.halls)
+
+    async def main() -> list[str]:
+        client = await open_connection(options)
+        try:
+            return await push(client.jetstream(timeout=30), database, targets, behaviour, version, files)
+        finally:
+            await client.close()
+
+    commands = asyncio.run(main())
+    database.dispose()
+    click.echo(f"pushed {behaviour} {version} to {', '.join(targets)} ({len(commands)} command(s); the edges "
+               "acknowledge in county_commands)")

@@ -80,9 +80,12 @@ class EdgeLink:
             for kind, count in counts.items():
                 services.live.metrics.outbox_dropped.labels(kind).inc(count)
 
+        from counterwatch.learning.runtime import registry_root
+
         commands = EdgeCommands(self._config.hall.id, self._database, self.outbox, self._set_queue_pause,
                                 on_queue_change=lambda window, paused: services.live.set_queue_paused(
-                                    self._config.hall.id, window, paused))
+                                    self._config.hall.id, window, paused),
+                                heads_root=registry_root(self._config).resolve())
         self._uplink = Uplink(self._config.uplink, self._config.base_dir, self._config.hall.id, self._database,
                               self._data_dir, commands=commands, report=services.live.set_link,
                               dropped=dropped).start()

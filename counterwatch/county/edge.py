@@ -115,8 +115,9 @@ class EdgeCommands:
 
     def __init__(self, hall_id: str, database: Database, outbox: EdgeOutbox,
                  set_queue_pause: Callable[[str, bool], None] | None = None,
-                 on_queue_change: Callable[[str, bool], None] | None = None) -> None:
+                 on_queue_change: Callable[[str, bool], None] | None = None, heads_root: Path | None = None) -> None:
         self._hall_id = hall_id
+        self._heads_root = heads_root
         self._database = database
         self._outbox = outbox
         self._set_queue_pause = set_queue_pause
@@ -155,6 +156,47 @@ class EdgeCommands:
         self.applied += 1
         logger.info("centre command %s: queue %s of window %s: %s", command_id, "pause" if paused else "resume",
                     window_id, result)
+
+    def install_head(self, body: dict[str, Any], files: dict[str, bytes]) -> str:
+        """A head the centre promoted: its files (fetched from the hall's bucket) are checked against the sha256s
+        the command names, written into this hall's registry and made active; workers load it at their next start.
+        Acknowledged with the outcome."""
+        command_id = str(body["command_id"])
+        result = self._write_head(str(body["behaviour"]), str(body["version"]), dict(body["files"]), files)
+        with self._database.write() as session:
+            record_audit(session, Actor.system("centre"), "head.pushed", "head",
+                         f"{body['behaviour']}/{body['version']}", hall_id=self._hall_id,
+                         details={"command_id": command_id, "result": result})
+            self._outbox.command_ack(session, command_id, result)
+        self.applied += 1
+        logger.info("centre command %s: head %s %s: %s", command_id, body["behaviour"], body["version"], result)
+        return result
+
+    def _write_head(self, behaviour: str, version: str, expected: dict[str, str], files: dict[str, bytes]) -> str:
+        import hashlib
+
+        from counterwatch.learning.registry import Registry, RegistryError
+
+        if self._heads_root is None:
+            return "refused: this edge has no heads registry"
+        if set(expected) != {"model.joblib", "card.json"} or set(files) != set(expected):
+            return "refused: a head is model.joblib and card.json"
+        for name, data in files.items():
+            if hashlib.sha256(data).hexdigest() != expected[name]:
+                return f"refused: {name} does not match its sha256"
+        if "/" in behaviour or "/" in version or version.startswith("."):
+            return "refused: bad behaviour or version name"
+        folder = self._heads_root / behaviour / version
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("model.joblib", "card.json"):  # the card last: a folder with a card is complete
+            temporary = folder / f".{name}.part"
+            temporary.write_bytes(files[name])
+            temporary.replace(folder / name)
+        try:
+            Registry(self._heads_root).set_active(behaviour, version)
+        except RegistryError as error:
+            return f"refused: {error}"
+        return "installed; active from the next start"
 
     def _review(self, body: dict[str, Any]) -> None:
         incident_id, state = str(body["incident_id"]), ReviewState(body["review_state"])

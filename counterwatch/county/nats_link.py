@@ -149,6 +149,12 @@ def edge_permissions(hall_id: str) -> dict[str, list[str]]:
         f"$JS.API.STREAM.PURGE.{bucket_stream}",
         f"$JS.API.DIRECT.GET.{bucket_stream}",
         f"$JS.API.DIRECT.GET.{bucket_stream}.>",
+        # Reading a head the centre pushed into the bucket: an ordered consumer on the bucket's stream.
+        "$JS.API.STREAM.NAMES",
+        f"$JS.API.CONSUMER.CREATE.{bucket_stream}",
+        f"$JS.API.CONSUMER.CREATE.{bucket_stream}.>",
+        f"$JS.API.CONSUMER.DELETE.{bucket_stream}.>",
+        f"$JS.FC.{bucket_stream}.>",
         f"$JS.API.CONSUMER.INFO.{wire.COMMAND_STREAM}.{consumer}",
         f"$JS.API.CONSUMER.MSG.NEXT.{wire.COMMAND_STREAM}.{consumer}",
         f"$JS.ACK.{wire.COMMAND_STREAM}.{consumer}.>",

@@ -208,11 +208,27 @@ class Uplink:
             for message in messages:
                 try:
                     envelope = wire.decode(message.data, message.subject, "cmd")
-                    await asyncio.to_thread(self._commands.apply, envelope.kind, envelope.body)
+                    if envelope.kind == "head":
+                        files = await self._head_files(js, envelope.body)
+                        await asyncio.to_thread(self._commands.install_head, envelope.body, files)
+                    else:
+                        await asyncio.to_thread(self._commands.apply, envelope.kind, envelope.body)
                     self.commands_applied += 1
                 except (wire.WireError, KeyError, ValueError) as error:
                     logger.error("hall %s: bad command %s dropped: %s", self.hall_id, message.subject, error)
                 await message.ack()
+
+    async def _head_files(self, js: JetStreamContext, body: dict) -> dict[str, bytes]:
+        if self._bucket is None:
+            self._bucket = await js.object_store(wire.evidence_bucket(self.hall_id))
+        files = {}
+        for name in body.get("files") or {}:
+            try:
+                result = await self._bucket.get(wire.head_object(str(body["behaviour"]), str(body["version"]), name))
+            except NotFoundError:
+                continue  # install_head refuses an incomplete head
+            files[name] = result.data or b""
+        return files
 
     # ---- database (on worker threads) ------------------------------------------------------------------------------
 

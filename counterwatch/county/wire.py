@@ -29,7 +29,7 @@ VERSION = 1
 UP_STREAM = "CW_UP"
 COMMAND_STREAM = "CW_CMD"
 UP_KINDS = ("incident", "pause", "queue", "status", "health", "stats", "sample", "ack")
-COMMAND_KINDS = ("queue", "review")
+COMMAND_KINDS = ("queue", "review", "head")
 _HALL = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -58,6 +58,11 @@ def command_subject(hall_id: str, kind: str) -> str:
 def evidence_bucket(hall_id: str) -> str:
     """The Object Store bucket of one hall's files (per hall, so that credentials can be limited to it)."""
     return f"cw-files-{check_hall(hall_id)}"
+
+
+def head_object(behaviour: str, version: str, name: str) -> str:
+    """Where a pushed head's file lies in the hall's bucket."""
+    return f"heads/{behaviour}/{version}/{name}"
 
 
 def command_consumer(hall_id: str) -> str:

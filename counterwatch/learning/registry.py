@@ -84,6 +84,10 @@ class Registry:
                                     f"pins {expected}; reinstall counterwatch (git checkout models/heads)")
         return joblib.load(folder / "model.joblib")
 
+    def folder(self, behaviour: str, version: str) -> Path:
+        """The folder of one version (model.joblib, card.json), in the registry or the shipped heads."""
+        return self._dir(behaviour, version)
+
     def _dir(self, behaviour: str, version: str) -> Path:
         for root in self._roots():
             folder = root / behaviour / version

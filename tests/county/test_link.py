@@ -111,11 +111,16 @@ def test_a_hall_cannot_publish_for_another(county: LoopbackCounty) -> None:
             except Exception:
                 refused_by_server = True  # permissions violation: no acknowledgement comes back
             await js.publish(wire.up_subject("hall-a", "incident"), own_subject_other_hall)
+            other_bucket_refused = False
+            try:
+                await js.object_store(wire.evidence_bucket("hall-b"))
+            except Exception:
+                other_bucket_refused = True  # no permission on another hall's bucket
             await client.close()
-            return refused_by_server, True
+            return refused_by_server, other_bucket_refused
 
-        refused, _ = asyncio.run(attempt())
-        assert refused
+        refused, other_bucket_refused = asyncio.run(attempt())
+        assert refused and other_bucket_refused
         wait_for(lambda: centre.centre.rejected == 1, what="the centre's refusal")
         assert _count(centre, IncidentRow) == 0
         with centre.database.read() as session:
@@ -129,3 +134,71 @@ def test_a_hall_cannot_publish_for_another(county: LoopbackCounty) -> None:
 def _count(centre: CentreUnderTest, model) -> int:
     with centre.database.read() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_a_queue_change_received_at_the_edge_reaches_the_centre(county: LoopbackCounty) -> None:
+    from counterwatch.cli.run import EdgeLink
+
+    centre = CentreUnderTest(county.county_yaml).start()
+    edge = Edge(county.hall_yaml("hall-a")).start()
+    try:
+        paused: list[tuple[str, bool]] = []
+        link = EdgeLink(edge.config, edge.database, edge.data_dir, lambda window, on: paused.append((window, on)))
+        control = link.wrap_queue_control(lambda hall, window, on: paused.append((window, on)))
+        control("hall-a", "w01", True)
+        control("hall-b", "w01", True)  # another hall's: not this edge's to report
+
+        def period() -> list[tuple[str, str, bool]]:
+            with centre.database.read() as session:
+                rows = session.scalars(select(PausePeriodRow).where(PausePeriodRow.source == "queue")).all()
+                return [(row.hall_id, row.window_id, row.ended_at is None) for row in rows]
+        wait_for(lambda: period() == [("hall-a", "w01", True)], what="the open queue pause at the centre")
+        assert centre.services.live.queue_paused("hall-a", "w01")
+        control("hall-a", "w01", False)
+        wait_for(lambda: period() == [("hall-a", "w01", False)], what="the queue pause closed at the centre")
+    finally:
+        edge.close()
+        centre.close()
+
+
+def test_a_promoted_head_is_pushed_to_an_edge_and_acknowledged(county: LoopbackCounty, tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from counterwatch.county.edge import EdgeCommands
+    from counterwatch.learning.registry import BUILTIN_ROOT, Registry
+    from monitor_api.storage.models import CountyCommandRow
+
+    shipped = Registry(tmp_path / "none", builtin=BUILTIN_ROOT)
+    version = shipped.active("sleeping")
+    assert version is not None
+    centre = CentreUnderTest(county.county_yaml).start()
+    edge = Edge(county.hall_yaml("hall-a"))
+    heads_root = tmp_path / "edge-heads"
+    edge.commands = EdgeCommands(edge.hall_id, edge.database, edge.outbox, heads_root=heads_root)
+    edge.start()
+    try:
+        wait_for(lambda: centre.services.live.link() is not None and centre.services.live.link().connected,
+                 what="the centre's layout")
+        pushed = subprocess.run([str(Path(sys.executable).parent / "counterwatch"), "push-head", "--config",
+                                 str(county.county_yaml), "--behaviour", "sleeping", "--version", version,
+                                 "--hall", "hall-a"], capture_output=True, text=True, timeout=120)
+        assert pushed.returncode == 0, pushed.stderr
+
+        def acknowledged() -> str | None:
+            with centre.database.read() as session:
+                row = session.scalars(select(CountyCommandRow).where(CountyCommandRow.kind == "head")).one()
+                return row.result if row.acked_at is not None else None
+        wait_for(lambda: acknowledged() is not None, timeout=60, what="the edge's acknowledgement of the head")
+        assert acknowledged() == "installed; active from the next start"
+        installed = heads_root / "sleeping" / version
+        original = shipped.folder("sleeping", version)
+        for name in ("model.joblib", "card.json"):
+            assert (installed / name).read_bytes() == (original / name).read_bytes()
+        assert json.loads((heads_root / "sleeping" / "active.json").read_text())["version"] == version
+        assert Registry(heads_root).load("sleeping")["behaviour"] == "sleeping"
+    finally:
+        edge.close()
+        centre.close()
