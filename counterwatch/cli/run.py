@@ -62,6 +62,10 @@ class EdgeLink:
         except LinkConfigError as error:
             raise click.ClickException(f"uplink: {error}") from None
 
+    def recovered(self, incident_ids: tuple[str, ...], at: datetime) -> None:
+        with self._database.write() as session:
+            self.outbox.recovered(session, incident_ids, at)
+
     def wrap_queue_control(self, control: Callable[[str, str, bool], None]) -> Callable[[str, str, bool], None]:
         """Queue changes this edge's API receives also go to the centre (through the outbox)."""
         def forward(hall: str, window_id: str, paused: bool) -> None:
@@ -136,6 +140,8 @@ def run(config_path: str, workers: int, seconds: float, host: str, port: int, no
     runner = Runner(config, str(Path(config_path).resolve()), data_dir, workers=workers)
     settings = api_settings(config, cookie_secure=cookie_secure, expect_cameras=True, scoring_config=scoring_config)
     edge = EdgeLink(config, database, data_dir, runner.set_queue_pause) if config.uplink is not None else None
+    if edge is not None:
+        edge.recovered(report.recovered_incidents, started)
     control = hall_queue_control(config.hall.id, runner.set_queue_pause)
     services = build_services(settings, database=database,
                               queue_control=edge.wrap_queue_control(control) if edge is not None else control)

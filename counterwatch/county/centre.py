@@ -38,6 +38,7 @@ from monitor_api.live.state import LinkStatus
 from monitor_api.services import Services
 from monitor_api.storage import Actor, EvidencePathError, record_audit, record_pause_period, resolve_evidence_path
 from monitor_api.storage.evidence import sha256_of_file
+from monitor_api.storage.incidents import recover_open_incidents
 from monitor_api.storage.labelling import record_label_sample
 from monitor_api.storage.models import CountyCommandRow, CountyReviewPushRow, IncidentRow, ReviewState
 from monitor_api.storage.observed import ObservedTimeRecorder
@@ -272,6 +273,10 @@ class Centre:
                 if fetched.get(sample.path):
                     with services.database.write() as session:
                         record_label_sample(session, hall, sample)
+            case "recovered":
+                with services.database.write() as session:
+                    recover_open_incidents(session, datetime.fromisoformat(str(envelope.body["at"])), hall_id=hall,
+                                           ids=[str(i) for i in envelope.body["incident_ids"]])
             case "ack":
                 with services.database.write() as session:
                     command = session.get(CountyCommandRow, str(envelope.body["command_id"]))

@@ -75,6 +75,12 @@ class EdgeOutbox:
         """A pause or resume the hall's queue system sent to this edge's API."""
         self._add(session, "queue", None, {"window_id": window_id, "paused": paused, "at": at.isoformat()})
 
+    def recovered(self, session: Session, incident_ids: tuple[str, ...], at: datetime) -> None:
+        """Incidents this edge found open at start-up (a crash) and closed as recovered: the centre marks them too."""
+        if incident_ids:
+            self._add(session, "recovered", f"recovered:{at.isoformat()}",
+                      {"incident_ids": list(incident_ids), "at": at.isoformat()})
+
     def command_ack(self, session: Session, command_id: str, result: str) -> None:
         self._add(session, "ack", f"ack:{command_id}", {"command_id": command_id, "result": result})
 

@@ -28,7 +28,7 @@ from counterwatch.runtime.messages import CameraStats, WindowStatus
 VERSION = 1
 UP_STREAM = "CW_UP"
 COMMAND_STREAM = "CW_CMD"
-UP_KINDS = ("incident", "pause", "queue", "status", "health", "stats", "sample", "ack")
+UP_KINDS = ("incident", "pause", "queue", "status", "health", "stats", "sample", "ack", "recovered")
 COMMAND_KINDS = ("queue", "review", "head")
 _HALL = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 

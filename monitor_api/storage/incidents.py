@@ -13,6 +13,7 @@ The reason column holds the event's structured reason with its English text (cou
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -142,16 +143,20 @@ def ingest_event(session: Session, event: IncidentEvent, *, evidence_store: Evid
     return True
 
 
-def recover_open_incidents(session: Session, now: datetime, *, hall_id: str | None = None) -> list[str]:
+def recover_open_incidents(session: Session, now: datetime, *, hall_id: str | None = None,
+                           ids: Sequence[str] | None = None) -> list[str]:
     """Close incidents left open by a crash: state closed_by_recovery, ended_at = now (a marked end, not observed).
 
     Run on start-up before the pipeline delivers anything. On a central node that receives from running edge nodes,
-    pass the hall whose node restarted, so other halls' live incidents are left alone. A real `closed` event that
-    arrives later still replaces the marked end. Returns the ids closed; each closing is written to the audit log.
+    pass the hall whose node restarted, so other halls' live incidents are left alone, and `ids`, the incidents that
+    node recovered. A real `closed` event that arrives later still replaces the marked end. Returns the ids closed;
+    each closing is written to the audit log.
     """
     query = select(IncidentRow).where(IncidentRow.state == IncidentState.OPEN).order_by(IncidentRow.id)
     if hall_id is not None:
         query = query.where(IncidentRow.hall_id == hall_id)
+    if ids is not None:
+        query = query.where(IncidentRow.id.in_(list(ids)))
     closed: list[str] = []
     for incident in session.scalars(query.with_for_update()).all():
         incident.state = IncidentState.CLOSED_BY_RECOVERY

@@ -202,3 +202,25 @@ def test_a_promoted_head_is_pushed_to_an_edge_and_acknowledged(county: LoopbackC
     finally:
         edge.close()
         centre.close()
+
+
+def test_incidents_an_edge_recovered_after_a_crash_are_marked_at_the_centre(county: LoopbackCounty) -> None:
+    from datetime import UTC, datetime
+
+    centre = CentreUnderTest(county.county_yaml).start()
+    edge = Edge(county.hall_yaml("hall-a")).start()
+    try:
+        open_only, still_open = lifecycle("crashed", hall="hall-a")[0], lifecycle("other", hall="hall-a")[0]
+        edge.deliver(open_only)
+        edge.deliver(still_open)
+        wait_for(lambda: _count(centre, IncidentRow) == 2, what="two open incidents at the centre")
+        with edge.database.write() as session:  # what `counterwatch run` does after its start-up recovery
+            edge.outbox.recovered(session, ("crashed",), datetime.now(UTC))
+
+        def states() -> dict[str, str]:
+            with centre.database.read() as session:
+                return {row.id: row.state.value for row in session.scalars(select(IncidentRow))}
+        wait_for(lambda: states() == {"crashed": "closed_by_recovery", "other": "open"}, what="the recovery")
+    finally:
+        edge.close()
+        centre.close()
