@@ -141,7 +141,7 @@ class PipelineBridge:
                     record_pause_period(session, self._hall_id, message)
                     self._forward(session, message)
             case CameraHealth():
-                status = services.live.update_camera(message)
+                status = services.live.update_camera(message, self._hall_id)
                 services.hub.publish_threadsafe({
                     "type": "camera.state", "hall_id": status.hall_id or self._hall_id,
                     "camera_id": status.camera_id, "state": status.state, "reason": status.reason})
@@ -152,7 +152,7 @@ class PipelineBridge:
                 services.hub.publish_threadsafe(window_live_message(self._hall_id, live))
                 self._forward_alone(message)
             case CameraStats():
-                services.live.record_stats(message)
+                services.live.record_stats(message, self._hall_id)
                 self.observed.stats(message.camera_id, message.frames, message.last_frame_wall_time)
                 self._forward_alone(message)
             case SampledFrame():

@@ -259,14 +259,14 @@ class Centre:
                 services.hub.publish_threadsafe(window_live_message(hall, live))
             case "health":
                 health = wire.health_of(envelope.body)
-                status = services.live.update_camera(health)
+                status = services.live.update_camera(health, hall)
                 services.hub.publish_threadsafe({"type": "camera.state", "hall_id": hall,
                                                  "camera_id": status.camera_id, "state": status.state,
                                                  "reason": status.reason})
                 self._observed[hall].camera_state(health.camera_id, health.state, health.last_frame_wall_time)
             case "stats":
                 stats = wire.stats_of(envelope.body)
-                services.live.record_stats(stats)
+                services.live.record_stats(stats, hall)
                 self._observed[hall].stats(stats.camera_id, stats.frames, stats.last_frame_wall_time)
             case "sample":
                 sample = wire.sample_of(envelope.body)

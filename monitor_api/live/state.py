@@ -6,7 +6,6 @@ copies (frozen dataclasses), never the live dicts.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -99,13 +98,13 @@ class PipelineMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.frames = Counter("counterwatch_frames_processed", "Frames analysed by the pipeline.", ["camera"],
-                              registry=self.registry)
+        self.frames = Counter("counterwatch_frames_processed", "Frames analysed by the pipeline.",
+                              ["hall", "camera"], registry=self.registry)
         self.model_latency = Gauge("counterwatch_model_latency_ms", "Mean model latency over the last report.",
                                    ["model"], registry=self.registry)
         self.model_runs = Counter("counterwatch_model_runs", "Model runs.", ["model"], registry=self.registry)
         self.camera_state = Gauge("counterwatch_camera_state", "1 for the camera's current state.",
-                                  ["camera", "state"], registry=self.registry)
+                                  ["hall", "camera", "state"], registry=self.registry)
         self.incident_events = Counter("counterwatch_incident_events_ingested", "Incident events stored (new only).",
                                        ["type", "kind"], registry=self.registry)
         self.subscribers = Gauge("counterwatch_live_subscribers", "Live-feed subscribers.", registry=self.registry)
@@ -129,44 +128,50 @@ class LiveState:
     def __init__(self, camera_halls: dict[str, str] | None = None) -> None:
         self._lock = threading.Lock()
         self._camera_halls = dict(camera_halls or {})
-        self._cameras: dict[str, CameraStatus] = {}
+        self._cameras: dict[tuple[str, str], CameraStatus] = {}  # (hall, camera): a county centre serves many
         self._windows: dict[tuple[str, str], WindowLive] = {}
         self._queue_paused: dict[tuple[str, str], bool] = {}
         self._link: LinkStatus | None = None
         self.metrics = PipelineMetrics()
 
     # ---- cameras ------------------------------------------------------------------------------------------------
-    def update_camera(self, health: CameraHealthLike) -> CameraStatus:
+    def _hall_of(self, camera_id: str, hall_id: str | None) -> str:
+        return hall_id or self._camera_halls.get(camera_id) or ""
+
+    def update_camera(self, health: CameraHealthLike, hall_id: str | None = None) -> CameraStatus:
+        """A camera's state; `hall_id` names its hall where camera ids repeat across halls (a county centre)."""
         state = getattr(health.state, "value", str(health.state))
+        hall = self._hall_of(health.camera_id, hall_id)
         now = utcnow()
         with self._lock:
-            previous = self._cameras.get(health.camera_id)
+            previous = self._cameras.get((hall, health.camera_id))
             status = CameraStatus(
-                health.camera_id, self._camera_halls.get(health.camera_id), state, health.reason,
+                health.camera_id, hall or None, state, health.reason,
                 health.last_frame_wall_time or (previous.last_frame_wall_time if previous else None),
                 previous.frames_processed if previous else 0, now)
-            self._cameras[health.camera_id] = status
+            self._cameras[(hall, health.camera_id)] = status
         for name in CAMERA_STATES:
-            self.metrics.camera_state.labels(health.camera_id, name).set(1.0 if name == state else 0.0)
+            self.metrics.camera_state.labels(hall, health.camera_id, name).set(1.0 if name == state else 0.0)
         return status
 
-    def record_stats(self, stats: CameraStatsLike) -> None:
+    def record_stats(self, stats: CameraStatsLike, hall_id: str | None = None) -> None:
+        hall = self._hall_of(stats.camera_id, hall_id)
         now = utcnow()
         with self._lock:
-            previous = self._cameras.get(stats.camera_id)
+            previous = self._cameras.get((hall, stats.camera_id))
             if previous is None:
-                previous = CameraStatus(stats.camera_id, self._camera_halls.get(stats.camera_id), "online", "",
-                                        None, 0, now)
-            self._cameras[stats.camera_id] = replace(
+                previous = CameraStatus(stats.camera_id, hall or None, "online", "", None, 0, now)
+            self._cameras[(hall, stats.camera_id)] = replace(
                 previous, frames_processed=previous.frames_processed + stats.frames,
                 last_frame_wall_time=stats.last_frame_wall_time or previous.last_frame_wall_time, updated_at=now)
         if stats.frames:
-            self.metrics.frames.labels(stats.camera_id).inc(stats.frames)
+            self.metrics.frames.labels(hall, stats.camera_id).inc(stats.frames)
         for model, mean_ms, runs in stats.timings_ms:
             self.metrics.model_latency.labels(model).set(mean_ms)
             self.metrics.model_runs.labels(model).inc(runs)
 
-    def cameras(self) -> dict[str, CameraStatus]:
+    def cameras(self) -> dict[tuple[str, str], CameraStatus]:
+        """Every camera reported, by (hall, camera id)."""
         with self._lock:
             return dict(self._cameras)
 
@@ -202,7 +207,3 @@ class LiveState:
         with self._lock:
             return self._queue_paused.get((hall_id, window_id), False)
 
-    def forget_cameras(self, camera_ids: Iterable[str]) -> None:
-        with self._lock:
-            for camera_id in camera_ids:
-                self._cameras.pop(camera_id, None)

@@ -29,7 +29,7 @@ def list_cameras(principal: CameraReader, services: ServicesDep) -> list[CameraP
             views[(view.hall_id, view.camera_id)].append(view.window_id)
     result = []
     for camera in cameras:
-        status = live.get(camera.id)
+        status = live.get((camera.hall_id, camera.id))
         last = status.last_frame_wall_time if status else None
         result.append(CameraPublic(
             hall_id=camera.hall_id, camera_id=camera.id, state=status.state if status else "unknown",

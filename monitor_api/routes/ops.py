@@ -64,7 +64,7 @@ def _camera_checks(services: Services) -> tuple[bool, dict[str, Any]]:
     cameras: dict[str, Any] = {}
     for config in settings.halls:
         for camera in config.cameras:
-            status = live.get(camera.id)
+            status = live.get((config.hall.id, camera.id))
             last = status.last_frame_wall_time if status else None
             age = (now - last).total_seconds() if last else None
             fresh = age is not None and age <= settings.max_frame_age_s

@@ -224,3 +224,27 @@ def test_incidents_an_edge_recovered_after_a_crash_are_marked_at_the_centre(coun
     finally:
         edge.close()
         centre.close()
+
+
+def test_camera_health_of_halls_with_the_same_camera_ids_stays_apart(county: LoopbackCounty) -> None:
+    from datetime import UTC, datetime
+
+    from cameras.health import CameraHealth, CameraState
+    from counterwatch.runtime.messages import CameraStats
+
+    centre = CentreUnderTest(county.county_yaml).start()
+    edges = [Edge(county.hall_yaml(hall)).start() for hall in ("hall-a", "hall-b")]
+    try:
+        now = datetime.now(UTC)
+        for edge, state in zip(edges, (CameraState.ONLINE, CameraState.OFFLINE), strict=True):
+            with edge.database.write() as session:  # both halls call their camera cam1
+                edge.outbox(session, CameraHealth("cam1", state, state.value, 5, 0, 0, 0, now, 0.2))
+                edge.outbox(session, CameraStats("cam1", 4 if state is CameraState.ONLINE else 0, now))
+        wait_for(lambda: len(centre.services.live.cameras()) == 2, what="both halls' cameras")
+        cameras = centre.services.live.cameras()
+        assert cameras[("hall-a", "cam1")].state == "online" and cameras[("hall-a", "cam1")].frames_processed == 4
+        assert cameras[("hall-b", "cam1")].state == "offline" and cameras[("hall-b", "cam1")].hall_id == "hall-b"
+    finally:
+        for edge in edges:
+            edge.close()
+        centre.close()

@@ -120,9 +120,9 @@ def test_window_status_camera_state_metrics_and_queue_pause(sqlite_world: World)
         assert cameras["cam1"]["state"] == "online" and cameras["cam1"]["frames_processed"] == 7
         assert "cam-b1" not in cameras  # hall B's camera
         metrics = client.get("/metrics", headers=world.headers("key_metrics")).text
-        assert 'counterwatch_frames_processed_total{camera="cam1"} 7.0' in metrics
+        assert 'counterwatch_frames_processed_total{camera="cam1",hall="hall-a"} 7.0' in metrics
         assert 'counterwatch_model_latency_ms{model="ssd_mobilenet_v2_coco"} 41.5' in metrics
-        assert 'counterwatch_camera_state{camera="cam1",state="online"} 1.0' in metrics
+        assert 'counterwatch_camera_state{camera="cam1",hall="hall-a",state="online"} 1.0' in metrics
         assert 'counterwatch_incidents{hall="hall-a",review_state="confirmed",type="phone_use"} 1.0' in metrics
 
         key = {"X-API-Key": world.keys["key_queue"]}
@@ -156,7 +156,6 @@ def test_readiness_reports_database_cameras_and_disk(sqlite_world: World) -> Non
         assert not_ready.status_code == 503 and not_ready.json()["failing"] == ["cameras"]
         assert not_ready.json()["checks"]["cameras"]["cameras"]["cam1"]["fresh"] is False
         now = datetime.now(UTC)
-        bridge = PipelineBridge(world.services, "hall-a")
-        for camera in ("cam1", "cam-b1"):
-            bridge.handle(CameraStats(camera, 1, now))
+        for hall, camera in (("hall-a", "cam1"), ("hall-b", "cam-b1")):  # each hall's run reports its cameras
+            PipelineBridge(world.services, hall).handle(CameraStats(camera, 1, now))
         assert client.get("/readyz").status_code == 200
