@@ -151,7 +151,7 @@ def nats_config(config_path: str, out_dir: str, port: int, store_dir: str | None
 @click.option("--hall", "halls", multiple=True, help="Hall to push to (repeat; default: every hall of the county).")
 def push_head(config_path: str, behaviour: str, version: str, registry_dir: str | None, halls: tuple[str, ...]) -> None:
     """Push a promoted behaviour head to edges: each checks the files' sha256, installs and activates it (their
-    workers load it at the next start) and acknowledges; `county_commands` shows who has."""
+    running workers switch to it within 30 s) and acknowledges; `county_commands` shows who has."""
     import asyncio
 
     from counterwatch.county.heads import head_files, push_head as push

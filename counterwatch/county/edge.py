@@ -165,7 +165,8 @@ class EdgeCommands:
 
     def install_head(self, body: dict[str, Any], files: dict[str, bytes]) -> str:
         """A head the centre promoted: its files (fetched from the hall's bucket) are checked against the sha256s
-        the command names, written into this hall's registry and made active; workers load it at their next start.
+        the command names, written into this hall's registry and made active; running workers switch to it within
+        RELOAD_INTERVAL_S (counterwatch.learning.runtime) where the hall config runs that behaviour's 'active' head.
         Acknowledged with the outcome."""
         command_id = str(body["command_id"])
         result = self._write_head(str(body["behaviour"]), str(body["version"]), dict(body["files"]), files)
@@ -202,7 +203,7 @@ class EdgeCommands:
             Registry(self._heads_root).set_active(behaviour, version)
         except RegistryError as error:
             return f"refused: {error}"
-        return "installed; active from the next start"
+        return "installed and active"
 
     def _review(self, body: dict[str, Any]) -> None:
         incident_id, state = str(body["incident_id"]), ReviewState(body["review_state"])

@@ -192,7 +192,7 @@ def test_a_promoted_head_is_pushed_to_an_edge_and_acknowledged(county: LoopbackC
                 row = session.scalars(select(CountyCommandRow).where(CountyCommandRow.kind == "head")).one()
                 return row.result if row.acked_at is not None else None
         wait_for(lambda: acknowledged() is not None, timeout=60, what="the edge's acknowledgement of the head")
-        assert acknowledged() == "installed; active from the next start"
+        assert acknowledged() == "installed and active"
         installed = heads_root / "sleeping" / version
         original = shipped.folder("sleeping", version)
         for name in ("model.joblib", "card.json"):
