@@ -36,6 +36,7 @@ from counterwatch.cli.centre import centre, nats_config, push_head
 from counterwatch.cli.config import check_config
 from counterwatch.cli.dataset import dataset_cli
 from counterwatch.cli.demo import demo, demo_scene
+from counterwatch.cli.demo_county import demo_county
 from counterwatch.cli.detect import detect
 from counterwatch.cli.eval import eval_cli
 from counterwatch.cli.models import models_cli
@@ -60,6 +61,7 @@ main.add_command(detect, "detect")
 main.add_command(sign, "sign")
 main.add_command(demo_scene, "demo-scene")
 main.add_command(demo, "demo")
+main.add_command(demo_county, "demo-county")
 main.add_command(run, "run")
 main.add_command(serve, "serve")
 main.add_command(centre, "centre")

@@ -33,7 +33,7 @@ class NatsConnection(Strict):
     servers: tuple[ServerUrl, ...] = Field(min_length=1, description="The JetStream servers (every member of a "
                                            "cluster, so the client fails over).")
     user: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
-                             description="This node's NATS user (`counterwatch centre nats-config` writes one per "
+                             description="This node's NATS user (`counterwatch nats-config` writes one per "
                              "hall: edge-<hall id>, and `centre` for the centre).")
     password_file: str | None = Field(default=None, description="File holding the user's password (one line, mode "
                                       "0600), relative to the config file.")

