@@ -1,6 +1,8 @@
 """First start: the session secret (kept under the data directory, never in the repo) and the initial accounts."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import os
 import secrets
 from dataclasses import dataclass
@@ -48,16 +50,23 @@ class BootstrapAccount:
     password: str  # generated; shown once, never stored in clear
 
 
-def bootstrap_accounts(database: Database, passwords: Passwords, hall_id: str) -> tuple[BootstrapAccount, ...] | None:
-    """On a database without users: create `admin` and `supervisor` (scoped to `hall_id`) with generated passwords
-    and return them (to print once). None when users exist already."""
+def bootstrap_accounts(database: Database, passwords: Passwords,
+                       halls: str | Sequence[str]) -> tuple[BootstrapAccount, ...] | None:
+    """On a database without users: create `admin` and `supervisor` (scoped to `halls`) with generated passwords
+    and return them (to print once); for several halls (a county centre) also a county-wide `manager`, who reads
+    every hall's incidents. None when users exist already."""
+    hall_ids = (halls,) if isinstance(halls, str) else tuple(halls)
     with database.write() as session:
         if session.scalar(select(func.count()).select_from(UserRow)):
             return None
         created = []
-        for username, role, halls in (("admin", Role.ADMIN, ()), ("supervisor", Role.SUPERVISOR, (hall_id,))):
+        accounts: list[tuple[str, Role, tuple[str, ...], str]] = [
+            ("admin", Role.ADMIN, (), "管理员"), ("supervisor", Role.SUPERVISOR, hall_ids, "大厅管理人员")]
+        if len(hall_ids) > 1:
+            accounts.append(("manager", Role.MANAGER, (), "县级管理人员"))
+        for username, role, scope, display_name in accounts:
             password = generate_password()
             add_user(session, passwords, Actor.system("bootstrap"), username=username, password=password, role=role,
-                     display_name={"admin": "管理员", "supervisor": "大厅管理人员"}[username], halls=halls)
+                     display_name=display_name, halls=scope)
             created.append(BootstrapAccount(username, role, password))
         return tuple(created)

@@ -11,25 +11,57 @@ from datetime import UTC
 import click
 
 from counterwatch.cli._inputs import load_config_or_exit
-from counterwatch.cli.serve import config_option
 from monitor_api.auth.keys import SCOPES
 from monitor_api.storage.models import Role
 
 ROLE_NAMES = [role.value for role in Role]
+config_option = click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+                             help="Hall config (its storage.url is the database), or the county's county.yaml for "
+                             "the centre's accounts.")
 
 
-def _database(config):
-    """The hall's database, migrated and with the hall synced (a supervisor's hall must exist), no recovery."""
-    from monitor_api.storage import Database, StorageConfigError, database_url, migrate, sync_hall
+class _Target:
+    """The database an account command works on: a hall's (hall config) or the county centre's (county.yaml, whose
+    halls are all synced), and the hall a staff account defaults to."""
+
+    def __init__(self, config_path: str) -> None:
+        self.path = config_path
+        self.halls = _halls_of(config_path)
+        self.default_hall = self.halls[1][0].hall.id
+
+    def database(self):
+        """Migrated and with the halls synced (a supervisor's hall must exist), no recovery."""
+        from monitor_api.storage import Database, StorageConfigError, migrate, sync_hall
+
+        url, configs = self.halls
+        try:
+            database = Database(url)
+        except StorageConfigError as error:
+            raise click.ClickException(str(error)) from None
+        migrate(database)
+        with database.write() as session:
+            for config in configs:
+                sync_hall(session, config)
+        return database
+
+
+def _halls_of(config_path: str):
+    from pathlib import Path
+
+    from counterwatch.config.loader import ConfigError, read_yaml_mapping
+    from monitor_api.storage import database_url
 
     try:
-        database = Database(database_url(config))
-    except StorageConfigError as error:
-        raise click.ClickException(str(error)) from None
-    migrate(database)
-    with database.write() as session:
-        sync_hall(session, config)
-    return database
+        county = "county" in read_yaml_mapping(Path(config_path), "a hall or county config")
+    except ConfigError:
+        county = False  # load_config_or_exit reports the problem
+    if county:
+        from counterwatch.cli.centre import load_county_or_exit
+
+        loaded = load_county_or_exit(config_path)
+        return loaded.config.storage.url, loaded.halls
+    config = load_config_or_exit(config_path)
+    return database_url(config), (config,)
 
 
 def _passwords():
@@ -72,14 +104,14 @@ def users_add(username: str, config_path: str, role: str, halls: tuple[str, ...]
     from monitor_api.accounts import AccountError, add_user
     from monitor_api.storage import Actor
 
-    config = load_config_or_exit(config_path)
+    target = _Target(config_path)
     if role == Role.STAFF.value and len(halls) > 1:
         raise click.BadParameter("a staff member belongs to one hall", param_hint="--hall")
-    staff_hall = halls[0] if role == Role.STAFF.value and halls else config.hall.id
+    staff_hall = halls[0] if role == Role.STAFF.value and halls else target.default_hall
     if role == Role.STAFF.value:
         halls = ()  # for staff, --hall named the staff member's hall, not halls to watch
     password, generated = _read_password(password_stdin, generate)
-    database = _database(config)
+    database = target.database()
     staff = (staff_hall, staff_id) if staff_id else None
     try:
         with database.write() as session:
@@ -105,9 +137,9 @@ def users_passwd(username: str, config_path: str, password_stdin: bool, generate
     from monitor_api.accounts import AccountError, set_password
     from monitor_api.storage import Actor, user_by_username
 
-    config = load_config_or_exit(config_path)
+    target = _Target(config_path)
     password, generated = _read_password(password_stdin, generate)
-    database = _database(config)
+    database = target.database()
     try:
         with database.write() as session:
             user = user_by_username(session, username)
@@ -130,7 +162,7 @@ def users_list(config_path: str) -> None:
     from monitor_api.accounts import user_public
     from monitor_api.storage.tool_reads import users_by_id
 
-    database = _database(load_config_or_exit(config_path))
+    database = _Target(config_path).database()
     with database.read() as session:
         rows = [user_public(session, user) for user in users_by_id(session)]
     database.dispose()
@@ -160,7 +192,7 @@ def keys_create(config_path: str, name: str, scopes: tuple[str, ...], hall: str 
     from monitor_api.storage import Actor
     from monitor_api.storage.types import utcnow
 
-    database = _database(load_config_or_exit(config_path))
+    database = _Target(config_path).database()
     try:
         with database.write() as session:
             created = add_api_key(session, Actor.system("cli"), name=name, scopes=list(scopes), hall_id=hall,
@@ -179,7 +211,7 @@ def keys_create(config_path: str, name: str, scopes: tuple[str, ...], hall: str 
 def keys_list(config_path: str) -> None:
     from monitor_api.storage.tool_reads import api_keys_by_id
 
-    database = _database(load_config_or_exit(config_path))
+    database = _Target(config_path).database()
     with database.read() as session:
         rows = api_keys_by_id(session)
     database.dispose()
@@ -197,7 +229,7 @@ def keys_revoke(key_id: int, config_path: str) -> None:
     from monitor_api.storage import Actor, record_audit, revoke_api_key
     from monitor_api.storage.types import utcnow
 
-    database = _database(load_config_or_exit(config_path))
+    database = _Target(config_path).database()
     try:
         with database.write() as session:
             try:

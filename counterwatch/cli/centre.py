@@ -73,7 +73,7 @@ def centre(config_path: str, host: str, port: int, cookie_secure: bool, bootstra
     except LinkConfigError as error:
         raise click.ClickException(str(error)) from None
     link = holder["centre"].start()
-    announce_accounts(services, county.halls[0], config_path, bootstrap_users)
+    announce_accounts(services, county.halls[0], config_path, bootstrap_users, hall_ids=county.hall_ids)
     try:
         server = ApiServer(create_app(settings, services=services, prepare=False), host, port).start()
     except ApiServerError as error:

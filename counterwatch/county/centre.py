@@ -29,15 +29,18 @@ from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from counterwatch.config.county import LoadedCounty
 from counterwatch.county import wire
 from counterwatch.county.nats_link import (
     CENTRE_CONSUMER,
+    close_quietly,
     connect_options,
     ensure_layout,
     open_connection,
     run_side_by_side,
+    until_stopped,
 )
 from counterwatch.incidents.media import remove_partials
 from counterwatch.runtime.runner import STATS_INTERVAL_S
@@ -57,6 +60,7 @@ from monitor_api.window_status import window_live_message
 logger = logging.getLogger("counterwatch.county")
 
 RESEND_COMMANDS_S = 30.0
+RETRY_STORE_S = 5.0  # a message the database could not take is delivered again after this
 
 
 class Rejected(Exception):
@@ -130,7 +134,7 @@ class Centre:
                     client = await open_connection(self._options, on_change=self._on_change)
                     self._connected = True
                     self._report()
-                js = client.jetstream(timeout=10.0)
+                js = client.jetstream(timeout=self._county.config.nats.ack_timeout_s)
                 if not layout_ready:
                     layout = self._county.config.jetstream
                     await ensure_layout(js, sorted(self._halls), replicas=layout.replicas,
@@ -138,21 +142,21 @@ class Centre:
                     layout_ready = True
                     logger.info("centre: JetStream layout ready for halls %s", ", ".join(sorted(self._halls)))
                 self._js = js
-                await run_side_by_side(self._consume(js), self._push_reviews(js), self._resend_commands(js))
-            except (NatsError, OSError, TimeoutError) as error:
+                if await until_stopped(self._stop, run_side_by_side(self._consume(js), self._push_reviews(js),
+                                                                    self._resend_commands(js))):
+                    break
+            except Exception as error:  # the consumer must outlive any one failure: log it, back off, try again
                 self.last_error = f"{type(error).__name__}: {error}"
-                logger.warning("centre: %s; retrying in %.1f s", self.last_error, backoff)
+                expected = isinstance(error, (TimeoutError, NatsError, OSError))
+                logger.log(logging.WARNING if expected else logging.ERROR, "centre: %s; retrying in %.1f s",
+                           self.last_error, backoff, exc_info=not expected)
                 self._report()
                 try:
                     await asyncio.wait_for(self._stop.wait(), backoff)
                 except TimeoutError:
                     pass
                 backoff = min(backoff * 2, 10.0)
-        if client is not None and not client.is_closed:
-            try:
-                await client.close()
-            except Exception:
-                logger.debug("close failed", exc_info=True)
+        await close_quietly(client)
 
     async def _on_change(self, connected: bool) -> None:
         self._connected = connected
@@ -185,13 +189,24 @@ class Centre:
             return
         try:
             envelope = wire.decode(message.data, message.subject)
-            fetched = {ref.path: await self._fetch(js, hall, ref) for ref in envelope.files}
+            fetched = {}
+            for ref in envelope.files:
+                await message.in_progress()  # a slow link to the bucket must not let the server redeliver
+                fetched[ref.path] = await self._fetch(js, hall, ref)
             await asyncio.to_thread(self._store, envelope, fetched)
         except wire.WireError as error:
             await self._reject(message, hall, "hall_mismatch" if "hall" in str(error) else "bad_document", str(error))
             return
         except Rejected as error:
             await self._reject(message, hall, error.reason, error.detail)
+            return
+        except (KeyError, TypeError, ValueError) as error:  # a field missing or of the wrong form
+            await self._reject(message, hall, "bad_document", f"{type(error).__name__}: {error}")
+            return
+        except SQLAlchemyError as error:  # the database is down or busy: the message comes again later
+            logger.error("centre: %s not stored (%s); delivered again in %.0f s", message.subject, error,
+                         RETRY_STORE_S)
+            await message.nak(delay=RETRY_STORE_S)
             return
         await message.ack()
         self.stored += 1
@@ -319,7 +334,7 @@ class Centre:
                                body: dict[str, Any]) -> bool:
         try:
             await js.publish(wire.command_subject(hall, kind), wire.Envelope(kind, hall, body).encode(),
-                             headers={"Nats-Msg-Id": msg_id}, timeout=10.0)
+                             headers={"Nats-Msg-Id": msg_id}, timeout=self._county.config.nats.ack_timeout_s)
             return True
         except (NatsError, TimeoutError) as error:
             logger.warning("centre: command %s to hall %s not sent yet: %s", msg_id, hall, error)

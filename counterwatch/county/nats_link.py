@@ -105,6 +105,32 @@ async def run_side_by_side(*coroutines: Coroutine[Any, Any, None]) -> None:
         raise failure
 
 
+async def until_stopped(stop: asyncio.Event, work: Coroutine[Any, Any, None]) -> bool:
+    """Run `work` until it ends (its error is raised) or `stop` is set (it is cancelled): True when stopped. A stop
+    does not wait for a publish or fetch in flight to time out."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        stopper.cancel()
+        await asyncio.gather(stopper, return_exceptions=True)
+        task.result()
+        return False
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return True
+
+
+async def close_quietly(client: Client | None, timeout_s: float = 5.0) -> None:
+    """Close a connection without waiting long on servers that are gone (what was not acknowledged is kept)."""
+    if client is None or client.is_closed:
+        return
+    try:
+        await asyncio.wait_for(client.close(), timeout_s)
+    except Exception:
+        logger.debug("closing the NATS connection failed", exc_info=True)
+
+
 async def open_connection(options: dict[str, Any], *, on_change: Callable[[bool], Awaitable[None]] | None = None,
                           ) -> Client:
     """Connect (raises on a failed first attempt; the caller retries); later drops reconnect by themselves."""
@@ -140,7 +166,7 @@ async def ensure_layout(js: JetStreamContext, halls: Iterable[str], *, replicas:
         except BadRequestError:
             await js.update_stream(config)
     await js.add_consumer(wire.UP_STREAM, api.ConsumerConfig(
-        durable_name=CENTRE_CONSUMER, ack_policy=api.AckPolicy.EXPLICIT, ack_wait=60.0, max_deliver=-1,
+        durable_name=CENTRE_CONSUMER, ack_policy=api.AckPolicy.EXPLICIT, ack_wait=30.0, max_deliver=-1,
         max_ack_pending=2000, filter_subject="cw.up.>"))
     for hall in halls:
         bucket = wire.evidence_bucket(hall)

@@ -26,7 +26,14 @@ from nats.js.object_store import ObjectStore
 from counterwatch.config.uplink import UplinkConfig
 from counterwatch.county import wire
 from counterwatch.county.edge import EdgeCommands
-from counterwatch.county.nats_link import connect_options, edge_inbox, open_connection, run_side_by_side
+from counterwatch.county.nats_link import (
+    close_quietly,
+    connect_options,
+    edge_inbox,
+    open_connection,
+    run_side_by_side,
+    until_stopped,
+)
 from monitor_api.live.state import LinkStatus
 from monitor_api.storage import Database
 from monitor_api.storage.evidence import EvidencePathError, resolve_evidence_path
@@ -106,21 +113,20 @@ class Uplink:
                     self._bucket = None
                     backoff = 0.5
                 js = client.jetstream(timeout=self._config.ack_timeout_s)
-                await run_side_by_side(self._send(js), self._receive(js))
-            except (TimeoutError, NatsError, OSError) as error:
+                if await until_stopped(self._stop, run_side_by_side(self._send(js), self._receive(js))):
+                    break
+            except Exception as error:  # the link must outlive any one failure: log it, back off, try again
                 self.last_error = f"{type(error).__name__}: {error}"
-                logger.warning("uplink of hall %s: %s; retrying in %.1f s", self.hall_id, self.last_error, backoff)
+                expected = isinstance(error, (TimeoutError, NatsError, OSError))
+                logger.log(logging.WARNING if expected else logging.ERROR, "uplink of hall %s: %s; retrying in "
+                           "%.1f s", self.hall_id, self.last_error, backoff, exc_info=not expected)
                 await self._report_status()
                 try:
                     await asyncio.wait_for(self._stop.wait(), backoff)
                 except TimeoutError:
                     pass
                 backoff = min(backoff * 2, 10.0)
-        if client is not None and not client.is_closed:
-            try:
-                await client.close()  # nothing to drain: what was not acknowledged stays in the outbox
-            except Exception:
-                logger.debug("close failed", exc_info=True)
+        await close_quietly(client)  # nothing to drain: what was not acknowledged stays in the outbox
         self._connected = False
         await self._report_status()
 

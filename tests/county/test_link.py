@@ -248,3 +248,23 @@ def test_camera_health_of_halls_with_the_same_camera_ids_stays_apart(county: Loo
         for edge in edges:
             edge.close()
         centre.close()
+
+
+def test_a_malformed_document_is_refused_and_the_centre_goes_on(county: LoopbackCounty) -> None:
+    centre = CentreUnderTest(county.county_yaml).start()
+    edge = Edge(county.hall_yaml("hall-a")).start()
+    try:
+        wait_for(lambda: centre.services.live.link() is not None and centre.services.live.link().connected,
+                 what="the centre connected")
+        with edge.database.write() as session:  # a queue change without its window, then a real incident
+            edge.outbox._add(session, "queue", None, {"paused": True, "at": "2026-12-03T08:00:00+00:00"})
+        for event in lifecycle("after-bad", hall="hall-a"):
+            edge.deliver(event)
+        wait_for(lambda: _count(centre, IncidentEventRow) == 4, what="the incident after the bad document")
+        assert centre.centre.rejected == 1
+        with centre.database.read() as session:
+            audit = session.scalars(select(AuditLogRow).where(AuditLogRow.action == "county.message_refused")).one()
+        assert audit.details["reason"] == "bad_document" and "window_id" in audit.details["detail"]
+    finally:
+        edge.close()
+        centre.close()
