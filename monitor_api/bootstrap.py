@@ -1,10 +1,9 @@
 """First start: the session secret (kept under the data directory, never in the repo) and the initial accounts."""
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 

