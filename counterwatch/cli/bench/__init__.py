@@ -165,6 +165,48 @@ def bench_latency(config_path: str, seconds: float, scene: str | None, as_json: 
     click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else format_report(report))
 
 
+@bench.command("county")
+@click.option("--halls", default=50, show_default=True, type=click.IntRange(1, 500),
+              help="Halls of the largest size (N/2 halls are measured first, unless --single).")
+@click.option("--windows", default=10, show_default=True, type=click.IntRange(1, 200), help="Windows per hall.")
+@click.option("--seconds", default=60.0, show_default=True, type=click.FloatRange(5, 24 * 3600),
+              help="Seconds measured per size, after the warm-up.")
+@click.option("--warmup-s", default=10.0, show_default=True, type=click.FloatRange(0, 3600),
+              help="Seconds of traffic before the measurement, once every edge is linked.")
+@click.option("--incident-rate", default=6.0, show_default=True, type=click.FloatRange(0, 3600),
+              help="Incidents per window per hour (a real hall sees a few; the default is a busy hall's, for "
+                   "enough samples). Each is opened, updated with its clip and closed.")
+@click.option("--status-every-s", default=10.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Window status heartbeat per window (the workers' STATUS_HEARTBEAT_S), besides every change.")
+@click.option("--snapshot-kb", default=60.0, show_default=True, type=click.FloatRange(0, 100_000))
+@click.option("--clip-mb", default=1.5, show_default=True, type=click.FloatRange(0, 1000))
+@click.option("--single", is_flag=True, help="Measure N halls only (no N/2 size; no growth per added hall).")
+@click.option("--edge-processes", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes (at nice 19) the simulated edges are spread over: one process of 50 edges "
+                   "waits on its GIL.")
+@click.option("--json", "as_json", is_flag=True)
+def bench_county(halls: int, windows: int, seconds: float, warmup_s: float, incident_rate: float,
+                 status_every_s: float, snapshot_kb: float, clip_mb: float, single: bool, edge_processes: int,
+                 as_json: bool) -> None:
+    """The county centre under N halls x M windows: stored messages per second, edge-to-live-feed latency, evidence
+    throughput, CPU and memory of the centre (a subprocess), PostgreSQL and NATS, and the cost per added hall."""
+    from counterwatch.cli.bench.county import CountyBenchError, measure_county
+    from counterwatch.cli.bench.county_report import format_report
+    from counterwatch.cli.bench.county_sim import TrafficProfile
+
+    profile = TrafficProfile(incident_rate_per_h=incident_rate, status_every_s=status_every_s,
+                             snapshot_bytes=round(snapshot_kb * 1000), clip_bytes=round(clip_mb * 1e6))
+    try:
+        report = measure_county(halls, windows, seconds, profile, single=single, warmup_s=warmup_s,
+                                edge_processes=edge_processes, progress=lambda line: click.echo(line, err=True))
+    except CountyBenchError as error:
+        for line in error.stderr_tail:
+            click.echo(f"  | {line}", err=True)
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(1) from None
+    click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json else format_report(report))
+
+
 def _print_soak(report: dict, as_json: bool, target: float) -> None:
     if as_json:
         click.echo(json.dumps(report, indent=2))

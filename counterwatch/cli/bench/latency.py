@@ -122,9 +122,14 @@ class _Feed:
             message = json.loads("\n".join(data))
             data = []
             self.messages += 1
-            if message.get("type") == "incident.opened":
-                incident = message.get("incident") or {}
-                self.alerts.setdefault(str(incident.get("id")), (arrival, message))
+            self._handle(arrival, message)
+
+    def _handle(self, arrival: datetime, message: dict[str, Any]) -> None:
+        """One live message and the time it arrived: keeps the first incident.opened of each incident (a subclass
+        keeps what it measures: counterwatch.cli.bench.county)."""
+        if message.get("type") == "incident.opened":
+            incident = message.get("incident") or {}
+            self.alerts.setdefault(str(incident.get("id")), (arrival, message))
 
 
 def _absolute(base: Path, value: str) -> str:
