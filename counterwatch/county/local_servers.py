@@ -184,7 +184,7 @@ class NatsServer:
     the streams and messages it had."""
 
     def __init__(self, config_path: Path | None = None, *, base_dir: Path | None = None, port: int | None = None,
-                 name: str = "nats") -> None:
+                 name: str = "nats", detached: bool = False) -> None:
         self.base_dir = base_dir or Path(tempfile.mkdtemp(prefix="counterwatch-nats-"))
         self.port = port or _free_loopback_port()
         self.name = name
@@ -194,6 +194,9 @@ class NatsServer:
                                    f'jetstream {{ store_dir: "{self.base_dir / "jetstream"}" }}\n')
         self.config_path = config_path
         self.log_file = self.base_dir / f"{name}.log"
+        # detached: in a session of its own, so a terminal's Ctrl-C (sent to the foreground process group) does not
+        # stop it before the clients that send to it (`counterwatch demo-county` stops it last).
+        self.detached = detached
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -203,7 +206,8 @@ class NatsServer:
     def start(self, timeout: float = 20.0) -> NatsServer:
         log = self.log_file.open("ab")
         self._process = subprocess.Popen([str(nats_server_binary()), "-c", str(self.config_path)], stdout=log,
-                                         stderr=subprocess.STDOUT)
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         start_new_session=self.detached)
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -221,11 +225,11 @@ class NatsServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 15.0) -> None:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:
-                self._process.wait(15)
+                self._process.wait(timeout_s)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait(5)

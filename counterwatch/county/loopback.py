@@ -48,6 +48,7 @@ class LoopbackCounty:
     cluster: bool = False
     servers: list[NatsServer] = field(default_factory=list)
     replicas: int = 1
+    status_every_s: float = 5.0  # the edges' uplink.status_every_s (tests: every change; a real hall's default: 30)
 
     def write(self) -> LoopbackCounty:
         root = private_dir(self.root)
@@ -84,7 +85,8 @@ class LoopbackCounty:
             (hall_dir / "hall.yaml").write_text(
                 body + "storage:\n  url: sqlite:///hall.db\n  data_dir: data\n"
                 f"uplink:\n  servers: [{urls}]\n  user: {edge_user(hall)}\n"
-                f"  password_file: {secrets_dir / (edge_user(hall) + '.password')}\n  status_every_s: 5\n")
+                f"  password_file: {secrets_dir / (edge_user(hall) + '.password')}\n"
+                f"  status_every_s: {self.status_every_s:g}\n")
         hall_lines = "\n".join(f"  - config: halls/{hall}/hall.yaml" for hall in self.halls)
         (root / "county.yaml").write_text(
             "version: 1\ncounty: {id: loopback, name: 县政务服务管理办公室}\n"

@@ -61,7 +61,8 @@ class Edge:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.database, _ = open_hall_database(self.config)
         assert self.config.uplink is not None
-        self.outbox = EdgeOutbox(self.hall_id, self.data_dir, status_every_s=self.config.uplink.status_every_s)
+        self.outbox = EdgeOutbox(self.hall_id, self.data_dir, status_every_s=self.config.uplink.status_every_s,
+                    stats_every_s=self.config.uplink.stats_every_s)
         self.sink = DatabaseSink(self.database, evidence_store=EvidenceStore(self.data_dir), outbox=self.outbox)
         self.queue_commands: list[tuple[str, bool]] = []
         self.commands = EdgeCommands(self.hall_id, self.database, self.outbox,

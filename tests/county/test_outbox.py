@@ -73,8 +73,22 @@ def test_statuses_are_sent_on_change_and_at_least_every_interval(database: Datab
     assert [b.present for b in bodies] == [True, False, False, True]  # 0 (new), 10 (change), 41 (30 s), 42 (change)
 
 
+def test_camera_statistics_are_summed_over_the_interval(database: Database, tmp_path: Path) -> None:
+    clock = Clock()
+    outbox = EdgeOutbox("hall-a", tmp_path, stats_every_s=10, clock=clock)
+    for now in (0, 2, 4, 6, 8, 10, 12):
+        clock.now = now
+        with database.write() as session:
+            outbox(session, CameraStats("cam1", 4, T0 + timedelta(seconds=now), (("yolox", 20.0 + now, 4),)))
+    with database.read() as session:
+        sent = [wire.stats_of(wire.decode(r.payload.encode(), r.subject).body) for r in next_batch(session, 100)]
+    # the first at once; then 2..10 s summed and sent at 10 s; 12 s waits for the next interval
+    assert [(s.frames, s.last_frame_wall_time, s.timings_ms) for s in sent] == [
+        (4, T0, (("yolox", 20.0, 4),)), (20, T0 + timedelta(seconds=10), (("yolox", 30.0, 4),))]
+
+
 def test_a_full_outbox_drops_statistics_first_and_never_incidents(database: Database, tmp_path: Path) -> None:
-    outbox = EdgeOutbox("hall-a", tmp_path, status_every_s=1, clock=Clock())
+    outbox = EdgeOutbox("hall-a", tmp_path, status_every_s=1, stats_every_s=0, clock=Clock())
     with database.write() as session:
         for event in lifecycle("inc-1"):
             outbox(session, event)

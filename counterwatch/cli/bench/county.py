@@ -168,6 +168,7 @@ class _County:
 
     def __init__(self, postgres: Any, workdir: Path, halls: int, windows: int, edge_processes: int,
                  profile: TrafficProfile) -> None:
+        from counterwatch.config.uplink import UplinkConfig
         from counterwatch.county.loopback import LoopbackCounty, simple_hall_yaml
         from monitor_api.storage import Database
 
@@ -176,7 +177,9 @@ class _County:
         url = postgres.create_database(self._name)
         self.hall_ids = [f"hall-{index + 1:03d}" for index in range(halls)]
         self.county = LoopbackCounty(workdir / f"county-{halls}", {hall: simple_hall_yaml(hall, windows)
-                                                                   for hall in self.hall_ids}, url).write().start()
+                                                                   for hall in self.hall_ids}, url,
+                                     status_every_s=UplinkConfig.model_fields["status_every_s"].default,
+                                     ).write().start()
         self.database = Database(url)
         self.edges = EdgeWorkers([self.county.hall_yaml(hall) for hall in self.hall_ids], profile, edge_processes)
         self.stdout, self.stderr = self.county.root / "centre.out", self.county.root / "centre.err"

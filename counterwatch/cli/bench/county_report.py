@@ -175,7 +175,8 @@ def format_report(report: dict[str, Any]) -> str:
              f"{profile['snapshot_bytes'] / 1e3:.0f} kB, clip {profile['clip_bytes'] / MB:.1f} MB), status every "
              f"{profile['status_every_s']:g} s and on changes; per camera (4 windows) stats every "
              f"{profile['stats_every_s']:g} s, a reconnect every {profile['reconnect_every_s'] / 60:.0f} min; "
-             f"edges in {sizes[-1]['edge_processes']} process(es)", ""]
+             f"edges in {sizes[-1]['edge_processes']} process(es); each edge forwards with its uplink defaults "
+             "(statuses on change and at least every 30 s, camera statistics summed over 10 s)", ""]
     rows: list[tuple[str, Any]] = [("halls x windows (cameras)", lambda s: f"{s['halls']} x {s['windows_per_hall']} "
                                     f"({s['cameras']})")]
     for kind in (*KINDS, "total"):

@@ -111,7 +111,8 @@ class SimEdge:
         self.data_dir = (self.config.base_dir / "data").resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.database, _ = open_hall_database(self.config)
-        self.outbox = EdgeOutbox(self.hall_id, self.data_dir, status_every_s=uplink.status_every_s)
+        self.outbox = EdgeOutbox(self.hall_id, self.data_dir, status_every_s=uplink.status_every_s,
+                    stats_every_s=uplink.stats_every_s)
         self.sink = DatabaseSink(self.database, evidence_store=EvidenceStore(self.data_dir), outbox=self.outbox)
         self.cameras = {view.window: camera.id for camera in self.config.cameras for view in camera.views}
         self.uplink: Uplink | None = None
