@@ -39,13 +39,16 @@ class ConfigError(Exception):
 def load_config(path: str | Path) -> HallConfig:
     """Read and validate a hall config file. Raises ConfigError naming every bad field."""
     path = Path(path)
+    return parse_config(_read_text(path), filename=str(path), base_dir=path.resolve().parent)
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(str(path), [ConfigIssue("", "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), [ConfigIssue("", f"cannot read file: {exc}")]) from None
-    return parse_config(text, filename=str(path), base_dir=path.resolve().parent)
 
 
 def parse_config(text: str, *, filename: str = "<config>", base_dir: Path = Path(".")) -> HallConfig:
@@ -85,12 +88,7 @@ def validation_issues(error: ValidationError, document: Any) -> list[ConfigIssue
 
 def read_yaml_mapping(path: Path, what: str) -> Any:
     """The YAML mapping in `path` (line numbers kept), or ConfigError naming the file's problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(str(path), [ConfigIssue("", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [ConfigIssue("", f"cannot read file: {exc}")]) from None
+    text = _read_text(path)
     try:
         document = YAML(typ="rt").load(text)
     except YAMLError as exc:

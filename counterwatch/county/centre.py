@@ -17,13 +17,11 @@ import asyncio
 import hashlib
 import logging
 import os
-import threading
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
@@ -33,15 +31,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from counterwatch.config.county import LoadedCounty
 from counterwatch.county import wire
-from counterwatch.county.nats_link import (
-    CENTRE_CONSUMER,
-    close_quietly,
-    connect_options,
-    ensure_layout,
-    open_connection,
-    run_side_by_side,
-    until_stopped,
-)
+from counterwatch.county.link_thread import LinkThread
+from counterwatch.county.nats_link import CENTRE_CONSUMER, connect_options, ensure_layout, run_side_by_side
 from counterwatch.incidents.media import remove_partials
 from counterwatch.runtime.runner import STATS_INTERVAL_S
 from monitor_api.ingest import DatabaseSink
@@ -69,97 +60,53 @@ class Rejected(Exception):
         self.reason, self.detail = reason, detail
 
 
-class Centre:
+class Centre(LinkThread):
     def __init__(self, county: LoadedCounty, services: Services, data_dir: Path, *, batch: int = 128) -> None:
+        super().__init__(connect_options(county.config.nats, county.base_dir, name="counterwatch-centre",
+                                         inbox_prefix="_INBOX_centre"),
+                         name="centre", ack_timeout_s=county.config.nats.ack_timeout_s)
         self._county = county
         self._services = services
         self._data_dir = data_dir
         self._batch = batch
         self._halls = frozenset(county.hall_ids)
-        self._options = connect_options(county.config.nats, county.base_dir, name="counterwatch-centre",
-                                        inbox_prefix="_INBOX_centre")
         self._sink = DatabaseSink(services.database, evidence_store=services.evidence, on_stored=self._stored)
         tolerance = max(services.settings.window_status_stale_s, 3 * STATS_INTERVAL_S)
         self._observed = {hall: ObservedTimeRecorder(services.database, hall, tolerance_s=tolerance)
                           for hall in self._halls}
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
         self._js: JetStreamContext | None = None
-        self._connected = False
-        self._ready = threading.Event()
+        self._layout_ready = False
         self.stored = 0
         self.rejected = 0
         self.files = 0
-        self.last_error = ""
 
     # ---- thread ---------------------------------------------------------------------------------------------------
 
-    def start(self) -> Centre:
+    def start(self) -> Self:
         removed = remove_partials(self._data_dir)
         if removed:
             logger.warning("centre: removed %d half-written file(s) a crash left in %s", removed, self._data_dir)
-        self._thread = threading.Thread(target=self._run, name="centre-consumer", daemon=True)
-        self._thread.start()
-        self._ready.wait(10)
-        return self
+        return super().start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(timeout)
+        super().stop(timeout)
         for recorder in self._observed.values():
             try:
                 recorder.close()
             except Exception:
                 logger.exception("could not store the last observed time")
 
-    def _run(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        try:
-            self._loop.run_until_complete(self._main())
-        finally:
-            self._loop.close()
+    async def _session(self, js: JetStreamContext) -> None:
+        if not self._layout_ready:
+            layout = self._county.config.jetstream
+            await ensure_layout(js, sorted(self._halls), replicas=layout.replicas,
+                                duplicate_window_s=layout.duplicate_window_s, files_ttl_s=layout.files_ttl_s)
+            self._layout_ready = True
+            logger.info("centre: JetStream layout ready for halls %s", ", ".join(sorted(self._halls)))
+        self._js = js
+        await run_side_by_side(self._consume(js), self._push_reviews(js), self._resend_commands(js))
 
-    async def _main(self) -> None:
-        self._stop = asyncio.Event()
-        self._ready.set()
-        client: Client | None = None
-        backoff = 0.5
-        layout_ready = False
-        while not self._stop.is_set():
-            try:
-                if client is None or client.is_closed:
-                    client = await open_connection(self._options, on_change=self._on_change)
-                    self._connected = True
-                    self._report()
-                js = client.jetstream(timeout=self._county.config.nats.ack_timeout_s)
-                if not layout_ready:
-                    layout = self._county.config.jetstream
-                    await ensure_layout(js, sorted(self._halls), replicas=layout.replicas,
-                                        duplicate_window_s=layout.duplicate_window_s, files_ttl_s=layout.files_ttl_s)
-                    layout_ready = True
-                    logger.info("centre: JetStream layout ready for halls %s", ", ".join(sorted(self._halls)))
-                self._js = js
-                if await until_stopped(self._stop, run_side_by_side(self._consume(js), self._push_reviews(js),
-                                                                    self._resend_commands(js))):
-                    break
-            except Exception as error:  # the consumer must outlive any one failure: log it, back off, try again
-                self.last_error = f"{type(error).__name__}: {error}"
-                expected = isinstance(error, (TimeoutError, NatsError, OSError))
-                logger.log(logging.WARNING if expected else logging.ERROR, "centre: %s; retrying in %.1f s",
-                           self.last_error, backoff, exc_info=not expected)
-                self._report()
-                try:
-                    await asyncio.wait_for(self._stop.wait(), backoff)
-                except TimeoutError:
-                    pass
-                backoff = min(backoff * 2, 10.0)
-        await close_quietly(client)
-
-    async def _on_change(self, connected: bool) -> None:
-        self._connected = connected
+    async def _report_link(self) -> None:
         self._report()
 
     def _report(self) -> None:
@@ -342,11 +289,7 @@ class Centre:
 
     async def _resend_commands(self, js: JetStreamContext) -> None:
         assert self._stop is not None
-        while not self._stop.is_set():
-            try:
-                await asyncio.wait_for(self._stop.wait(), RESEND_COMMANDS_S)
-            except TimeoutError:
-                pass
+        while not await self._pause(RESEND_COMMANDS_S):
             for command in await asyncio.to_thread(self._unacked_commands):
                 await self._publish_command(js, command.hall_id, command.kind, command.id, dict(command.payload))
 
@@ -365,10 +308,7 @@ class Centre:
                 body = {"incident_id": incident_id, "review_state": state}
                 if await self._publish_command(js, hall, "review", f"review:{incident_id}:{state}", body):
                     await asyncio.to_thread(self._pushed, incident_id, state)
-            try:
-                await asyncio.wait_for(self._stop.wait(), every_s)
-            except TimeoutError:
-                pass
+            await self._pause(every_s)
 
     def _reviews_to_push(self) -> list[tuple[str, str, str]]:
         with self._services.database.read() as session:

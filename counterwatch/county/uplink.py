@@ -12,13 +12,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
@@ -27,14 +25,8 @@ from nats.js.object_store import ObjectStore
 from counterwatch.config.uplink import UplinkConfig
 from counterwatch.county import wire
 from counterwatch.county.edge import EdgeCommands
-from counterwatch.county.nats_link import (
-    close_quietly,
-    connect_options,
-    edge_inbox,
-    open_connection,
-    run_side_by_side,
-    until_stopped,
-)
+from counterwatch.county.link_thread import LinkThread
+from counterwatch.county.nats_link import connect_options, edge_inbox, run_side_by_side
 from monitor_api.live.state import LinkStatus
 from monitor_api.storage import Database
 from monitor_api.storage.evidence import EvidencePathError, resolve_evidence_path
@@ -54,13 +46,14 @@ def sha256_digest(hex_digest: str) -> str:
     return "SHA-256=" + base64.urlsafe_b64encode(bytes.fromhex(hex_digest)).decode()
 
 
-class Uplink:
+class Uplink(LinkThread):
     def __init__(self, config: UplinkConfig, base_dir: Path, hall_id: str, database: Database, data_dir: Path, *,
                  commands: EdgeCommands | None = None, report: LinkReporter | None = None,
                  dropped: DroppedReporter | None = None, idle_s: float = 0.2) -> None:
+        super().__init__(connect_options(config, base_dir, name=f"counterwatch-edge-{hall_id}",
+                                         inbox_prefix=edge_inbox(hall_id)),
+                         name=f"uplink of hall {hall_id}", ack_timeout_s=config.ack_timeout_s)
         self._config = config
-        self._options = connect_options(config, base_dir, name=f"counterwatch-edge-{hall_id}",
-                                        inbox_prefix=edge_inbox(hall_id))
         self.hall_id = wire.check_hall(hall_id)
         self._database = database
         self._data_dir = data_dir
@@ -68,75 +61,22 @@ class Uplink:
         self._report = report
         self._dropped = dropped
         self._idle_s = idle_s
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._connected = False
         self._bucket: ObjectStore | None = None
         self.sent = 0  # messages acknowledged by the server
         self.files_sent = 0
         # (path, sha256) of files whose message the server acknowledged, oldest first.
         self._delivered_files: OrderedDict[tuple[str, str], None] = OrderedDict()
         self.commands_applied = 0
-        self.last_error = ""
-        self._ready = threading.Event()
 
-    # ---- thread ---------------------------------------------------------------------------------------------------
+    # ---- one connection -----------------------------------------------------------------------------------------
 
-    def start(self) -> Uplink:
-        self._thread = threading.Thread(target=self._run, name=f"uplink-{self.hall_id}", daemon=True)
-        self._thread.start()
-        self._ready.wait(10)
-        return self
+    async def _connected_anew(self) -> None:
+        self._bucket = None
 
-    def stop(self, timeout: float = 10.0) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread is not None:
-            self._thread.join(timeout)
+    async def _session(self, js: JetStreamContext) -> None:
+        await run_side_by_side(self._send(js), self._receive(js))
 
-    def _run(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        try:
-            self._loop.run_until_complete(self._main())
-        finally:
-            self._loop.close()
-
-    # ---- main loop ------------------------------------------------------------------------------------------------
-
-    async def _main(self) -> None:
-        self._stop = asyncio.Event()
-        self._ready.set()
-        client: Client | None = None
-        backoff = 0.5
-        while not self._stop.is_set():
-            try:
-                if client is None or client.is_closed:
-                    client = await open_connection(self._options, on_change=self._on_change)
-                    self._connected = True
-                    self._bucket = None
-                    backoff = 0.5
-                js = client.jetstream(timeout=self._config.ack_timeout_s)
-                if await until_stopped(self._stop, run_side_by_side(self._send(js), self._receive(js))):
-                    break
-            except Exception as error:  # the link must outlive any one failure: log it, back off, try again
-                self.last_error = f"{type(error).__name__}: {error}"
-                expected = isinstance(error, (TimeoutError, NatsError, OSError))
-                logger.log(logging.WARNING if expected else logging.ERROR, "uplink of hall %s: %s; retrying in "
-                           "%.1f s", self.hall_id, self.last_error, backoff, exc_info=not expected)
-                await self._report_status()
-                try:
-                    await asyncio.wait_for(self._stop.wait(), backoff)
-                except TimeoutError:
-                    pass
-                backoff = min(backoff * 2, 10.0)
-        await close_quietly(client)  # nothing to drain: what was not acknowledged stays in the outbox
-        self._connected = False
-        await self._report_status()
-
-    async def _on_change(self, connected: bool) -> None:
-        self._connected = connected
-        logger.info("uplink of hall %s %s", self.hall_id, "reconnected" if connected else "disconnected")
+    async def _report_link(self) -> None:
         await self._report_status()
 
     async def _send(self, js: JetStreamContext) -> None:
@@ -148,10 +88,7 @@ class Uplink:
                 last_report = time.monotonic()
             rows = await asyncio.to_thread(self._batch)
             if not rows:
-                try:
-                    await asyncio.wait_for(self._stop.wait(), self._idle_s)
-                except TimeoutError:
-                    pass
+                await self._pause(self._idle_s)
                 continue
             results = await asyncio.gather(*(self._publish(js, row) for row in rows), return_exceptions=True)
             acked = [row.id for row, result in zip(rows, results, strict=True) if result is True]
@@ -215,10 +152,7 @@ class Uplink:
                                                             stream=wire.COMMAND_STREAM)
             except NotFoundError:
                 logger.warning("hall %s: no command consumer yet (has the centre started?); trying again", self.hall_id)
-                try:
-                    await asyncio.wait_for(self._stop.wait(), 5.0)
-                except TimeoutError:
-                    pass
+                await self._pause(5.0)
         while subscription is not None and not self._stop.is_set():
             try:
                 messages = await subscription.fetch(16, timeout=1.0)
