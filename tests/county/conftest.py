@@ -6,9 +6,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from counterwatch.cli.bench.centre_kill import CentreProcess  # noqa: F401 (the centre as its own process)
 from counterwatch.config import load_config
 from counterwatch.config.county import load_county
 from counterwatch.county.centre import Centre
@@ -237,45 +235,3 @@ def assert_received_once(database: Database, data_dir: Path, expected: dict[str,
     assert sorted(str(path.relative_to(data_dir)) for path in data_dir.rglob("*.part")) == []
 
 
-# ---- the centre as its own process --------------------------------------------------------------------------------
-
-class CentreProcess:
-    """`counterwatch centre` in a child process, which the tests kill with SIGKILL and start again."""
-
-    def __init__(self, county_yaml: Path, log_file: Path) -> None:
-        self._command = [str(Path(sys.executable).parent / "counterwatch"), "centre", "--config", str(county_yaml),
-                         "--port", "0"]
-        self.log_file = log_file
-        self._process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> CentreProcess:
-        with self.log_file.open("ab") as log:
-            log.write(f"---- start {self.starts + 1} ----\n".encode())
-            log.flush()
-            self._process = subprocess.Popen(self._command, stdout=log, stderr=subprocess.STDOUT,
-                                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.starts += 1
-        return self
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    def kill(self) -> None:
-        assert self._process is not None and self.running, self.log_tail()
-        os.kill(self._process.pid, signal.SIGKILL)
-        assert self._process.wait(10) == -signal.SIGKILL
-
-    def stop(self) -> None:
-        if self._process is None or not self.running:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(30)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(10)
-
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log_file.read_text(errors="replace")[-chars:] if self.log_file.exists() else ""
