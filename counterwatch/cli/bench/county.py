@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from counterwatch.cli.bench import county_probes as probes
+import counterwatch.cli.bench.county_probes as probes
 from counterwatch.cli.bench.county_edges import QUIET_LOGGERS, EdgeWorkerError, EdgeWorkers
 from counterwatch.cli.bench.county_report import SizeRun, summarize_run
 from counterwatch.cli.bench.county_sim import TrafficProfile
