@@ -37,8 +37,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import counterwatch.cli.bench.county_probes as probes
 from counterwatch.cli.bench.county_edges import QUIET_LOGGERS, EdgeWorkerError, EdgeWorkers
+from counterwatch.cli.bench.county_probes import CountyFeed, CpuMeter, NatsProbe, RssSampler, nats_pids, postmaster_pid
 from counterwatch.cli.bench.county_report import SizeRun, summarize_run
 from counterwatch.cli.bench.county_sim import TrafficProfile
 from counterwatch.cli.bench.latency import _DASHBOARD
@@ -184,8 +184,8 @@ class _County:
         self.edges = EdgeWorkers([self.county.hall_yaml(hall) for hall in self.hall_ids], profile, edge_processes)
         self.stdout, self.stderr = self.county.root / "centre.out", self.county.root / "centre.err"
         self.centre: subprocess.Popen[bytes] | None = None
-        self.feed: probes.CountyFeed | None = None
-        self.nats: probes.NatsProbe | None = None
+        self.feed: CountyFeed | None = None
+        self.nats: NatsProbe | None = None
         self.base_url, self.admin_token = "", ""
 
     def start_centre(self) -> None:
@@ -197,7 +197,7 @@ class _County:
                                            preexec_fn=_stop_with_soak)
         self.base_url = _wait_api(self.centre, self.stdout, self.stderr)
         self.admin_token = _token(self.base_url, ADMIN, passwords[ADMIN])
-        self.feed = probes.CountyFeed(self.base_url, _token(self.base_url, MANAGER, passwords[MANAGER]))
+        self.feed = CountyFeed(self.base_url, _token(self.base_url, MANAGER, passwords[MANAGER]))
         self.feed.start()
         self.feed.connected.wait(30.0)
         if self.feed.error is not None or not self.feed.connected.is_set():
@@ -205,7 +205,7 @@ class _County:
 
     def start_edges(self) -> tuple[int, float]:
         """Start the edges; (cameras, seconds until every camera's first health report was stored)."""
-        self.nats = probes.NatsProbe(self.county.county_yaml)
+        self.nats = NatsProbe(self.county.county_yaml)
         self.nats.start()
         self.nats.subscribed.wait(30.0)
         try:
@@ -226,7 +226,7 @@ class _County:
         assert self.centre is not None
         return _wait_until(condition, timeout, self.centre, self.stderr, what)
 
-    def snapshot(self, meter: probes.CpuMeter) -> dict[str, Any]:
+    def snapshot(self, meter: CpuMeter) -> dict[str, Any]:
         assert self.nats is not None
         return {"t": time.monotonic(), "wall": time.time(), "at": datetime.now(UTC), "cpu": meter.seconds(),
                 "stored": self.stored(), "edges": self.edges.snapshot(), "backlog": self.nats.take()}
@@ -256,9 +256,9 @@ def run_size(postgres: Any, workdir: Path, halls: int, windows: int, seconds: fl
         cameras, ready_s = county.start_edges()
         say(f"{halls} halls: every edge linked after {ready_s:.1f} s; warm-up {warmup_s:g} s, then {seconds:g} s")
         time.sleep(warmup_s)
-        meter = probes.CpuMeter(county.centre.pid, probes.postmaster_pid(postgres.data_dir), probes.nats_pids(),
+        meter = CpuMeter(county.centre.pid, postmaster_pid(postgres.data_dir), nats_pids(),
                                 county.edges.pids)
-        rss = probes.RssSampler(meter.centre)
+        rss = RssSampler(meter.centre)
         before = county.snapshot(meter)
         rss.start()
         county.wait(lambda: time.monotonic() - before["t"] >= seconds, seconds + 60, "the end of the measurement")
