@@ -213,6 +213,10 @@ class PerceptionConfig(Strict):
                                          "detector's people at a look at least this often, and at the next look "
                                          "when someone not yet confirmed appears; in between its boxes follow the "
                                          "people. 0: at every look.")
+    heads_interval_s: float = Field(default=2.0, ge=0.0, le=60.0, description="The behaviour heads score a "
+                                    "window's main staff person at a look at most this often (their two "
+                                    "embeddings are the look's most expensive step); someone new is scored at "
+                                    "their first look. 0: at every look.")
     max_staff_per_window: int = _limited("max_staff_per_window", 2, "People in one staff zone analysed in depth "
                                          "(pose, face, hands); a visitor is the second.")
     ocr_confirm: bool = Field(default=True, description="Confirm a seen pause marker by reading the sign text.")

@@ -47,7 +47,9 @@ class WindowStateBuilder:
         self._config = config
         self._cue_settings = cue_settings(config.perception.cues)
         self._heads = heads
-        self._head_cache: dict[str, tuple[int, HeadCue, HeadCue]] = {}  # window -> (track id, active cue, shadow cue)
+        self._heads_interval_s = config.perception.heads_interval_s
+        # window -> (track id, active cue, shadow cue, when they were scored)
+        self._head_cache: dict[str, tuple[int, HeadCue, HeadCue, float]] = {}
         self._shadow_states: tuple[WindowState, ...] = ()
         self._timings: list[tuple[str, float]] = []  # ("heads", ms) per head scoring since the last take_timings()
         self._camera = camera
@@ -121,16 +123,20 @@ class WindowStateBuilder:
 
     def _head_cues(self, window_id: str, main: TrackedPerson, observation: Observation, fresh: bool,
                    image: npt.NDArray[Any]) -> tuple[HeadCue, HeadCue]:
-        """Heads score the main staff person only on frames where the cascade took a full look; on other frames
-        the last scores of the same track stand (none for a track never scored)."""
+        """Heads score the main staff person only on frames where the cascade took a full look, and at most every
+        `perception.heads_interval_s` for the same track; on other frames the last scores of the same track stand
+        (none for a track never scored)."""
         cached = self._head_cache.get(window_id)
+        if cached is not None and cached[0] == main.track_id and (
+                not fresh or 0.0 <= observation.ts - cached[3] < self._heads_interval_s):
+            return cached[1], cached[2]
         if not fresh:
-            return (cached[1], cached[2]) if cached is not None and cached[0] == main.track_id else ((), ())
+            return (), ()
         assert self._heads is not None  # build() asks only when heads are configured
         start = time.perf_counter()
         active, shadow = self._heads.score(window_id, image, main.person, observation.objects)
         self._timings.append(("heads", (time.perf_counter() - start) * 1000.0))
-        self._head_cache[window_id] = (main.track_id, active, shadow)
+        self._head_cache[window_id] = (main.track_id, active, shadow, observation.ts)
         return active, shadow
 
     @property

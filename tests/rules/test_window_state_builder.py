@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from counterwatch.config.schema import CuesConfig
@@ -169,3 +170,56 @@ def test_an_observation_of_another_camera_is_refused(demo_config) -> None:
         builder.build(_observation(_person(200, 100, 400, 480), camera="cam-other"))
     w01 = _by_window(builder.build(_observation(_person(200, 100, 400, 480))))["w01"]  # still usable afterwards
     assert len(w01.staff) == 1
+
+
+class _CountingHeads:
+    """A light stand-in for counterwatch.learning.runtime.HeadScorer: records when the main person was scored."""
+
+    has_shadow = False
+
+    def __init__(self) -> None:
+        self.scored: list[float] = []
+        self._ts = 0.0
+
+    def wants(self, window_id: str) -> bool:
+        return window_id == "w01"
+
+    def score(self, window_id, image, person, objects):
+        self.scored.append(self._ts)
+        return (("phone", 0.1 * len(self.scored), 0.5),), ()
+
+
+@pytest.mark.parametrize(("interval", "scored"), [(2.0, [0.0, 2.0, 4.0]), (0.0, [0.0, 1.0, 2.0, 3.0, 4.0])])
+def test_heads_score_at_a_look_at_most_every_heads_interval_and_the_last_scores_stand(demo_config, interval,
+                                                                                      scored) -> None:
+    config = demo_config.model_copy(update={"perception": demo_config.perception.model_copy(
+        update={"heads_interval_s": interval})})
+    heads = _CountingHeads()
+    camera = config.cameras[0]
+    builder = WindowStateBuilder(config, camera, regions_for(config, camera), HallCalendar(config), QueueStatus(),
+                                 heads=heads)  # type: ignore[arg-type]
+    image = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    cues = []
+    for index in range(10):  # 2 fps; a full look every second
+        ts = index * 0.5
+        heads._ts = ts
+        motion = (WindowMotion("w01", 0.1, True, looked=index % 2 == 0),)
+        w01 = _by_window(builder.build(_observation(_person(200 + index, 100, 400 + index, 480), ts=ts, index=index,
+                                                    motion=motion), image))["w01"]
+        cues.append(w01.staff[0].cues.head)
+    assert heads.scored == scored
+    assert all(cue for cue in cues)  # between scorings the last scores of the same person stand
+    assert cues[-1] == (("phone", 0.1 * len(scored), 0.5),)
+
+
+def test_someone_new_at_the_window_is_scored_at_their_first_look(demo_config) -> None:
+    heads = _CountingHeads()
+    camera = demo_config.cameras[0]
+    builder = WindowStateBuilder(demo_config, camera, regions_for(demo_config, camera), HallCalendar(demo_config),
+                                 QueueStatus(), heads=heads)  # type: ignore[arg-type]
+    image = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    looked = (WindowMotion("w01", 0.1, True, looked=True),)
+    for index, person in enumerate([_person(60, 100, 250, 480), _person(400, 100, 590, 480)]):
+        heads._ts = index * 0.5
+        builder.build(_observation(person, ts=index * 0.5, index=index, motion=looked), image)
+    assert heads.scored == [0.0, 0.5]  # 0.5 s apart, under the 2 s interval: a new track is scored at once
