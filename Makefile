@@ -55,8 +55,10 @@ demo: $(STAMP) var/demo/scene.mp4
 demo-county: $(COUNTY_STAMP) var/demo/scene.mp4
 	$(BIN)/counterwatch demo-county
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; each has its own PostgreSQL, NATS and browser); 0: serially.
+TEST_WORKERS ?= 2
 test: $(TEST_STAMP) system-test-deps
-	$(BIN)/python -m pytest -q; rc=$$?; \
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --durations=15; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 
 # Lint and type-check (configured in pyproject.toml); .ci/run runs it before the tests.
