@@ -88,3 +88,52 @@ def test_resize_top_left_keeps_the_picture_in_the_corner():
     assert blob[0, :, 0, 0].tolist() == [7, 7, 7]  # raw 0..255 values, BGR order kept
     assert blob[0, :, 300, 10].tolist() == [114, 114, 114]  # padding below the picture
     assert transform.to_image(np.array([[208.0, 104.0]])).tolist() == [[100.0, 50.0]]
+
+
+def _wide_scene() -> np.ndarray:
+    """A 1400x512 counter-like frame: the astronaut and the coffee photo side by side on grey."""
+    wide = np.full((512, 1400, 3), 90, np.uint8)
+    wide[:, 100:612] = _bgr(skimage.data.astronaut())
+    coffee = _bgr(skimage.data.coffee())  # 400 x 600
+    wide[56:456, 750:1350] = coffee
+    return wide
+
+
+def test_rect_runs_a_wide_image_on_a_short_input_and_finds_the_same(yolox):
+    assert yolox.rect  # the shipped manifest asks for it; the shipped graph allows it
+    assert yolox.network_size(1400, 512) == (416, 192)  # 416 x 152: rounded up to 160, one stride of padding more
+    assert yolox.network_size(512, 512) == (416, 416) and yolox.network_size(300, 900) == (192, 416)
+    with load_model("yolox_nano", load_manifests(), expect=ObjectDetector, rect=False) as square:
+        assert square.network_size(1400, 512) == (416, 416)
+        wide = _wide_scene()
+        rect_found = yolox.detect(wide, min_score=0.1)
+        square_found = square.detect(wide, min_score=0.2)
+    assert sorted(d.label for d in rect_found if d.score >= 0.5) == ["cup", "dining table", "person"]
+    assert sorted(d.label for d in square_found if d.score >= 0.5) == ["cup", "dining table", "person"]
+    for d in square_found:  # each detection of the padded square input has its twin, scored alike
+        twin = max((r for r in rect_found if r.label == d.label), key=lambda r: r.box.iou(d.box))
+        assert twin.box.iou(d.box) > 0.9 and abs(twin.score - d.score) < 0.05
+
+
+def test_rect_on_a_graph_with_a_fixed_input_is_refused_by_name(tmp_path):
+    import hashlib
+
+    import onnx
+    import yaml
+
+    shipped = load_manifests()["yolox_nano"]
+    model = onnx.load(str(shipped.origin.parent.parent / "weights" / "yolox_nano.onnx"))
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[2].dim_value, dims[3].dim_value = 416, 416
+    (tmp_path / "fixed.onnx").write_bytes(model.SerializeToString())
+    digest = hashlib.sha256((tmp_path / "fixed.onnx").read_bytes()).hexdigest()
+    document = yaml.safe_load(shipped.origin.read_text(encoding="utf-8"))
+    document.update(name="yolox_fixed", files=[{"role": "weights", "source": {"path": "fixed.onnx"},
+                                                "sha256": digest}])
+    (tmp_path / "yolox_fixed.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
+    manifests = load_manifests([tmp_path])
+    with pytest.raises(Exception, match="rect needs a graph whose input height and width are free"):
+        load_model("yolox_fixed", manifests, expect=ObjectDetector)
+    with load_model("yolox_fixed", manifests, expect=ObjectDetector, rect=False) as fixed:
+        assert fixed.network_size(1400, 512) == (416, 416)
+        assert any(d.label == "person" for d in fixed.detect(_wide_scene(), min_score=0.3))
