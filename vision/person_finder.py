@@ -1,6 +1,6 @@
-"""Find people on a whole CCTV frame with a small square-input COCO detector: overlapping tiles, fused.
+"""Find people on a whole CCTV frame with a small-input COCO detector: overlapping tiles, fused.
 
-A 1920x1080 frame squeezed into a 416x416 (YOLOX-Nano) or 300x300 (SSD) input shrinks a seated person 150 px tall
+A 1920x1080 frame squeezed into 416 px across (YOLOX-Nano) or a 300x300 (SSD) input shrinks a seated person 150 px tall
 to 30-40 px, where these detectors miss most people. Tiles bring people up to a size the detector knows; the price
 is one detector run per tile. Tile sizes are set by the scale they give at the detector's input (input pixels per
 frame pixel), so one setting serves both input sizes: at scales 0.4 and 0.6 a 120-200 px person becomes 50-120 px.
