@@ -36,6 +36,23 @@ def _check_unit(value: float, name: str) -> float:
     return float(value)
 
 
+def onnx_input_size(shape: Sequence[Any], manifest: ModelManifest, weights: Path) -> tuple[tuple[int, int], bool]:
+    """((width, height), static) of an image model's ONNX input [1, 3, H, W]: the graph's own size when it is fixed
+    (the manifest's `input_size` must agree), else the manifest's (it must name one)."""
+    if len(shape) != 4 or shape[1] not in (3, "3"):
+        raise ValueError(f"{weights} input must be (1, 3, H, W), got {shape}")
+    if isinstance(shape[2], int) and isinstance(shape[3], int):  # dims are str/None when the export was dynamic
+        size = (int(shape[3]), int(shape[2]))
+        if manifest.input_size is not None and tuple(manifest.input_size) != size:
+            raise ValueError(f"manifest input_size {list(manifest.input_size)} differs from the model's "
+                             f"{list(size)} (width, height)")
+        return size, True
+    if manifest.input_size is None:
+        raise ValueError(f"{weights}: the model has a dynamic input size; set input_size [width, height] in the "
+                         "manifest")
+    return (int(manifest.input_size[0]), int(manifest.input_size[1])), False
+
+
 class _YoloSession:
     """One onnxruntime session with its letterbox input geometry."""
 
@@ -52,21 +69,7 @@ class _YoloSession:
         model_input = self.session.get_inputs()[0]
         self.input_name = model_input.name
         self.input_dtype = np.float16 if "float16" in model_input.type else np.float32
-        shape = model_input.shape  # [1, 3, H, W]; dims are str/None when the export was dynamic
-        if len(shape) != 4 or shape[1] not in (3, "3"):
-            raise ValueError(f"{weights} input must be (1, 3, H, W), got {shape}")
-        static = isinstance(shape[2], int) and isinstance(shape[3], int)
-        if static:
-            self.input_size = (int(shape[3]), int(shape[2]))
-            if manifest.input_size is not None and tuple(manifest.input_size) != self.input_size:
-                raise ValueError(
-                    f"manifest input_size {list(manifest.input_size)} differs from the model's "
-                    f"{list(self.input_size)} (width, height)"
-                )
-        elif manifest.input_size is not None:
-            self.input_size = (int(manifest.input_size[0]), int(manifest.input_size[1]))
-        else:
-            raise ValueError("the model has a dynamic input size; set input_size [width, height] in the manifest")
+        self.input_size, _ = onnx_input_size(model_input.shape, manifest, weights)
 
     def run(self, image_bgr: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], Letterbox]:
         blob, transform = letterbox(image_bgr, self.input_size)

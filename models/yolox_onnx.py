@@ -3,9 +3,9 @@
 Pre- and post-processing are in models.yolox_decode; the class names come from the manifest. The input size comes
 from the graph when it is static, else from the manifest's `input_size`. With `rect` (a graph whose input height and
 width are free, as the shipped export: scripts/yolox_any_input_size.py) an image is scaled exactly as for the square
-input, but the input ends at the image's short side rounded up to a multiple of the largest stride instead of being
-padded to a square: a 16:9 window crop runs at 416x288 instead of 416x416, about 30% less time for nearly the same
-detections (the convolutions see the same picture; only the padding below or beside it is shorter).
+input, but the input ends one stride past the image's short side rounded up to a multiple of the largest stride
+instead of being padded to a square: a 16:9 window crop runs at 416x288 instead of 416x416, about 30% less time for
+nearly the same detections (the convolutions see the same picture; only the padding below or beside it is shorter).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import onnxruntime as ort
 from models.base import ObjectDetector, check_bgr
 from models.manifest import ModelManifest, Runtime, class_names
 from models.types import Box, Detection
+from models.yolo_onnx import onnx_input_size
 from models.yolox_decode import YOLOX_STRIDES, decode_yolox, grid_cells, resize_top_left, yolox_layout
 
 __all__ = ["YoloxOnnxDetector"]
@@ -65,21 +66,8 @@ class YoloxOnnxDetector(ObjectDetector):
         self._session = ort.InferenceSession(str(self.file("weights")), sess_options=options,
                                              providers=["CPUExecutionProvider"])
         model_input = self._session.get_inputs()[0]
-        shape = model_input.shape
-        if len(shape) != 4 or shape[1] != 3:
-            raise ValueError(f"{self.file('weights')}: YOLOX input must be (1, 3, H, W), got {shape}")
-        static = all(isinstance(d, int) for d in shape[2:])
         self._input_name = model_input.name
-        if static:
-            self.input_size = (int(shape[3]), int(shape[2]))
-            if manifest.input_size is not None and tuple(manifest.input_size) != self.input_size:
-                raise ValueError(f"manifest input_size {list(manifest.input_size)} differs from the model's "
-                                 f"{list(self.input_size)} (width, height)")
-        elif manifest.input_size is not None:
-            self.input_size = (int(manifest.input_size[0]), int(manifest.input_size[1]))
-        else:
-            raise ValueError(f"{self.file('weights')}: the input height and width are free; set input_size "
-                             "[width, height] in the manifest")
+        self.input_size, static = onnx_input_size(model_input.shape, manifest, self.file("weights"))
         if not isinstance(rect, bool):
             raise ValueError(f"rect must be true or false, got {rect!r}")
         if rect and static:

@@ -256,8 +256,7 @@ def run_size(postgres: Any, workdir: Path, halls: int, windows: int, seconds: fl
         cameras, ready_s = county.start_edges()
         say(f"{halls} halls: every edge linked after {ready_s:.1f} s; warm-up {warmup_s:g} s, then {seconds:g} s")
         time.sleep(warmup_s)
-        meter = CpuMeter(county.centre.pid, postmaster_pid(postgres.data_dir), nats_pids(),
-                                county.edges.pids)
+        meter = CpuMeter(county.centre.pid, postmaster_pid(postgres.data_dir), nats_pids(), county.edges.pids)
         rss = RssSampler(meter.centre)
         before = county.snapshot(meter)
         rss.start()
