@@ -65,7 +65,7 @@ staff:
   - {id: s001, name: 张伟, department: 不动产登记}
   - {id: s002, name: 李娜, department: 社保医保}
 roster:
-  - {window: w01, staff: s001}
+  - {window: w01, staff: s001, days: [mon, tue, wed, thu, fri, sat, sun]}  # any day: tests read the roster "now"
   - {window: w02, staff: s002, days: [sat], hours: {start: "09:00", end: "12:00"}}
 storage:
   url: sqlite:///var/counterwatch.db

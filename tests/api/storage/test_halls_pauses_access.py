@@ -58,7 +58,7 @@ def test_sync_hall_stores_the_config_and_is_idempotent(database: Database) -> No
         assert len(session.scalars(select(CameraWindowRow)).all()) == 2
         roster = session.scalars(select(RosterEntryRow).order_by(RosterEntryRow.position)).all()
         assert [(r.window_id, r.staff_id, r.days, r.start_time, r.end_time) for r in roster] == [
-            ("w01", "s001", "mon,tue,wed,thu,fri", None, None), ("w02", "s002", "sat", "09:00", "12:00")]
+            ("w01", "s001", "mon,tue,wed,thu,fri,sat,sun", None, None), ("w02", "s002", "sat", "09:00", "12:00")]
 
 
 def test_sync_hall_fills_placeholders_and_deactivates_what_left_the_config(database: Database) -> None:
