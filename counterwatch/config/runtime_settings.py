@@ -16,7 +16,7 @@ def cascade_settings(config: HallConfig | None) -> CascadeSettings:
                            crop_margin=p.crop_margin, crop_min_px=p.crop_min_px, motion_threshold=p.motion_threshold,
                            static_recheck_s=p.static_recheck_s, max_staff_per_window=p.max_staff_per_window,
                            ocr_interval_s=p.static_recheck_s, look_interval_s=p.look_interval_s,
-                           confirm_interval_s=p.confirm_interval_s)
+                           idle_look_interval_s=p.idle_look_interval_s, confirm_interval_s=p.confirm_interval_s)
 
 
 def cue_settings(config: CuesConfig | None = None) -> CueSettings:

@@ -209,6 +209,10 @@ class PerceptionConfig(Strict):
                                       "detector runs on every analysed frame, and a newcomer, a raised wrist or a "
                                       "hand-held object appearing bring the next look forward. 0: a full look on "
                                       "every analysed frame.")
+    idle_look_interval_s: float = _limited("idle_look_interval_s", 2.0, "The next full look waits this long "
+                                           "instead while the last one found the staff's hands idle (nothing "
+                                           "hand-held near, no raised wrist); a value below look_interval_s "
+                                           "means look_interval_s.")
     confirm_interval_s: float = _limited("confirm_interval_s", 5.0, "The object detector confirms the person "
                                          "detector's people at a look at least this often, and at the next look "
                                          "when someone not yet confirmed appears; in between its boxes follow the "

@@ -22,7 +22,7 @@ from tests.vision.fakes import (
     scene,
 )
 from vision.cascade import CascadeSettings, PerceptionCascade
-from vision.look_schedule import LookSchedule, carry, follow, match
+from vision.look_schedule import Look, LookSchedule, carry, follow, match
 from vision.observation import Person
 from vision.regions import WindowRegion
 
@@ -33,7 +33,8 @@ W1 = WindowRegion("w1", staff_zone=((0.05, 0.1), (0.5, 0.1), (0.5, 0.6), (0.05, 
 
 def _cascade(pose_layout=UPRIGHT, **options) -> tuple[PerceptionCascade, object]:
     """Two detectors as in a hall (person_detector + detector); motion_threshold 0 so every frame is analysed and
-    only the look schedule decides what runs."""
+    only the look schedule decides what runs. The idle interval is the look interval unless a test sets it."""
+    options.setdefault("idle_look_interval_s", options.get("look_interval_s", 1.0))
     colours = {PERSON: ("person", 0.9), PERSON_2: ("person", 0.8), CUP: ("cup", 0.8)}
     models = fake_models(person_detector=FakeDetector(Painted(colours), name="person"),
                          detector=FakeDetector(Painted(colours)), pose=FakePose(pose_layout))
@@ -169,7 +170,8 @@ def test_someone_confirmed_whom_the_person_detector_loses_brings_the_object_dete
     colours = {PERSON: ("person", 0.9), PERSON_2: ("person", 0.8)}
     models = fake_models(person_detector=FakeDetector(Painted({PERSON: ("person", 0.9)}), name="person"),
                          detector=FakeDetector(Painted(colours)), pose=FakePose(UPRIGHT))
-    cascade = PerceptionCascade(models, (W1,), CascadeSettings(motion_threshold=0.0, confirm_interval_s=60.0))
+    cascade = PerceptionCascade(models, (W1,), CascadeSettings(motion_threshold=0.0, confirm_interval_s=60.0,
+                                                               idle_look_interval_s=1.0))
     seen_by_both = [(scene(_staff(2 * i)), 0.5 * i) for i in range(3)]
     only_second = [(scene(((80 + 2 * i, 54, 150 + 2 * i, 198), PERSON_2)), 1.5 + 0.5 * i) for i in range(4)]
     observations = _run(cascade, seen_by_both + only_second)
@@ -177,3 +179,58 @@ def test_someone_confirmed_whom_the_person_detector_loses_brings_the_object_dete
     assert _detector_runs(observations) == [True, False, False, False, True, False, True]
     # Kept (half score) on the frames between, for at most a look interval, never carried into a still scene
     assert [len(o.persons) for o in observations] == [1, 1, 1, 1, 1, 1, 1]
+
+
+def test_after_a_look_that_found_the_hands_idle_the_next_waits_the_idle_interval() -> None:
+    cascade, models = _cascade(idle_look_interval_s=2.0)
+    # Nothing in hand, wrists down: looks at 0 s and 2 s (not at 1 s), then 4 s.
+    observations = _run(cascade, [(scene(_staff(2 * i)), 0.5 * i) for i in range(9)])
+    assert [m.looked for o in observations for m in o.motion] == [True, False, False, False, True, False, False,
+                                                                  False, True]
+    assert models.pose.call_count == 3
+
+
+def test_a_look_that_sees_something_in_hand_brings_the_short_interval_back() -> None:
+    cascade, models = _cascade(idle_look_interval_s=2.0)
+    cup = ((150, 150, 170, 170), CUP)  # beside the person's hands
+    # 0 s idle -> next look at 2 s sees the cup (and the one after it, 2.5 s, confirms it), then every 1 s: 3.5 s.
+    frames = [(scene(_staff(2 * i), *([cup] if i >= 4 else [])), 0.5 * i) for i in range(9)]
+    observations = _run(cascade, frames)
+    assert [m.looked for o in observations for m in o.motion] == [True, False, False, False, True, True, False,
+                                                                  True, False]
+
+
+def test_an_idle_interval_below_the_look_interval_is_the_look_interval() -> None:
+    schedule = LookSchedule(2.0, 5.0, 1.0)
+    idle = Look(0.0, (), (), hands_checked=False, wrist_raised=False)
+    schedule.record("w", idle)
+    assert not schedule.due("w", 1.5, []) and schedule.due("w", 2.0, [])
+    with pytest.raises(ValueError, match="idle_interval_s"):
+        LookSchedule(1.0, 5.0, -1.0)
+
+
+def test_a_person_the_object_detector_did_not_confirm_does_not_bring_it_back_at_every_look() -> None:
+    # The person detector finds the staff person; the object detector does not (say, an odd angle).
+    models = fake_models(person_detector=FakeDetector(Painted({PERSON: ("person", 0.9)}), name="person"),
+                         detector=FakeDetector(Painted({})), pose=FakePose(UPRIGHT))
+    settings = CascadeSettings(motion_threshold=0.0, confirm_interval_s=5.0, idle_look_interval_s=1.0)
+    cascade = PerceptionCascade(models, (W1,), settings)
+    observations = _run(cascade, [(scene(_staff(2 * i)), 0.5 * i) for i in range(13)])
+    # Looks every second; the object detector at 0 s and again only by the interval (5 s).
+    assert _detector_runs(observations) == [True] + [False] * 9 + [True] + [False] * 2
+    # Unconfirmed all along: half the person detector's score, as at the confirmation itself.
+    assert all(o.persons and o.persons[0].score == pytest.approx(0.45) for o in observations)
+
+
+def test_a_weak_person_the_object_detector_did_not_confirm_brings_it_back_at_every_look() -> None:
+    # The person detector finds the staff person at 0.5 only: unconfirmed (0.25) they are not a person, so their
+    # presence hangs on the object detector, which comes back at each look until it confirms them.
+    weak = FakeDetector(Painted({PERSON: ("person", 0.5)}), name="person")
+    models = fake_models(person_detector=weak, detector=FakeDetector(Painted({})), pose=FakePose(UPRIGHT))
+    settings = CascadeSettings(motion_threshold=0.0, confirm_interval_s=60.0, idle_look_interval_s=1.0)
+    observations = _run(PerceptionCascade(models, (W1,), settings),
+                        [(scene(_staff(2 * i)), 0.5 * i) for i in range(5)])
+    # Not a person, so not one of the last look's staff either: a look on every frame, the object detector in each.
+    assert [m.looked for o in observations for m in o.motion] == [True] * 5
+    assert _detector_runs(observations) == [True] * 5
+    assert all(not o.persons for o in observations)
