@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from counterwatch.perception import build_cascade
-from models.types import Box, Classification, Detection
+from models.types import Box, Classification, Detection, Hand
 from tests.conftest import make_frame
 from tests.vision.test_cues import detection, scripted_person
 from vision.cues import PHONE_CLASSIFIER_LABEL, person_cues
@@ -111,3 +111,24 @@ def test_classifier_and_detector_evidence_combine_by_max_near_the_hand() -> None
                        ).phone == pytest.approx(0.8)
     # a crop around someone else's hand, far beyond reach, adds nothing
     assert person_cues(person, (classifier_box(0.9, 700, 340),)).phone == 0.0
+
+
+def _hand_at(cx: float, cy: float, side: float = 30.0) -> Hand:
+    """21 landmarks spread over a `side`-pixel square centred at (cx, cy)."""
+    grid = np.linspace(-side / 2, side / 2, 21)
+    landmarks = np.stack([cx + grid, cy + grid[::-1], np.zeros(21)], axis=1)
+    return Hand(landmarks, "left", 0.9)
+
+
+def test_a_wrist_already_cropped_as_a_hand_gets_no_second_crop() -> None:
+    # Left wrist (250, 340), elbow (265, 280): its crop centre (244.75, 361) falls in a hand crop centred at (246, 358)
+    # (side 0.4 body scales = 40 px at least); the right wrist has no hand found: it keeps its own crop.
+    at_left = scripted_person(hands=(_hand_at(246, 358),))
+    boxes = hand_crop_boxes(at_left)
+    assert len(boxes) == 2
+    hand_box, wrist_box = boxes
+    assert hand_box.center == pytest.approx((246, 358)) and hand_box.width == pytest.approx(66)
+    assert wrist_box.center[0] < 200 and wrist_box.width == pytest.approx(100)  # the right wrist, 1 body scale
+    # A hand far from both wrists (someone's hand on the desk) leaves both wrists their crops.
+    elsewhere = scripted_person(hands=(_hand_at(400, 480),))
+    assert len(hand_crop_boxes(elsewhere)) == 3
