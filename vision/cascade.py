@@ -34,7 +34,7 @@ from models.base import (
 from models.types import Box, Detection, Pose
 from vision.face_geometry import head_pitch_degrees, mean_eye_aspect_ratio
 from vision.hand_phone import hand_phone_detections
-from vision.look_schedule import FOLLOW_MIN_IOU, Confirmation, Look, LookSchedule, carry, follow, match
+from vision.look_schedule import Confirmation, Look, LookSchedule, carry, follow, match
 from vision.motion import MotionGate
 from vision.observation import Observation, Person, SignReading, WindowMotion
 from vision.person_ensemble import CANDIDATE_MIN_SCORE, confirm_people, merge_objects
@@ -79,7 +79,7 @@ class CascadeSettings:
     # a value below look_interval_s means look_interval_s.
     idle_look_interval_s: float = 2.0
     # The second detector confirms a window's people at a look at least this often, and at the next look when the
-    # person detector finds someone it has not examined; in between its boxes follow the people (look_schedule).
+    # person detector finds someone it has not confirmed; in between its boxes follow the people (look_schedule).
     # 0: at every look.
     confirm_interval_s: float = 5.0
 
@@ -223,12 +223,10 @@ class PerceptionCascade:
                 assert window is not None and confirmation is not None  # not confirmed: a scheduled window
                 second_people = confirmation.people
                 people_found = confirm_people(first, second_people)
-                # At a look, the second detector comes in for someone the person detector finds that it has not
-                # examined yet or whose presence hangs on it (not a person without its confirmation), or when the
-                # person detector does not find someone it confirmed by itself.
-                confirmed = look and (not confirmation.examined_all(found_people)
-                                      or _unconfirmed(found_people, people_found, settings.person_min_score)
-                                      or _unfound(second_people, found_people, settings.person_min_score))
+                # At a look, the second detector comes in when the carried confirmation no longer fits: someone the
+                # person detector finds is not confirmed, or someone confirmed is not found by it.
+                confirmed = look and not _agrees(found_people, second_people, people_found,
+                                                 settings.person_min_score)
             if confirmed:
                 second = [_to_frame(d, patch) for d in timer.run(
                     "detector", self._models.detector.detect, patch.image,
@@ -236,8 +234,7 @@ class PerceptionCascade:
                 second_people = tuple(d for d in second if d.label == "person")
                 earlier: Sequence[Detection] = tuple(d for d in second if d.label != "person")
                 if window is not None:
-                    self._schedule.confirmed(window, Confirmation(ts, second_people, tuple(earlier),
-                                                                  examined=tuple(found_people)))
+                    self._schedule.confirmed(window, Confirmation(ts, second_people, tuple(earlier)))
                 people_found = confirm_people(first, second_people)
             else:
                 assert window is not None and confirmation is not None
@@ -369,18 +366,18 @@ def _head_box(person_box: Box, pose: Pose | None) -> Box:
     return Box(cx - side / 2, person_box.y1, cx + side / 2, person_box.y1 + side)
 
 
-def _unconfirmed(found: Sequence[Detection], fused: Sequence[Detection], min_score: float) -> bool:
-    """Does one of the person detector's people (`found`, at `min_score`) fall below `min_score` in the fusion with
-    the carried confirmation (a person only with the second detector's say)?"""
+def _agrees(found: Sequence[Detection], carried: Sequence[Detection], fused: Sequence[Detection],
+            min_score: float) -> bool:
+    """Does the carried confirmation still fit? Every person the person detector found (`found`, at `min_score`) is
+    paired with a carried box of the second detector and comes out of the fusion as a person, and every carried box
+    that is a person by itself (at `min_score`) is paired with one of them."""
+    pairs = follow(carried, found)
+    if {j for j in pairs if j is not None} != set(range(len(found))):
+        return False
+    if any(j is None and box.score >= min_score for box, j in zip(carried, pairs, strict=True)):
+        return False
     kept = {d.box for d in fused if d.score >= min_score}
-    return any(d.box not in kept for d in found)
-
-
-def _unfound(carried: Sequence[Detection], found: Sequence[Detection], min_score: float) -> bool:
-    """Is a carried box of the second detector that is a person by itself (at `min_score`) paired with none of the
-    person detector's people (`found`)?"""
-    pairs = follow(carried, found, FOLLOW_MIN_IOU)
-    return any(j is None and box.score >= min_score for box, j in zip(carried, pairs, strict=True))
+    return all(d.box in kept for d in found)
 
 
 def _hands_matter(person: Person, objects: tuple[Detection, ...]) -> bool:

@@ -7,20 +7,17 @@ wrist), the next look waits `idle_interval_s` (2 s by default) instead: what suc
 closed, posture, and the behaviour heads, which score every 2 s anyway) changes over tens of seconds, and the cues
 that come and go in a second (a hand at the mouth or the ear, a phone or a cup in hand) bring the look back to the
 short interval as soon as a look sees them.
-
-A full look runs the second detector on the window crop (people confirmed across both detectors:
-vision.person_ensemble), the detector around the hands, pose, face, face mesh, hands and the phone classifier, and
-the behaviour heads score the main staff person. Between looks a person the person detector finds
+ A full look runs the second detector on the window crop (people confirmed across both
+detectors: vision.person_ensemble), the detector around the hands, pose, face, face mesh, hands and the phone
+classifier, and the behaviour heads score the main staff person. Between looks a person the person detector finds
 again (IoU with a person of the last look) carries that look's pose, face and hands, moved with the box.
 
 The second detector confirms people (vision.person_ensemble). A person stays the person it was confirmed as while
 the person detector keeps finding them, so the second detector runs at most every `confirm_interval_s` (at a look),
-or at a look where the person detector finds someone the last confirmation did not examine (the people the person
-detector found when the second detector ran), or someone who is a person only once the second detector confirms
-them (their score is too low alone). Someone the second detector did not confirm but whom the person detector finds
-surely enough stays unconfirmed (half the score) until the interval, as a second run would most likely say again.
-Its person boxes and the examined boxes follow the boxes of the people they were matched to, frame by frame; a box
-the person detector stops finding is kept for at most one look interval.
+or at a look where the carried confirmation no longer fits: the person detector finds someone it has not confirmed,
+or no longer finds someone it has.
+Its person boxes follow the boxes of the people they were matched to, frame by frame, and confirm them in between; a
+box the person detector stops finding is kept for at most one look interval.
 
 A look is taken at once, whatever the interval, when:
 - a staff person is not one of the last look's (someone arrived, or moved too far to be matched);
@@ -37,10 +34,6 @@ from models.types import Box, Detection
 from vision.observation import Person
 
 CARRY_MIN_IOU = 0.3  # a person this close to one of the last look's persons is the same person
-# One to one, a person box this close to a box of the second detector's confirmation on the last frame (a person box
-# of it, or an examined one) is the same person: a walking person moves far between analysed frames; someone new
-# beside them is a second box, which stays unmatched.
-FOLLOW_MIN_IOU = 0.1
 
 
 @dataclass(frozen=True)
@@ -51,20 +44,12 @@ class Confirmation:
     people: tuple[Detection, ...]  # its person boxes, each moved along with the person it was matched to since
     objects: tuple[Detection, ...]  # its other objects
     seen_at: tuple[float, ...] = ()  # per person box: when the person detector last found that person (or ts)
-    # the person detector's people when the second detector ran, each moved along with that person since
-    examined: tuple[Detection, ...] = ()
-    examined_seen_at: tuple[float, ...] = ()  # per examined box: when the person detector last found that person
 
     def __post_init__(self) -> None:
-        for boxes, times in (("people", "seen_at"), ("examined", "examined_seen_at")):
-            if not getattr(self, times):
-                object.__setattr__(self, times, (self.ts,) * len(getattr(self, boxes)))
-            if len(getattr(self, times)) != len(getattr(self, boxes)):
-                raise ValueError(f"Confirmation.{times} must have one time per box of {boxes}")
-
-    def examined_all(self, found: Sequence[Detection]) -> bool:
-        """Had the second detector its say on every one of `found` (the person detector's people this frame)?"""
-        return None not in follow(found, self.examined, FOLLOW_MIN_IOU)
+        if not self.seen_at:
+            object.__setattr__(self, "seen_at", (self.ts,) * len(self.people))
+        if len(self.seen_at) != len(self.people):
+            raise ValueError("Confirmation.seen_at must have one time per person box")
 
 
 def follow(people: Sequence[Detection], found: Sequence[Detection], min_iou: float = CARRY_MIN_IOU,
@@ -164,28 +149,20 @@ class LookSchedule:
         self._confirmations[window_id] = confirmation
 
     def follow(self, window_id: str, found: Sequence[Detection], ts: float) -> None:
-        """Move the confirmation's person and examined boxes along with the people the person detector found this
-        frame. A box the person detector has not found for `interval_s` is dropped: nobody is carried into a still
-        scene."""
+        """Move the confirmation's person boxes along with the people the person detector found this frame. A box
+        the person detector has not found for `interval_s` is dropped: nobody is carried into a still scene."""
         last = self._confirmations.get(window_id)
         if last is None:
             return
-        people, seen = self._followed(last.people, last.seen_at, found, ts, FOLLOW_MIN_IOU)
-        examined, examined_seen = self._followed(last.examined, last.examined_seen_at, found, ts, FOLLOW_MIN_IOU)
-        self._confirmations[window_id] = replace(last, people=people, seen_at=seen, examined=examined,
-                                                 examined_seen_at=examined_seen)
-
-    def _followed(self, boxes: Sequence[Detection], seen_at: Sequence[float], found: Sequence[Detection], ts: float,
-                  min_iou: float) -> tuple[tuple[Detection, ...], tuple[float, ...]]:
-        kept, seen = [], []
-        for box, last_seen, index in zip(boxes, seen_at, follow(boxes, found, min_iou), strict=True):
+        people, seen = [], []
+        for person, seen_at, index in zip(last.people, last.seen_at, follow(last.people, found), strict=True):
             if index is not None:
-                kept.append(replace(box, box=found[index].box))
+                people.append(replace(person, box=found[index].box))
                 seen.append(ts)
-            elif ts - last_seen <= self._interval_s:
-                kept.append(box)
-                seen.append(last_seen)
-        return tuple(kept), tuple(seen)
+            elif ts - seen_at <= self._interval_s:
+                people.append(person)
+                seen.append(seen_at)
+        self._confirmations[window_id] = replace(last, people=tuple(people), seen_at=tuple(seen))
 
     def record(self, window_id: str, look: Look) -> None:
         previous = self._looks.get(window_id)

@@ -207,30 +207,3 @@ def test_an_idle_interval_below_the_look_interval_is_the_look_interval() -> None
     assert not schedule.due("w", 1.5, []) and schedule.due("w", 2.0, [])
     with pytest.raises(ValueError, match="idle_interval_s"):
         LookSchedule(1.0, 5.0, -1.0)
-
-
-def test_a_person_the_object_detector_did_not_confirm_does_not_bring_it_back_at_every_look() -> None:
-    # The person detector finds the staff person; the object detector does not (say, an odd angle).
-    models = fake_models(person_detector=FakeDetector(Painted({PERSON: ("person", 0.9)}), name="person"),
-                         detector=FakeDetector(Painted({})), pose=FakePose(UPRIGHT))
-    settings = CascadeSettings(motion_threshold=0.0, confirm_interval_s=5.0, idle_look_interval_s=1.0)
-    cascade = PerceptionCascade(models, (W1,), settings)
-    observations = _run(cascade, [(scene(_staff(2 * i)), 0.5 * i) for i in range(13)])
-    # Looks every second; the object detector at 0 s and again only by the interval (5 s).
-    assert _detector_runs(observations) == [True] + [False] * 9 + [True] + [False] * 2
-    # Unconfirmed all along: half the person detector's score, as at the confirmation itself.
-    assert all(o.persons and o.persons[0].score == pytest.approx(0.45) for o in observations)
-
-
-def test_a_weak_person_the_object_detector_did_not_confirm_brings_it_back_at_every_look() -> None:
-    # The person detector finds the staff person at 0.5 only: unconfirmed (0.25) they are not a person, so their
-    # presence hangs on the object detector, which comes back at each look until it confirms them.
-    weak = FakeDetector(Painted({PERSON: ("person", 0.5)}), name="person")
-    models = fake_models(person_detector=weak, detector=FakeDetector(Painted({})), pose=FakePose(UPRIGHT))
-    settings = CascadeSettings(motion_threshold=0.0, confirm_interval_s=60.0, idle_look_interval_s=1.0)
-    observations = _run(PerceptionCascade(models, (W1,), settings),
-                        [(scene(_staff(2 * i)), 0.5 * i) for i in range(5)])
-    # Not a person, so not one of the last look's staff either: a look on every frame, the object detector in each.
-    assert [m.looked for o in observations for m in o.motion] == [True] * 5
-    assert _detector_runs(observations) == [True] * 5
-    assert all(not o.persons for o in observations)
