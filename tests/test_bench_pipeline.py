@@ -84,6 +84,12 @@ def test_bench_pipeline_reports_busy_scene_clips_and_agreement(clips: tuple[Path
     for workload in report["workloads"]:
         assert isinstance(workload["same_incidents"], bool) and isinstance(workload["same_presence"], bool)
         assert workload["speedup_vs_naive"] > 0
+        signals = workload["signals"]
+        assert signals["window_frames"] == workload["frames"] * workload["windows"]
+        assert 0.0 <= signals["same_share"] <= 1.0
+        for counts in signals["per_signal"].values():
+            assert counts["both"] <= min(counts["naive"], counts["cost_controlled"])
+            assert counts["naive"] + counts["cost_controlled"] > 0
         for mode in ("cost_controlled", "naive"):
             figures = workload["modes"][mode]
             assert figures["windows"] == workload["windows"] and figures["frames"] == workload["frames"]
@@ -98,7 +104,7 @@ def test_bench_pipeline_reports_busy_scene_clips_and_agreement(clips: tuple[Path
     assert report["workloads"][1]["modes"]["naive"]["staff_present_share"] > 0
     text = format_report(report)
     assert text.index("busy scene") < text.index("walks.avi:") < text.index("leaves.avi:")
-    assert "same incidents:" in text and "windows/core at 2 fps" in text
+    assert "same incidents:" in text and "windows/core at 2 fps" in text and "behaviour signals the same in" in text
 
 
 @pytest.mark.slow
@@ -109,3 +115,25 @@ def test_bench_pipeline_without_clips_says_there_is_no_busy_scene() -> None:
                             cwd=Path(__file__).resolve().parents[1])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "no busy scene" in result.stdout
+
+
+def test_behaviour_signals_of_a_state_and_their_agreement_between_modes() -> None:
+    from datetime import UTC, datetime
+
+    from counterwatch.cli.bench.pipeline import Run, _signal_agreement, _signals
+    from counterwatch.rules.state import StaffPresence, WindowState
+    from models.types import Box
+    from vision.cues import BehaviourCues
+
+    cues = BehaviourCues(phone=0.4, call=True, head=(("phone_use", 0.7, 0.5), ("sleeping", 0.2, 0.5)))
+    state = WindowState("w01", "cam", 0, 0.0, datetime(2026, 12, 4, tzinfo=UTC),
+                        staff=(StaffPresence(1, Box(0, 0, 10, 20), 0.9, cues),))
+    assert _signals(state, 0.3) == {"phone", "call", "head:phone_use"}
+    assert _signals(state, 0.5) == {"call", "head:phone_use"}
+    lean, naive = Run(), Run()
+    lean.signals = {(0.0, "w01"): frozenset({"phone"}), (0.5, "w01"): frozenset()}
+    naive.signals = {(0.0, "w01"): frozenset({"phone"}), (0.5, "w01"): frozenset({"phone", "call"})}
+    agreement = _signal_agreement(lean, naive)
+    assert agreement["window_frames"] == 2 and agreement["same_share"] == 0.5
+    assert agreement["per_signal"] == {"call": {"naive": 1, "cost_controlled": 0, "both": 0},
+                                       "phone": {"naive": 2, "cost_controlled": 1, "both": 1}}

@@ -7,8 +7,10 @@ behaviour heads on, cost-controlled vs naive, on three workloads that share one 
 
 Per workload and mode: ms per window per analysed frame (median and mean), windows per core at the analysis rate
 (the frame interval over the mean), the share of step time per model (the pipeline's own timings) and "other"
-(tracking, presence, states, rules); per workload, whether both modes gave the same incidents and presence. The
-process pins itself to one CPU: "per core" is one core.
+(tracking, presence, states, rules); per workload, whether both modes gave the same incidents and presence, and how
+far the behaviour signals the rules read (the cues and the heads' decisions of the staff, per window-frame) agree:
+the naive mode measures every cue on every frame, the cost-controlled one carries a look's cues to the frames
+between looks. The process pins itself to one CPU: "per core" is one core.
 """
 from __future__ import annotations
 
@@ -43,6 +45,20 @@ class Run:
     model_ms: dict[str, float] = field(default_factory=dict)  # the step's own timings, summed by model
     events: list[tuple] = field(default_factory=list)  # (kind, type, window, start, ts)
     presence: list[tuple] = field(default_factory=list)  # (ts, window, staff present)
+    signals: dict[tuple, frozenset[str]] = field(default_factory=dict)  # (ts, window) -> behaviour signals fired
+
+
+def _signals(state, phone_min_score: float) -> frozenset[str]:
+    """The behaviour signals of a window state's staff: each cue that fired, and "head:<behaviour>" for each head
+    that reached its threshold."""
+    fired: set[str] = set()
+    for person in state.staff:
+        cues = person.cues
+        flags = {"phone": cues.phone >= phone_min_score, "call": cues.call, "hand_to_mouth": cues.hand_to_mouth,
+                 "food_near": cues.food_near, "drink_near": cues.drink_near, "head_down": cues.head_down}
+        fired.update(name for name, on in flags.items() if on)
+        fired.update(f"head:{name}" for name, prob, threshold in cues.head if prob >= threshold)
+    return frozenset(fired)
 
 
 def _event_key(event) -> tuple:
@@ -66,6 +82,8 @@ def _measure(config, frames, models, *, naive: bool, fps: float) -> Run:
         for model, ms in result.timings_ms:
             run.model_ms[model] = run.model_ms.get(model, 0.0) + ms
         run.presence.extend((round(ts, 1), state.window_id, state.staff_present) for state in result.states)
+        run.signals.update({(round(ts, 1), state.window_id): _signals(state, config.rules.phone_use.min_score)
+                            for state in result.states})
         run.events.extend(_event_key(e) for e in result.events)
     run.events.extend(_event_key(e) for e in pipeline.close())
     return run
@@ -100,10 +118,28 @@ def _multiset_minus(a: list[tuple], b: list[tuple]) -> list[tuple]:
     return out
 
 
+def _signal_agreement(lean: Run, naive: Run) -> dict[str, Any]:
+    """Per behaviour signal: the window-frames it fired in naive, cost-controlled and both; and the share of
+    window-frames whose signals are the same in both modes."""
+    keys = sorted(set(lean.signals) | set(naive.signals))
+    names = sorted(set().union(*lean.signals.values(), *naive.signals.values()))
+    empty: frozenset[str] = frozenset()
+    per_signal = {name: {"naive": sum(name in naive.signals.get(k, empty) for k in keys),
+                         "cost_controlled": sum(name in lean.signals.get(k, empty) for k in keys),
+                         "both": sum(name in naive.signals.get(k, empty) and name in lean.signals.get(k, empty)
+                                     for k in keys)}
+                  for name in names}
+    same = sum(lean.signals.get(k, empty) == naive.signals.get(k, empty) for k in keys)
+    return {"window_frames": len(keys), "same_share": round(same / len(keys), 3) if keys else 1.0,
+            "per_signal": per_signal}
+
+
 def _comparison(lean: Run, naive: Run) -> dict[str, Any]:
-    """Whether both modes gave the same incidents and presence timeline, and where they did not."""
+    """Whether both modes gave the same incidents and presence timeline, and where they did not; how far their
+    behaviour signals agree."""
     same_incidents, same_presence = lean.events == naive.events, lean.presence == naive.presence
-    out: dict[str, Any] = {"same_incidents": same_incidents, "same_presence": same_presence}
+    out: dict[str, Any] = {"same_incidents": same_incidents, "same_presence": same_presence,
+                           "signals": _signal_agreement(lean, naive)}
     if not same_incidents:
         out["incidents_only_cost_controlled"] = _multiset_minus(lean.events, naive.events)
         out["incidents_only_naive"] = _multiset_minus(naive.events, lean.events)

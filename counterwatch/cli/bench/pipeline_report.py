@@ -32,6 +32,11 @@ def _agreement(workload: dict[str, Any]) -> list[str]:
         lines.append(f"    incidents only naive:           {workload['incidents_only_naive']}")
         if workload.get("incidents_in_another_order"):
             lines.append("    (the same events in another order)")
+    signals = workload["signals"]
+    fired = ", ".join(f"{name} {c['naive']}/{c['cost_controlled']}/{c['both']}"
+                      for name, c in signals["per_signal"].items())
+    lines.append(f"  behaviour signals the same in {signals['same_share'] * 100:.1f}% of {signals['window_frames']} "
+                 f"window-frames; fired (window-frames naive/cost-controlled/both): {fired or 'none'}")
     if not workload["same_presence"]:
         shown = ", ".join(f"{d['ts']:g} s {d['window']} {d['cost_controlled']}/{d['naive']}"
                           for d in workload["presence_differs"][:5])
