@@ -125,7 +125,9 @@ def test_both_halls_incidents_reach_the_centre_with_their_evidence(tmp_path: Pat
         arrived_s = time.monotonic() - started
 
         process.send_signal(signal.SIGINT)  # Ctrl-C: the edges, the centre and both servers stop
-        assert process.wait(90) == 0, output.tail()
+        # Alone it stops within seconds; beside a worker running the models on the other core it once took just over
+        # 90 s (exit status 0), hence the margin.
+        assert process.wait(180) == 0, output.tail()
         output.join()
         assert output.find(r"^county demo stopped$"), output.tail()
         assert not [url for url in urls if _listening(url)]
