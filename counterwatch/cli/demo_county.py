@@ -209,6 +209,9 @@ def demo_county(config_path: str, scene: str, work_dir: str, port: int, seconds:
         raise KeyboardInterrupt  # the same orderly stop as Ctrl-C
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
+    # Ctrl-C stops the county even when this command was started with SIGINT ignored (a parent that ignores it, such
+    # as a test runner's worker, passes that on, and Python then installs no handler of its own).
+    previous_interrupt = signal.signal(signal.SIGINT, signal.default_int_handler)
     postgres: EmbeddedPostgres | None = None
     nats: list[NatsServer] = []
     centre: Child | None = None
@@ -247,7 +250,7 @@ def demo_county(config_path: str, scene: str, work_dir: str, port: int, seconds:
         failed = str(error)
     finally:
         # A second Ctrl-C or SIGTERM must not cut the cleanup short (each step is bounded by its own timeout).
-        interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for edge in edges:  # the edges first (all at once), then the centre they send to, then the servers
             edge.terminate()
@@ -259,7 +262,7 @@ def demo_county(config_path: str, scene: str, work_dir: str, port: int, seconds:
         if postgres is not None:
             postgres.stop()
         signal.signal(signal.SIGTERM, previous)
-        signal.signal(signal.SIGINT, interrupt)
+        signal.signal(signal.SIGINT, previous_interrupt)
     if failed:
         raise click.ClickException(failed)
     click.echo("county demo stopped")
