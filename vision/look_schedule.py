@@ -7,9 +7,10 @@ wrist), the next look waits `idle_interval_s` (2 s by default) instead: what suc
 closed, posture, and the behaviour heads, which score every 2 s anyway) changes over tens of seconds, and the cues
 that come and go in a second (a hand at the mouth or the ear, a phone or a cup in hand) bring the look back to the
 short interval as soon as a look sees them.
- A full look runs the second detector on the window crop (people confirmed across both
-detectors: vision.person_ensemble), the detector around the hands, pose, face, face mesh, hands and the phone
-classifier, and the behaviour heads score the main staff person. Between looks a person the person detector finds
+
+A full look runs the second detector on the window crop (people confirmed across both detectors:
+vision.person_ensemble), the detector around the hands, pose, face, face mesh, hands and the phone classifier, and
+the behaviour heads score the main staff person. Between looks a person the person detector finds
 again (IoU with a person of the last look) carries that look's pose, face and hands, moved with the box.
 
 The second detector confirms people (vision.person_ensemble). A person stays the person it was confirmed as while
@@ -129,7 +130,8 @@ class LookSchedule:
         look = self._looks.get(window_id)
         if self._interval_s == 0 or look is None:
             return True
-        interval = self._interval_s if look.hands_checked or look.wrist_raised else self._idle_interval_s
+        # A raised wrist makes the hands checked too (and brings the next look at once, below).
+        interval = self._interval_s if look.hands_checked else self._idle_interval_s
         if not look.ts <= ts < look.ts + interval:
             return True
         if look.wrist_raised or self._started.get(window_id, False):
